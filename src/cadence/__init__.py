@@ -1,0 +1,33 @@
+"""cadence: a fast, Ignite-compatible engine for PyTorch training and evaluation loops.
+
+Example:
+    >>> from cadence import Engine, Events
+    >>> engine = Engine(lambda engine, batch: batch)
+    >>> engine.run([1, 2, 3]).output
+    3
+"""
+
+from cadence.engine import (
+    CallableEventWithFilter,
+    Engine,
+    EventEnum,
+    EventFilter,
+    Events,
+    EventsList,
+    RemovableEventHandle,
+    State,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallableEventWithFilter",
+    "Engine",
+    "EventEnum",
+    "EventFilter",
+    "Events",
+    "EventsList",
+    "RemovableEventHandle",
+    "State",
+    "__version__",
+]

@@ -1,0 +1,23 @@
+"""The engine core: :class:`Engine`, :class:`State` and :class:`Events`."""
+
+from cadence.engine.engine import Engine
+from cadence.engine.events import (
+    CallableEventWithFilter,
+    EventEnum,
+    EventFilter,
+    Events,
+    EventsList,
+    RemovableEventHandle,
+)
+from cadence.engine.state import State
+
+__all__ = [
+    "CallableEventWithFilter",
+    "Engine",
+    "EventEnum",
+    "EventFilter",
+    "Events",
+    "EventsList",
+    "RemovableEventHandle",
+    "State",
+]

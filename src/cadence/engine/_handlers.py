@@ -1,0 +1,174 @@
+"""Handler records: a handler bound once, at attach time, to the way it will be called.
+
+Everything that can be decided when a handler is attached (does it take the engine, which extra
+keyword arguments can it take, which filter applies) is decided here, so that firing an event is a
+loop over ready records.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from types import MethodType
+from typing import Any
+
+from cadence.engine.events import EventFilter
+
+__all__ = ["HandlerRecord", "bind_handler", "describe"]
+
+
+def describe(fn: object) -> str:
+    """A short, human name for a callable, used in error messages."""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    module = getattr(fn, "__module__", None)
+    return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins and C callables have no signature
+        return None
+
+
+def _binds(sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+def check_process_function(fn: object) -> None:
+    """Raise a clear error unless ``fn`` can be called as ``fn(engine, batch)``."""
+    if not callable(fn):
+        raise TypeError(f"process_function must be callable as fn(engine, batch), got {fn!r}.")
+    sig = _signature(fn)
+    if sig is not None and not _binds(sig, (None, None), {}):
+        raise TypeError(
+            f"process_function {describe(fn)}{sig} cannot be called as fn(engine, batch): "
+            "it must take exactly two positional arguments, the engine and the batch."
+        )
+
+
+def check_event_filter(fn: Callable[..., Any]) -> None:
+    """Raise a clear error unless a custom ``event_filter`` can be called as ``fn(engine, counter)``."""
+    sig = _signature(fn)
+    if sig is not None and not _binds(sig, (None, 0), {}):
+        raise TypeError(f"event_filter {describe(fn)}{sig} cannot be called as event_filter(engine, counter).")
+
+
+class HandlerRecord:
+    """One attachment of a handler to one event."""
+
+    __slots__ = (
+        "__weakref__",
+        "_target",
+        "args",
+        "call",
+        "check",
+        "every",
+        "kw_names",
+        "kwargs",
+        "pass_engine",
+        "var_kw",
+    )
+
+    call: Callable[[Any], Any]
+
+    def __init__(
+        self,
+        target: Callable[..., Any] | weakref.WeakMethod[Any],
+        pass_engine: bool,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        event_filter: EventFilter | None,
+        sig: inspect.Signature | None,
+    ) -> None:
+        self._target = target
+        self.pass_engine = pass_engine
+        self.args = args
+        self.kwargs = kwargs
+        self.every = (event_filter.every or 0) if event_filter is not None else 0
+        self.check = event_filter.check_without_every if event_filter is not None and event_filter.needs_check else None
+        params = list(sig.parameters.values()) if sig is not None else []
+        self.var_kw = sig is None or any(p.kind is p.VAR_KEYWORD for p in params)
+        self.kw_names = frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        self.call = _make_call(target, pass_engine, args, kwargs)
+
+    @property
+    def handler(self) -> Callable[..., Any] | None:
+        """The handler as the user attached it (``None`` if it was a method of a collected engine)."""
+        target = self._target
+        return target() if isinstance(target, weakref.WeakMethod) else target
+
+    def call_with(self, engine: Any, event_args: tuple[Any, ...], event_kwargs: dict[str, Any]) -> None:
+        """Call the handler with arguments supplied when the event is fired (the general path)."""
+        handler = self.handler
+        if handler is None:
+            return
+        if not self.var_kw:
+            event_kwargs = {k: v for k, v in event_kwargs.items() if k in self.kw_names}
+        merged = {**self.kwargs, **event_kwargs}  # a fresh dict: the stored kwargs are never mutated
+        if self.pass_engine:
+            handler(engine, *event_args, *self.args, **merged)
+        else:
+            handler(*event_args, *self.args, **merged)
+
+
+def _make_call(
+    target: Callable[..., Any] | weakref.WeakMethod[Any],
+    pass_engine: bool,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Callable[[Any], Any]:
+    """Build the one-argument callable ``call(engine)`` used on the hot path."""
+    if isinstance(target, weakref.WeakMethod):
+        weak = target
+
+        def call_weak(engine: Any) -> Any:
+            method = weak()
+            if method is None:
+                return None
+            return method(engine, *args, **kwargs) if pass_engine else method(*args, **kwargs)
+
+        return call_weak
+    fn = target
+    if pass_engine and not args and not kwargs:
+        return fn  # the common case, handler(engine): no wrapper at all
+    if pass_engine:
+        return lambda engine: fn(engine, *args, **kwargs)
+    return lambda engine: fn(*args, **kwargs)
+
+
+def bind_handler(
+    engine: Any,
+    handler: Callable[..., Any],
+    event_name: str,
+    event_args: tuple[Any, ...],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    event_filter: EventFilter | None,
+) -> HandlerRecord:
+    """Decide how ``handler`` is called and return its record, or raise a clear ``TypeError``."""
+    if not callable(handler):
+        raise TypeError(f"Handler for {event_name} must be callable, got {handler!r}.")
+    sig = _signature(handler)
+    if sig is None or _binds(sig, (engine, *event_args, *args), kwargs):
+        pass_engine = True
+    elif _binds(sig, (*event_args, *args), kwargs):
+        pass_engine = False
+    else:
+        shown_args = ", ".join(["engine", *("<event arg>" for _ in event_args), *(repr(a) for a in args)])
+        shown_kwargs = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+        raise TypeError(
+            f"Handler {describe(handler)}{sig} attached to {event_name} cannot be called as "
+            f"handler({shown_args}{shown_kwargs}) nor without the engine as the first argument. "
+            "Change its signature or the arguments given to add_event_handler."
+        )
+    target: Callable[..., Any] | weakref.WeakMethod[Any] = handler
+    # A bound method of the engine itself would keep the engine alive through its own handler table.
+    if isinstance(handler, MethodType) and handler.__self__ is engine:
+        target = weakref.WeakMethod(handler)
+    return HandlerRecord(target, pass_engine, args, kwargs, event_filter, sig)

@@ -1,0 +1,729 @@
+"""The :class:`Engine`: one loop over data, a process function per batch, and events around it."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from cadence.engine._handlers import HandlerRecord, bind_handler, check_event_filter, check_process_function, describe
+from cadence.engine.events import CallableEventWithFilter, EventEnum, Events, EventsList, RemovableEventHandle
+from cadence.engine.state import DEFAULT_EVENT_TO_ATTR, State
+
+__all__ = ["Engine"]
+
+OutputT = TypeVar("OutputT")
+
+EventLike = CallableEventWithFilter | EventsList | str
+
+# Slots of the hot-path dispatch table (one per event fired for every iteration).
+_GET_BATCH_STARTED, _GET_BATCH_COMPLETED, _ITERATION_STARTED, _ITERATION_COMPLETED = range(4)
+_HOT_EVENTS = (
+    Events.GET_BATCH_STARTED.value,
+    Events.GET_BATCH_COMPLETED.value,
+    Events.ITERATION_STARTED.value,
+    Events.ITERATION_COMPLETED.value,
+)
+_EVENT_ARGS: dict[str, tuple[Any, ...]] = {Events.EXCEPTION_RAISED.value: (Exception(),)}
+_EPOCH_TIME, _RUN_TIME = Events.EPOCH_COMPLETED.name, Events.COMPLETED.name
+
+
+class _Control(enum.Enum):
+    TERMINATE = "terminate"
+    TERMINATE_SKIP_COMPLETED = "terminate_skip_completed"
+    TERMINATE_EPOCH = "terminate_epoch"
+    TERMINATE_EPOCH_SKIP_COMPLETED = "terminate_epoch_skip_completed"
+    INTERRUPT = "interrupt"
+
+
+class _Terminate(Exception):
+    pass
+
+
+class _TerminateEpoch(Exception):
+    pass
+
+
+def _check_limit(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _event_key(event: CallableEventWithFilter | str) -> str:
+    return event.value if isinstance(event, CallableEventWithFilter) else event
+
+
+class Engine(Generic[OutputT]):
+    """Runs ``process_function(engine, batch)`` over data for some epochs and fires events around it.
+
+    Args:
+        process_function: called once per batch as ``process_function(engine, batch)``; its return
+            value becomes ``engine.state.output``.
+
+    Example:
+        >>> engine = Engine(lambda engine, batch: batch * 2)
+        >>> @engine.on(Events.EPOCH_COMPLETED)
+        ... def report(engine):
+        ...     print(engine.state.epoch, engine.state.output)
+        >>> state = engine.run([1, 2, 3], max_epochs=2)
+        1 6
+        2 6
+        >>> state.iteration
+        6
+    """
+
+    def __init__(self, process_function: Callable[[Engine[OutputT], Any], OutputT]) -> None:
+        check_process_function(process_function)
+        self._process_function = process_function
+        self.logger = logging.getLogger(f"{__name__}.{type(self).__name__}")
+        self._event_to_attr: dict[str, str] = dict(DEFAULT_EVENT_TO_ATTR)
+        self._allowed_events: set[str] = {e.value for e in Events}
+        self._handlers: dict[str, list[HandlerRecord]] = {}
+        self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
+        self.state = State(event_to_attr=self._event_to_attr)
+        self.state_dict_user_keys: list[str] = []
+        self._control: _Control | None = None
+        self._run_gen: Generator[None, None, None] | None = None
+        self._data_iter: Iterator[Any] | None = None
+        self._epoch_iteration = 0  # iterations done in the current epoch: where a resumed run picks up
+        self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
+        self._in_iterations = False
+
+    # ------------------------------------------------------------------ events and handlers
+    def register_events(
+        self, *event_names: str | EventEnum | type[EventEnum], event_to_attr: Mapping[Any, str] | None = None
+    ) -> None:
+        """Allow custom events on this engine (other engines are not affected).
+
+        Args:
+            event_names: strings, :class:`EventEnum` members, or an :class:`EventEnum` class.
+            event_to_attr: maps an event to the ``engine.state`` attribute its filters count with.
+
+        Example:
+            >>> class StepEvents(EventEnum):
+            ...     OPTIMIZER_STEP = "optimizer_step"
+            >>> engine = Engine(lambda e, b: None)
+            >>> engine.register_events(*StepEvents, event_to_attr={StepEvents.OPTIMIZER_STEP: "steps"})
+            >>> engine.has_registered_events(StepEvents.OPTIMIZER_STEP)
+            True
+        """
+        names: list[str] = []
+        for event in event_names:
+            if isinstance(event, type) and issubclass(event, EventEnum):
+                names.extend(e.value for e in event)
+            elif isinstance(event, CallableEventWithFilter | str):
+                if isinstance(event, CallableEventWithFilter) and event.filter is not None:
+                    raise ValueError(f"Register the event itself, not a filtered event: {event!r}.")
+                names.append(_event_key(event))
+            else:
+                raise TypeError(f"Events to register must be strings or EventEnum members, got {event!r}.")
+        self._allowed_events.update(names)
+        for event, attr in (event_to_attr or {}).items():
+            key = _event_key(event)
+            if key not in self._allowed_events:
+                raise ValueError(f"event_to_attr names {event!r}, which is not registered on this engine.")
+            if not isinstance(attr, str) or not attr.isidentifier():
+                raise ValueError(f"event_to_attr must map events to attribute names, got {attr!r} for {event!r}.")
+            self._event_to_attr[key] = attr
+
+    def has_registered_events(self, event: CallableEventWithFilter | str) -> bool:
+        """Return whether ``event`` can be fired and listened to on this engine."""
+        return _event_key(event) in self._allowed_events
+
+    def _check_event(self, event: CallableEventWithFilter | str) -> str:
+        if not isinstance(event, CallableEventWithFilter | str):
+            raise TypeError(f"Expected an event (e.g. Events.EPOCH_COMPLETED), got {event!r}.")
+        key = _event_key(event)
+        if key not in self._allowed_events:
+            raise ValueError(
+                f"Event {event!r} is not registered on this engine; call engine.register_events(...) first."
+            )
+        return key
+
+    def add_event_handler(
+        self, event_name: EventLike, handler: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> RemovableEventHandle:
+        """Call ``handler`` whenever ``event_name`` fires; return a handle that can remove it.
+
+        The handler is called as ``handler(engine, *args, **kwargs)``, or as ``handler(*args, **kwargs)``
+        when it cannot take the engine; which one is decided now, and a handler that fits neither is
+        refused with a ``TypeError``. Handlers of one event run in the order they were added.
+
+        Example:
+            >>> engine = Engine(lambda e, b: b)
+            >>> def announce(message):
+            ...     print(message)
+            >>> handle = engine.add_event_handler(Events.COMPLETED, announce, "done")
+            >>> _ = engine.run([0])
+            done
+            >>> handle.remove()
+        """
+        events: list[CallableEventWithFilter | str] = (
+            list(event_name) if isinstance(event_name, EventsList) else [event_name]
+        )
+        records = [self._attach(event, handler, args, kwargs) for event in events]
+        return RemovableEventHandle(self, list(records))
+
+    def _attach(
+        self,
+        event: CallableEventWithFilter | str,
+        handler: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> HandlerRecord:
+        key = self._check_event(event)
+        event_filter = event.filter if isinstance(event, CallableEventWithFilter) else None
+        if event_filter is not None:
+            if key not in self._event_to_attr:
+                raise ValueError(
+                    f"Event {event!r} has a filter but no state counter; register it with "
+                    f"event_to_attr={{{key!r}: 'attribute_name'}}."
+                )
+            if event_filter.custom is not None:
+                check_event_filter(event_filter.custom)
+        record = bind_handler(self, handler, key.upper(), _EVENT_ARGS.get(key, ()), args, kwargs, event_filter)
+        self._handlers.setdefault(key, []).append(record)
+        self._rebuild(key)
+        return record
+
+    def _rebuild(self, key: str) -> None:
+        if key in _HOT_EVENTS:
+            self._hot[_HOT_EVENTS.index(key)] = tuple(self._handlers.get(key, ()))
+
+    def _remove_record(self, record: HandlerRecord) -> None:
+        for key, records in self._handlers.items():
+            if record in records:
+                # A new list, so a fire loop that is iterating the old one is not disturbed.
+                self._handlers[key] = [r for r in records if r is not record]
+                self._rebuild(key)
+                return
+
+    def on(
+        self, event_name: EventLike, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator form of :meth:`add_event_handler`.
+
+        Example:
+            >>> engine = Engine(lambda e, b: b)
+            >>> @engine.on(Events.EPOCH_COMPLETED(every=2))
+            ... def every_second_epoch(engine):
+            ...     print("epoch", engine.state.epoch)
+            >>> _ = engine.run([0], max_epochs=4)
+            epoch 2
+            epoch 4
+        """
+
+        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_event_handler(event_name, handler, *args, **kwargs)
+            return handler
+
+        return decorator
+
+    def has_event_handler(self, handler: Callable[..., Any], event_name: EventLike | None = None) -> bool:
+        """Return whether ``handler`` is attached (to ``event_name``, or to any event)."""
+        if event_name is None:
+            keys: list[str] = list(self._handlers)
+        else:
+            events: list[CallableEventWithFilter | str] = (
+                list(event_name) if isinstance(event_name, EventsList) else [event_name]
+            )
+            keys = [_event_key(e) for e in events]
+        return any(r.handler == handler for key in keys for r in self._handlers.get(key, ()))
+
+    def remove_event_handler(self, handler: Callable[..., Any], event_name: EventLike) -> None:
+        """Detach every attachment of ``handler`` to ``event_name``; raise ``ValueError`` if there is none."""
+        events: list[CallableEventWithFilter | str] = (
+            list(event_name) if isinstance(event_name, EventsList) else [event_name]
+        )
+        for event in events:
+            key = self._check_event(event)
+            records = self._handlers.get(key, [])
+            kept = [r for r in records if r.handler != handler]
+            if len(kept) == len(records):
+                raise ValueError(f"Handler {describe(handler)} is not attached to {event!r}.")
+            self._handlers[key] = kept
+            self._rebuild(key)
+
+    def fire_event(self, event_name: CallableEventWithFilter | str) -> None:
+        """Fire a (custom) event now: its handlers run with their filters applied.
+
+        Example:
+            >>> engine = Engine(lambda e, b: e.fire_event("checkpoint_due"))
+            >>> engine.register_events("checkpoint_due")
+            >>> _ = engine.on("checkpoint_due")(lambda: print("saving"))
+            >>> _ = engine.run([0])
+            saving
+        """
+        self._fire(self._check_event(event_name))
+
+    def _fire(self, key: str, *event_args: Any, **event_kwargs: Any) -> None:
+        records = self._handlers.get(key)
+        if not records:
+            return
+        counter = 0
+        if key in self._event_to_attr:
+            counter = getattr(self.state, self._event_to_attr[key])
+        for record in records:
+            if record.every and counter % record.every:
+                continue
+            if record.check is not None and not record.check(self, counter):
+                continue
+            if event_args or event_kwargs:
+                record.call_with(self, event_args, event_kwargs)
+            else:
+                record.call(self)
+
+    def _fire_hot(self, records: tuple[HandlerRecord, ...], counter: int) -> None:
+        for record in records:
+            if record.every and counter % record.every:
+                continue
+            if record.check is not None and not record.check(self, counter):
+                continue
+            record.call(self)
+
+    # ------------------------------------------------------------------ control
+    def terminate(self, skip_completed: bool = False) -> None:
+        """Stop the run after the current event: ``TERMINATE`` fires, then ``COMPLETED`` unless skipped.
+
+        A later :meth:`run` continues from the next iteration.
+        """
+        self._control = _Control.TERMINATE_SKIP_COMPLETED if skip_completed else _Control.TERMINATE
+
+    def terminate_epoch(self, skip_epoch_completed: bool = False) -> None:
+        """End the current epoch after the current event; the run goes on with the next epoch.
+
+        ``TERMINATE_SINGLE_EPOCH`` fires (with ``iter_counter=``), then ``EPOCH_COMPLETED`` unless skipped.
+        Only valid while iterations run (not from ``STARTED`` or ``EPOCH_STARTED`` handlers).
+        """
+        if not self._in_iterations:
+            raise RuntimeError(
+                "terminate_epoch() can only be called while an epoch's iterations run (from the process "
+                "function or GET_BATCH_*/ITERATION_*/DATALOADER_STOP_ITERATION handlers), not before or "
+                "between epochs; use terminate() to stop the run."
+            )
+        self._control = _Control.TERMINATE_EPOCH_SKIP_COMPLETED if skip_epoch_completed else _Control.TERMINATE_EPOCH
+
+    def interrupt(self) -> None:
+        """Pause the run after the current event: ``INTERRUPT`` fires and :meth:`run` returns.
+
+        The next :meth:`run` call continues exactly where it paused, with the same data iterator.
+        """
+        self._control = _Control.INTERRUPT
+
+    @property
+    def should_terminate(self) -> bool:
+        """Whether a :meth:`terminate` request is pending."""
+        return self._control in (_Control.TERMINATE, _Control.TERMINATE_SKIP_COMPLETED)
+
+    @property
+    def should_terminate_single_epoch(self) -> bool:
+        """Whether a :meth:`terminate_epoch` request is pending."""
+        return self._control in (_Control.TERMINATE_EPOCH, _Control.TERMINATE_EPOCH_SKIP_COMPLETED)
+
+    @property
+    def should_interrupt(self) -> bool:
+        """Whether an :meth:`interrupt` request is pending."""
+        return self._control is _Control.INTERRUPT
+
+    def _honour_control(self) -> Generator[None, None, None]:
+        """Act on a pending terminate/interrupt request; only entered when one is pending."""
+        control = self._control
+        if control is _Control.INTERRUPT:
+            self._control = None
+            self._fire(Events.INTERRUPT.value)
+            yield  # run() returns here; the next run() resumes right after
+            return
+        if control in (_Control.TERMINATE_EPOCH, _Control.TERMINATE_EPOCH_SKIP_COMPLETED):
+            if self._in_iterations:
+                raise _TerminateEpoch()
+            return
+        if control is not None:
+            raise _Terminate()
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        data: Iterable[Any] | None = None,
+        max_epochs: int | None = None,
+        epoch_length: int | None = None,
+        max_iters: int | None = None,
+    ) -> State:
+        """Run (or continue) the loop over ``data`` and return the state.
+
+        A fresh run starts when the engine has never run, when the previous run finished (unless a
+        larger ``max_epochs``/``max_iters`` extends it) or after ``engine.state.max_epochs = None``.
+        Otherwise the run continues where it stopped: after :meth:`interrupt` exactly at the next
+        event, after :meth:`terminate`, an exception or :meth:`load_state_dict` at the next iteration.
+
+        Args:
+            data: any iterable, re-iterated with ``iter(data)`` only when exhausted; ``None`` together
+                with ``epoch_length`` calls the process function with ``batch=None``.
+            max_epochs: epochs to run (default 1 for a fresh run); excludes ``max_iters``.
+            epoch_length: iterations per epoch (default ``len(data)``, or fixed when data of unknown
+                length is first exhausted).
+            max_iters: total iterations to run; excludes ``max_epochs``.
+
+        Example:
+            >>> engine = Engine(lambda engine, batch: batch)
+            >>> engine.run(range(10), max_epochs=2, epoch_length=4).iteration
+            8
+        """
+        _check_limit("max_epochs", max_epochs)
+        _check_limit("epoch_length", epoch_length)
+        _check_limit("max_iters", max_iters)
+        if max_epochs is not None and max_iters is not None:
+            raise ValueError("Arguments max_iters and max_epochs are mutually exclusive; give only one of them.")
+        if data is not None and not isinstance(data, Iterable):
+            raise TypeError(
+                f"data must be iterable (a list, DataLoader, generator...) or None, got {type(data).__name__}."
+            )
+        if self._running:
+            raise RuntimeError("Engine.run() was called from one of this engine's own handlers; that is not supported.")
+        if self._starts_fresh(max_epochs, max_iters):
+            self._start_fresh(data, max_epochs, epoch_length, max_iters)
+        else:
+            self._continue(data, max_epochs, epoch_length, max_iters)
+        if self._run_gen is None:
+            self._run_gen = self._run_as_gen()
+        self._running = True
+        try:
+            next(self._run_gen)  # returns normally only when the run was interrupted
+        except StopIteration:
+            self._run_gen = None
+        except BaseException:
+            self._run_gen = None
+            raise
+        finally:
+            self._running = False
+        return self.state
+
+    _running = False
+
+    def _starts_fresh(self, max_epochs: int | None, max_iters: int | None) -> bool:
+        state = self.state
+        if self._run_gen is not None:
+            return False
+        if state.max_epochs is None and state.max_iters is None:
+            return True
+        if not self._is_done():
+            return False
+        if state.max_iters is not None:
+            return max_iters is None or max_iters <= state.iteration
+        return max_epochs is None or max_epochs <= state.epoch
+
+    def _start_fresh(
+        self, data: Iterable[Any] | None, max_epochs: int | None, epoch_length: int | None, max_iters: int | None
+    ) -> None:
+        if data is None and epoch_length is None:
+            raise ValueError("run(data=None) needs epoch_length: how many iterations (with batch=None) make an epoch.")
+        if epoch_length is None and hasattr(data, "__len__"):
+            epoch_length = len(data)  # type: ignore[arg-type]  # checked with hasattr just above
+            if epoch_length == 0:
+                raise ValueError("data is empty (len(data) == 0): there is nothing to iterate over.")
+        if max_epochs is None and max_iters is None:
+            max_epochs = 1
+        state = self.state
+        state.iteration = state.epoch = 0
+        state.epoch_length, state.max_iters, state.dataloader = epoch_length, max_iters, data
+        state.max_epochs = max_epochs if max_iters is None else self._epochs_for(max_iters, epoch_length)
+        self._data_iter = None
+        self._epoch_iteration = 0
+        self._epoch_in_progress = False
+
+    @staticmethod
+    def _epochs_for(max_iters: int, epoch_length: int | None) -> int | None:
+        return math.ceil(max_iters / epoch_length) if epoch_length else None
+
+    def _continue(
+        self, data: Iterable[Any] | None, max_epochs: int | None, epoch_length: int | None, max_iters: int | None
+    ) -> None:
+        state = self.state
+        if epoch_length is not None and state.epoch_length is not None and epoch_length != state.epoch_length:
+            raise ValueError(
+                f"epoch_length={epoch_length} differs from the run being continued "
+                f"(epoch_length={state.epoch_length}); pass the same epoch_length or none, "
+                "or set engine.state.max_epochs = None to start afresh."
+            )
+        if max_epochs is not None:
+            if state.max_iters is not None:
+                raise ValueError(
+                    f"This run is limited by max_iters={state.max_iters}; continue it with max_iters, not max_epochs."
+                )
+            done = state.epoch - (1 if self._epoch_in_progress and self._epoch_iteration == 0 else 0)
+            if max_epochs < done:
+                raise ValueError(
+                    f"max_epochs={max_epochs} is below the {done} epochs this run has already done; a resumed run "
+                    "cannot go backwards. Pass a larger max_epochs, or set engine.state.max_epochs = None "
+                    "to start afresh."
+                )
+            state.max_epochs = max_epochs
+        if max_iters is not None:
+            if state.max_iters is None:
+                raise ValueError(
+                    f"This run is limited by max_epochs={state.max_epochs}; continue it with max_epochs, not max_iters."
+                )
+            if max_iters < state.iteration:
+                raise ValueError(
+                    f"max_iters={max_iters} is below the {state.iteration} iterations this run has already done; "
+                    "a resumed run cannot go backwards."
+                )
+            state.max_iters = max_iters
+            state.max_epochs = self._epochs_for(max_iters, state.epoch_length)
+        if epoch_length is not None and state.epoch_length is None:
+            state.epoch_length = epoch_length
+        if data is not None and data is not state.dataloader:
+            self.set_data(data)
+
+    def _is_done(self) -> bool:
+        state = self.state
+        if state.max_iters is not None:
+            return state.iteration >= state.max_iters
+        return state.max_epochs is not None and state.epoch >= state.max_epochs and not self._epoch_in_progress
+
+    def _run_as_gen(self) -> Generator[None, None, None]:
+        state = self.state
+        self._control = None
+        if self._epoch_in_progress:  # a partly run epoch resumes with EPOCH_STARTED, then its next iteration
+            state.epoch -= 1
+            self._epoch_in_progress = False
+        start = time.perf_counter()
+        try:
+            try:
+                self._fire(Events.STARTED.value)
+                if self._control is not None:
+                    yield from self._honour_control()
+                while not self._is_done():
+                    yield from self._run_epoch()
+            except _Terminate:
+                self._fire(Events.TERMINATE.value)
+            except _DataExhausted:
+                pass
+            state.times[_RUN_TIME] = time.perf_counter() - start
+            if self._control is not _Control.TERMINATE_SKIP_COMPLETED:
+                self._fire(Events.COMPLETED.value)
+                state.times[_RUN_TIME] = time.perf_counter() - start
+            if self._is_done():
+                self._data_iter = None
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self._data_iter = None  # it may be broken; a resumed run positions a fresh one
+            self._in_iterations = False
+            if not self._handlers.get(Events.EXCEPTION_RAISED.value):
+                raise
+            self._fire(Events.EXCEPTION_RAISED.value, exc)
+        finally:
+            self._control = None
+
+    def _run_epoch(self) -> Generator[None, None, None]:
+        state = self.state
+        state.epoch += 1
+        self._epoch_in_progress = True
+        start = time.perf_counter()
+        self._fire(Events.EPOCH_STARTED.value)
+        if self._control is not None:
+            yield from self._honour_control()
+        skip_completed = False
+        self._in_iterations = True
+        try:
+            yield from self._run_iterations()
+        except _TerminateEpoch:
+            skip_completed = self._control is _Control.TERMINATE_EPOCH_SKIP_COMPLETED
+            self._control = None
+            self._data_iter = None  # the next epoch starts from the beginning of the data
+            self._fire(Events.TERMINATE_SINGLE_EPOCH.value, iter_counter=self._epoch_iteration)
+        finally:
+            self._in_iterations = False
+        self._epoch_iteration = 0
+        self._epoch_in_progress = False
+        state.times[_EPOCH_TIME] = time.perf_counter() - start
+        if not skip_completed:
+            self._fire(Events.EPOCH_COMPLETED.value)
+            state.times[_EPOCH_TIME] = time.perf_counter() - start
+            if self._control is not None:
+                yield from self._honour_control()
+
+    def _run_iterations(self) -> Generator[None, None, None]:
+        """The hot loop: no logging, no clock, and one falsy check per event nobody listens to."""
+        state = self.state
+        hot = self._hot
+        process = self._process_function
+        epoch_length = state.epoch_length
+        max_iters = state.max_iters if state.max_iters is not None else -1
+        fetch = state.dataloader is not None
+        done = self._epoch_iteration
+        while epoch_length is None or done < epoch_length:
+            state.batch = state.output = None
+            if fetch:
+                if hot[_GET_BATCH_STARTED]:
+                    self._fire_hot(hot[_GET_BATCH_STARTED], state.iteration)
+                    if self._control is not None:
+                        yield from self._honour_control()
+                if self._data_iter is None:
+                    self._data_iter = self._new_iterator()
+                try:
+                    state.batch = next(self._data_iter)
+                except StopIteration:
+                    epoch_ends = yield from self._on_data_exhausted(done)
+                    if epoch_ends:
+                        return
+                if hot[_GET_BATCH_COMPLETED]:
+                    self._fire_hot(hot[_GET_BATCH_COMPLETED], state.iteration)
+                    if self._control is not None:
+                        yield from self._honour_control()
+            state.iteration += 1
+            done += 1
+            self._epoch_iteration = done
+            if hot[_ITERATION_STARTED]:
+                self._fire_hot(hot[_ITERATION_STARTED], state.iteration)
+                if self._control is not None:
+                    yield from self._honour_control()
+            state.output = process(self, state.batch)
+            if hot[_ITERATION_COMPLETED]:
+                self._fire_hot(hot[_ITERATION_COMPLETED], state.iteration)
+            if self._control is not None:
+                yield from self._honour_control()
+            if state.iteration == max_iters:
+                return
+
+    def _new_iterator(self) -> Iterator[Any]:
+        assert self.state.dataloader is not None
+        return iter(self.state.dataloader)
+
+    def _on_data_exhausted(self, done: int) -> Generator[None, None, bool]:
+        """Handle ``StopIteration`` from the data; return whether the current epoch ends here."""
+        state = self.state
+        if state.epoch_length is None:
+            if done == 0:
+                raise ValueError("data yielded no batch at all: there is nothing to iterate over.")
+            state.epoch_length = done  # data of unknown length: its first exhaustion fixes the epoch length
+            if state.max_iters is not None:
+                state.max_epochs = self._epochs_for(state.max_iters, done)
+            return True
+        self._fire(Events.DATALOADER_STOP_ITERATION.value)
+        if self._control is not None:
+            yield from self._honour_control()
+        self._data_iter = self._new_iterator()
+        try:
+            state.batch = next(self._data_iter)
+        except StopIteration:
+            warnings.warn(
+                f"The data iterator is exhausted and iter(data) gave no new batch at epoch {state.epoch}, "
+                f"iteration {state.iteration}; the run stops before its limit. A one-shot iterator or generator "
+                "cannot be re-iterated: pass a re-iterable (a list, a DataLoader) or lower max_epochs/max_iters.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            raise _DataExhausted() from None
+        return False
+
+    def set_data(self, data: Iterable[Any]) -> None:
+        """Swap the data source; the next batch comes from ``data``. ``epoch_length`` is kept.
+
+        Example:
+            >>> engine = Engine(lambda engine, batch: batch)
+            >>> @engine.on(Events.EPOCH_COMPLETED(once=1))
+            ... def swap(engine):
+            ...     engine.set_data([10, 20])
+            >>> engine.run([1, 2], max_epochs=2).output
+            20
+        """
+        if not isinstance(data, Iterable):
+            raise TypeError(f"set_data needs an iterable, got {type(data).__name__}.")
+        self.state.dataloader = data
+        self._data_iter = None
+
+    # ------------------------------------------------------------------ serialisation
+    _STATE_KEYS = frozenset({"epoch_length", "iteration", "epoch", "max_epochs", "max_iters"})
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the run position: ``epoch_length``, ``iteration``, ``max_epochs`` or ``max_iters``, and
+        the state attributes named in ``engine.state_dict_user_keys``.
+
+        Example:
+            >>> engine = Engine(lambda engine, batch: None)
+            >>> engine.run([0, 1, 2], max_epochs=2).iteration
+            6
+            >>> engine.state_dict()
+            {'epoch_length': 3, 'iteration': 6, 'max_epochs': 2}
+        """
+        state = self.state
+        limit = "max_iters" if state.max_iters is not None else "max_epochs"
+        keys = ["epoch_length", "iteration", limit, *self.state_dict_user_keys]
+        return {key: getattr(state, key) for key in keys}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a run position saved by :meth:`state_dict`; the next :meth:`run` continues from it.
+
+        ``state_dict`` holds ``epoch_length``, one of ``iteration``/``epoch``, one of
+        ``max_epochs``/``max_iters``, and every key in ``engine.state_dict_user_keys``; missing,
+        conflicting, unknown or out-of-range values raise ``ValueError`` before anything changes.
+
+        Example:
+            >>> engine = Engine(lambda engine, batch: None)
+            >>> engine.load_state_dict({"epoch_length": 3, "iteration": 4, "max_epochs": 2})
+            >>> engine.state.epoch, engine.run([0, 1, 2]).iteration
+            (1, 6)
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict needs a mapping, got {type(state_dict).__name__}.")
+        if self._running:
+            raise RuntimeError("load_state_dict() cannot be called while the engine runs.")
+        values = self._validated_state(state_dict)
+        state = self.state
+        epoch_length: int = values["epoch_length"]
+        iteration = values.get("iteration", values.get("epoch", 0) * epoch_length)
+        state.epoch_length = epoch_length
+        state.max_iters = values.get("max_iters")
+        state.max_epochs = values.get("max_epochs") or self._epochs_for(values["max_iters"], epoch_length)
+        state.iteration, state.epoch = iteration, iteration // epoch_length
+        for key in self.state_dict_user_keys:
+            setattr(state, key, state_dict[key])
+        if self._run_gen is not None:
+            self._run_gen.close()
+            self._run_gen = None
+        self._data_iter = None
+        self._epoch_iteration = iteration % epoch_length
+        self._epoch_in_progress = False
+
+    def _validated_state(self, state_dict: Mapping[str, Any]) -> dict[str, Any]:
+        user_keys = set(self.state_dict_user_keys)
+        unknown = set(state_dict) - self._STATE_KEYS - user_keys
+        missing = {"epoch_length"} | user_keys - set(state_dict)
+        missing -= set(state_dict)
+        problems = []
+        if unknown:
+            problems.append(f"unknown keys {sorted(unknown)}")
+        if missing:
+            problems.append(f"missing keys {sorted(missing)}")
+        if ("iteration" in state_dict) == ("epoch" in state_dict):
+            problems.append("exactly one of 'iteration' and 'epoch' is needed")
+        if ("max_epochs" in state_dict) == ("max_iters" in state_dict):
+            problems.append("exactly one of 'max_epochs' and 'max_iters' is needed")
+        if problems:
+            raise ValueError(f"Cannot load engine state_dict: {'; '.join(problems)}. Got keys {sorted(state_dict)}.")
+        values = {k: state_dict[k] for k in self._STATE_KEYS if k in state_dict}
+        for key, value in values.items():
+            minimum = 0 if key in ("iteration", "epoch") else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(
+                    f"Cannot load engine state_dict: {key} must be an integer >= {minimum}, got {value!r}."
+                )
+        iteration = values.get("iteration", values.get("epoch", 0) * values["epoch_length"])
+        total = values.get("max_iters") or values["max_epochs"] * values["epoch_length"]
+        if iteration > total:
+            raise ValueError(
+                f"Cannot load engine state_dict: iteration {iteration} is beyond the run's end ({total} iterations)."
+            )
+        return values
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(process_function={describe(self._process_function)})"
+
+
+class _DataExhausted(Exception):
+    pass

@@ -1,0 +1,312 @@
+"""Events, event filters and the handle returned when a handler is attached.
+
+An event is a string value wrapped in :class:`CallableEventWithFilter`. Calling an event with
+``every=``, ``once=``, ``before=``, ``after=`` or ``event_filter=`` returns a *filtered* copy that
+compares equal to its base event, so lookups and removals work on either form.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from enum import Enum
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cadence.engine._handlers import HandlerRecord
+    from cadence.engine.engine import Engine
+
+__all__ = [
+    "CallableEventWithFilter",
+    "EventEnum",
+    "EventFilter",
+    "Events",
+    "EventsList",
+    "RemovableEventHandle",
+]
+
+
+def _positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"Event filter argument {name} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+class EventFilter:
+    """Decides whether a filtered event fires for a given counter value.
+
+    Built by calling an event (``Events.ITERATION_COMPLETED(every=10)``); rarely made directly.
+    ``every`` fires when ``counter % every == 0``; ``once`` fires at one counter value or at each
+    of a collection of values; ``before`` and ``after`` are exclusive bounds (``after < counter < before``)
+    and may be combined with ``every``; ``event_filter`` is a user function ``(engine, counter) -> bool``.
+
+    Example:
+        >>> f = EventFilter(every=3, after=4)
+        >>> [c for c in range(1, 13) if f(None, c)]
+        [6, 9, 12]
+    """
+
+    __slots__ = ("after", "before", "custom", "every", "once")
+
+    def __init__(
+        self,
+        *,
+        every: int | None = None,
+        once: int | Iterable[int] | None = None,
+        before: int | None = None,
+        after: int | None = None,
+        event_filter: Callable[[Any, int], bool] | None = None,
+    ) -> None:
+        given = [
+            name for name, v in (("every", every), ("once", once), ("event_filter", event_filter)) if v is not None
+        ]
+        if before is not None or after is not None:
+            given.append("before/after")
+        allowed_pair = sorted(given) == ["before/after", "every"]
+        if len(given) > 1 and not allowed_pair:
+            raise ValueError(
+                f"Event filter arguments {' and '.join(given)} cannot be combined: use one of every, once, "
+                "before/after or event_filter; only every may be combined with before/after."
+            )
+        if not given:
+            raise ValueError("An event filter needs one of every, once, before, after or event_filter.")
+        self.every = _positive_int("every", every) if every is not None else None
+        self.once: frozenset[int] | None = None
+        if once is not None:
+            values = [once] if isinstance(once, int) else list(once)
+            if not values:
+                raise ValueError("Event filter argument once must be an integer or a non-empty list of integers.")
+            self.once = frozenset(_positive_int("once", v) for v in values)
+        self.before = _positive_int("before", before, minimum=0) if before is not None else None
+        self.after = _positive_int("after", after, minimum=0) if after is not None else None
+        if self.before is not None and self.after is not None and self.before <= self.after + 1:
+            raise ValueError(
+                f"Event filter with after={after} and before={before} can never fire: need before > after + 1."
+            )
+        if event_filter is not None and not callable(event_filter):
+            raise TypeError(f"event_filter must be callable as event_filter(engine, counter), got {event_filter!r}.")
+        self.custom = event_filter
+
+    def __call__(self, engine: Any, counter: int) -> bool:
+        """Return whether the event fires for ``counter``."""
+        if self.every is not None and counter % self.every:
+            return False
+        return self.check_without_every(engine, counter)
+
+    def check_without_every(self, engine: Any, counter: int) -> bool:
+        """The part of the filter other than ``every`` (the engine inlines the ``every`` test)."""
+        if self.once is not None:
+            return counter in self.once
+        if self.after is not None and counter <= self.after:
+            return False
+        if self.before is not None and counter >= self.before:
+            return False
+        if self.custom is not None:
+            return bool(self.custom(engine, counter))
+        return True
+
+    @property
+    def needs_check(self) -> bool:
+        """Whether anything besides ``every`` must be evaluated."""
+        return self.once is not None or self.before is not None or self.after is not None or self.custom is not None
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={getattr(self, k)!r}" for k in ("every", "once", "before", "after", "custom")]
+        return f"EventFilter({', '.join(p for p in parts if not p.endswith('=None'))})"
+
+
+class CallableEventWithFilter:
+    """An event, optionally carrying an :class:`EventFilter`.
+
+    Calling an event returns a filtered copy: ``Events.EPOCH_COMPLETED(every=2)``. The copy is
+    equal to (and hashes like) the base event and its string value, and ``|`` joins events into an
+    :class:`EventsList`.
+
+    Example:
+        >>> e = Events.ITERATION_COMPLETED(every=10)
+        >>> e == Events.ITERATION_COMPLETED, e.filter is not None
+        (True, True)
+    """
+
+    _value_: str
+    _name_: str
+
+    def __new__(cls, value: str, event_filter: EventFilter | None = None, name: str | None = None) -> Any:
+        # _value_ is set here (not in __init__) so that Enum members and plain filtered copies agree.
+        obj = object.__new__(cls)
+        obj._value_ = value
+        obj._name_ = name if name is not None else value.upper()
+        return obj
+
+    def __init__(self, value: str, event_filter: EventFilter | None = None, name: str | None = None) -> None:
+        self.filter = event_filter
+
+    @property
+    def name(self) -> str:
+        """The event's name, e.g. ``"ITERATION_COMPLETED"``."""
+        return self._name_
+
+    @property
+    def value(self) -> str:
+        """The event's string value, e.g. ``"iteration_completed"``; handlers are keyed by it."""
+        return self._value_
+
+    def __call__(
+        self,
+        event_filter: Callable[[Any, int], bool] | None = None,
+        every: int | None = None,
+        once: int | Iterable[int] | None = None,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> CallableEventWithFilter:
+        """Return this event filtered; ``every=1`` alone returns the event itself."""
+        if every == 1 and event_filter is None and once is None and before is None and after is None:
+            return self
+        flt = EventFilter(every=every, once=once, before=before, after=after, event_filter=event_filter)
+        return CallableEventWithFilter(self._value_, flt, self._name_)
+
+    def __or__(self, other: object) -> EventsList:
+        return EventsList([self]) | other
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CallableEventWithFilter):
+            return self._value_ == other._value_
+        if isinstance(other, str):
+            return self._value_ == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._value_)
+
+    def __repr__(self) -> str:
+        suffix = f"({self.filter!r})" if self.filter is not None else ""
+        return f"Events.{self._name_}{suffix}" if isinstance(self, Events) else f"{self._name_}{suffix}"
+
+    __str__ = __repr__
+
+
+class EventEnum(CallableEventWithFilter, Enum):
+    """Base class for custom events; members are callable with filters like the built-in ones.
+
+    Example:
+        >>> class BackpropEvents(EventEnum):
+        ...     BACKWARD_STARTED = "backward_started"
+        >>> BackpropEvents.BACKWARD_STARTED(every=2).filter.every
+        2
+    """
+
+    def __hash__(self) -> int:
+        return hash(self._value_)
+
+
+class Events(EventEnum):
+    """The events an :class:`~cadence.Engine` fires, in Ignite's order.
+
+    ``STARTED``, then for each epoch ``EPOCH_STARTED``, for each iteration ``GET_BATCH_STARTED``,
+    ``GET_BATCH_COMPLETED``, ``ITERATION_STARTED``, ``ITERATION_COMPLETED``, then ``EPOCH_COMPLETED``;
+    at the end ``COMPLETED``. Also ``DATALOADER_STOP_ITERATION``, ``EXCEPTION_RAISED``, ``TERMINATE``,
+    ``TERMINATE_SINGLE_EPOCH`` and ``INTERRUPT``.
+
+    Example:
+        >>> Events.EPOCH_COMPLETED.value
+        'epoch_completed'
+        >>> len(Events.STARTED | Events.COMPLETED)
+        2
+    """
+
+    EPOCH_STARTED = "epoch_started"
+    EPOCH_COMPLETED = "epoch_completed"
+    STARTED = "started"
+    COMPLETED = "completed"
+    ITERATION_STARTED = "iteration_started"
+    ITERATION_COMPLETED = "iteration_completed"
+    EXCEPTION_RAISED = "exception_raised"
+    GET_BATCH_STARTED = "get_batch_started"
+    GET_BATCH_COMPLETED = "get_batch_completed"
+    DATALOADER_STOP_ITERATION = "dataloader_stop_iteration"
+    TERMINATE = "terminate"
+    TERMINATE_SINGLE_EPOCH = "terminate_single_epoch"
+    INTERRUPT = "interrupt"
+
+
+class EventsList:
+    """Several events joined with ``|``; attaching a handler to it attaches to each.
+
+    Example:
+        >>> events = Events.STARTED | Events.EPOCH_COMPLETED(every=2)
+        >>> [e.name for e in events]
+        ['STARTED', 'EPOCH_COMPLETED']
+    """
+
+    def __init__(self, events: Iterable[CallableEventWithFilter] = ()) -> None:
+        self._events: list[CallableEventWithFilter] = []
+        for event in events:
+            self._append(event)
+
+    def _append(self, event: object) -> None:
+        if not isinstance(event, CallableEventWithFilter):
+            raise TypeError(f"Only events can be joined with |, got {event!r}.")
+        self._events.append(event)
+
+    def __or__(self, other: object) -> EventsList:
+        joined = EventsList(self._events)
+        if isinstance(other, EventsList):
+            for event in other:
+                joined._append(event)
+        else:
+            joined._append(other)
+        return joined
+
+    def __iter__(self) -> Iterator[CallableEventWithFilter]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: int) -> CallableEventWithFilter:
+        return self._events[index]
+
+    def __repr__(self) -> str:
+        return " | ".join(repr(e) for e in self._events)
+
+
+class RemovableEventHandle:
+    """Returned by :meth:`Engine.add_event_handler`; ``remove()`` detaches exactly that attachment.
+
+    Also a context manager: the handler is detached when the ``with`` block ends. The handle holds
+    only weak references, so it never keeps the engine alive.
+
+    Example:
+        >>> from cadence import Engine
+        >>> engine = Engine(lambda engine, batch: batch)
+        >>> calls = []
+        >>> with engine.add_event_handler(Events.ITERATION_COMPLETED, lambda: calls.append(1)):
+        ...     _ = engine.run([1, 2])
+        >>> _ = engine.run([1, 2])
+        >>> len(calls)
+        2
+    """
+
+    def __init__(self, engine: Engine[Any], records: list[HandlerRecord]) -> None:
+        self._engine = weakref.ref(engine)
+        self._records = [weakref.ref(r) for r in records]
+
+    def remove(self) -> None:
+        """Detach the handler; a second call does nothing."""
+        engine = self._engine()
+        if engine is None:
+            return
+        for ref in self._records:
+            record = ref()
+            if record is not None:
+                engine._remove_record(record)
+        self._records = []
+
+    def __enter__(self) -> RemovableEventHandle:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.remove()

@@ -1,0 +1,85 @@
+"""The engine's run state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cadence.engine.events import CallableEventWithFilter, Events
+
+__all__ = ["State"]
+
+#: Which state counter a built-in event's filters count with.
+DEFAULT_EVENT_TO_ATTR: dict[str, str] = {
+    Events.GET_BATCH_STARTED.value: "iteration",
+    Events.GET_BATCH_COMPLETED.value: "iteration",
+    Events.ITERATION_STARTED.value: "iteration",
+    Events.ITERATION_COMPLETED.value: "iteration",
+    Events.EPOCH_STARTED.value: "epoch",
+    Events.EPOCH_COMPLETED.value: "epoch",
+    Events.STARTED.value: "epoch",
+    Events.COMPLETED.value: "epoch",
+}
+
+
+class State:
+    """What an engine knows about its run: counters, limits, the last batch and output, metrics.
+
+    ``iteration`` and ``epoch`` are 1-based while running and count across epochs. Any keyword
+    argument becomes a user attribute, and handlers may add their own (``engine.state.best = 0.9``).
+
+    Example:
+        >>> state = State(alpha=0.1)
+        >>> state.iteration, state.epoch, state.alpha
+        (0, 0, 0.1)
+        >>> state.get_event_attrib_value(Events.ITERATION_COMPLETED)
+        0
+    """
+
+    def __init__(self, event_to_attr: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        self.iteration = 0
+        self.epoch = 0
+        self.epoch_length: int | None = None
+        self.max_epochs: int | None = None
+        self.max_iters: int | None = None
+        self.output: Any = None
+        self.batch: Any = None
+        self.metrics: dict[str, Any] = {}
+        self.dataloader: Iterable[Any] | None = None
+        self.seed: int | None = None
+        self.times: dict[str, float | None] = {
+            Events.EPOCH_COMPLETED.name: None,
+            Events.COMPLETED.name: None,
+        }
+        # The engine shares its own mapping here, so custom counters never leak between engines.
+        self.event_to_attr: Mapping[str, str] = DEFAULT_EVENT_TO_ATTR if event_to_attr is None else event_to_attr
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def get_event_attrib_value(self, event: CallableEventWithFilter | str) -> int:
+        """Return the counter (``iteration``, ``epoch`` or a custom one) that ``event`` counts with.
+
+        Raises:
+            KeyError: the event has no counter (register it with ``event_to_attr``).
+        """
+        key = event.value if isinstance(event, CallableEventWithFilter) else event
+        try:
+            attr = self.event_to_attr[key]
+        except KeyError:
+            raise KeyError(
+                f"Event {event!r} has no state counter; register it with "
+                f"engine.register_events(..., event_to_attr={{event: 'attribute_name'}})."
+            ) from None
+        value: int = getattr(self, attr)
+        return value
+
+    def __repr__(self) -> str:
+        fields = []
+        for key, value in vars(self).items():
+            if key == "event_to_attr":
+                continue
+            text = (
+                repr(value) if not hasattr(value, "shape") else f"{type(value).__name__} of shape {tuple(value.shape)}"
+            )
+            fields.append(f"\t{key}: {text}")
+        return "State:\n" + "\n".join(fields)
