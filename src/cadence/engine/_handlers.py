@@ -147,6 +147,7 @@ def bind_handler(
     handler: Callable[..., Any],
     event_name: str,
     event_args: tuple[Any, ...],
+    event_kwargs: dict[str, Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     event_filter: EventFilter | None,
@@ -155,9 +156,11 @@ def bind_handler(
     if not callable(handler):
         raise TypeError(f"Handler for {event_name} must be callable, got {handler!r}.")
     sig = _signature(handler)
-    if sig is None or _binds(sig, (engine, *event_args, *args), kwargs):
+    # Keyword arguments the event itself passes (e.g. iter_counter=) are optional for a handler.
+    kwarg_options = [{**kwargs, **event_kwargs}, kwargs] if event_kwargs else [kwargs]
+    if sig is None or any(_binds(sig, (engine, *event_args, *args), kw) for kw in kwarg_options):
         pass_engine = True
-    elif _binds(sig, (*event_args, *args), kwargs):
+    elif any(_binds(sig, (*event_args, *args), kw) for kw in kwarg_options):
         pass_engine = False
     else:
         shown_args = ", ".join(["engine", *("<event arg>" for _ in event_args), *(repr(a) for a in args)])

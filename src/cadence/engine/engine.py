@@ -28,7 +28,9 @@ _HOT_EVENTS = (
     Events.ITERATION_STARTED.value,
     Events.ITERATION_COMPLETED.value,
 )
+# What the engine passes to handlers of some events, beyond the engine (used to check signatures at attach time).
 _EVENT_ARGS: dict[str, tuple[Any, ...]] = {Events.EXCEPTION_RAISED.value: (Exception(),)}
+_EVENT_KWARGS: dict[str, dict[str, Any]] = {Events.TERMINATE_SINGLE_EPOCH.value: {"iter_counter": 0}}
 _EPOCH_TIME, _RUN_TIME = Events.EPOCH_COMPLETED.name, Events.COMPLETED.name
 
 
@@ -185,7 +187,9 @@ class Engine(Generic[OutputT]):
                 )
             if event_filter.custom is not None:
                 check_event_filter(event_filter.custom)
-        record = bind_handler(self, handler, key.upper(), _EVENT_ARGS.get(key, ()), args, kwargs, event_filter)
+        record = bind_handler(
+            self, handler, key.upper(), _EVENT_ARGS.get(key, ()), _EVENT_KWARGS.get(key, {}), args, kwargs, event_filter
+        )
         self._handlers.setdefault(key, []).append(record)
         self._rebuild(key)
         return record
@@ -557,7 +561,6 @@ class Engine(Generic[OutputT]):
         fetch = state.dataloader is not None
         done = self._epoch_iteration
         while epoch_length is None or done < epoch_length:
-            state.batch = state.output = None
             if fetch:
                 if hot[_GET_BATCH_STARTED]:
                     self._fire_hot(hot[_GET_BATCH_STARTED], state.iteration)
@@ -571,6 +574,7 @@ class Engine(Generic[OutputT]):
                     epoch_ends = yield from self._on_data_exhausted(done)
                     if epoch_ends:
                         return
+                state.output = None
                 if hot[_GET_BATCH_COMPLETED]:
                     self._fire_hot(hot[_GET_BATCH_COMPLETED], state.iteration)
                     if self._control is not None:

@@ -181,7 +181,7 @@ class CallableEventWithFilter:
 
     def __repr__(self) -> str:
         suffix = f"({self.filter!r})" if self.filter is not None else ""
-        return f"Events.{self._name_}{suffix}" if isinstance(self, Events) else f"{self._name_}{suffix}"
+        return f"{self._name_}{suffix}"
 
     __str__ = __repr__
 
@@ -198,6 +198,12 @@ class EventEnum(CallableEventWithFilter, Enum):
 
     def __hash__(self) -> int:
         return hash(self._value_)
+
+    # Defined here, not only on the mixin: Enum would otherwise apply the mixin's repr to the raw value.
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self._name_}"
+
+    __str__ = __repr__
 
 
 class Events(EventEnum):
