@@ -1,0 +1,297 @@
+"""Collectives that work the same in one process and in many: reduce, gather, broadcast, barrier.
+
+Without a process group every collective is the identity on this process's value (a gather returns a
+one-element result), so code written for many processes runs unchanged in one.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar, overload
+
+import torch
+import torch.distributed as dist
+
+from cadence.distributed.context import Backend, backend, device, get_rank, get_world_size, is_distributed
+
+__all__ = ["ReduceOp", "all_gather", "all_reduce", "barrier", "broadcast", "one_rank_first", "one_rank_only"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+NumberT = TypeVar("NumberT", int, float)
+
+_MAX_DIMS = 8
+
+
+class ReduceOp(enum.Enum):
+    """How :func:`all_reduce` combines the values of all processes.
+
+    Example:
+        >>> ReduceOp.parse("MAX")
+        <ReduceOp.MAX: 'MAX'>
+    """
+
+    SUM = "SUM"
+    MIN = "MIN"
+    MAX = "MAX"
+    PRODUCT = "PRODUCT"
+
+    @classmethod
+    def parse(cls, value: ReduceOp | str) -> ReduceOp:
+        """Accept a :class:`ReduceOp` or Ignite's names ``"SUM"``, ``"MIN"``, ``"MAX"``, ``"PRODUCT"`` (any case).
+
+        Example:
+            >>> ReduceOp.parse("sum") is ReduceOp.SUM
+            True
+        """
+        if isinstance(value, ReduceOp):
+            return value
+        if isinstance(value, str) and value.upper() in cls.__members__:
+            return cls[value.upper()]
+        choices = ", ".join(repr(member.value) for member in cls)
+        raise ValueError(f"Unknown reduce op {value!r}; use a ReduceOp or one of {choices}.")
+
+    def to_torch(self) -> dist.ReduceOp.RedOpType:
+        """The matching ``torch.distributed.ReduceOp``.
+
+        Example:
+            >>> ReduceOp.SUM.to_torch() == torch.distributed.ReduceOp.SUM
+            True
+        """
+        return {
+            ReduceOp.SUM: dist.ReduceOp.SUM,
+            ReduceOp.MIN: dist.ReduceOp.MIN,
+            ReduceOp.MAX: dist.ReduceOp.MAX,
+            ReduceOp.PRODUCT: dist.ReduceOp.PRODUCT,
+        }[self]
+
+
+def _comm_device() -> torch.device:
+    # gloo moves CPU tensors; nccl moves tensors on this process's GPU.
+    return device() if backend() is Backend.NCCL else torch.device("cpu")
+
+
+def _check_number(value: object, name: str) -> None:
+    if not isinstance(value, int | float | torch.Tensor):
+        raise TypeError(f"{name} takes a tensor or a Python int/float, got {type(value).__name__}: {value!r}.")
+
+
+@overload
+def all_reduce(value: torch.Tensor, op: ReduceOp | str = ...) -> torch.Tensor: ...
+@overload
+def all_reduce(value: NumberT, op: ReduceOp | str = ...) -> NumberT: ...
+def all_reduce(value: torch.Tensor | float, op: ReduceOp | str = ReduceOp.SUM) -> torch.Tensor | float:
+    """Combine ``value`` over all processes with ``op`` and give every process the result.
+
+    A tensor is reduced in place and returned; a Python number gives back a number of the same type
+    (``bool`` counts as ``int``). In one process the value comes back unchanged.
+
+    Example:
+        >>> all_reduce(torch.tensor([1.0, 2.0]), "SUM")
+        tensor([1., 2.])
+        >>> all_reduce(3, ReduceOp.MAX)
+        3
+    """
+    reduce_op = ReduceOp.parse(op)
+    _check_number(value, "all_reduce")
+    if isinstance(value, torch.Tensor):
+        if is_distributed():
+            _reduce_tensor_in_place(value, reduce_op)
+        return value
+    if not is_distributed():
+        return value
+    dtype = torch.float64 if isinstance(value, float) else torch.int64
+    reduced = torch.tensor(value, dtype=dtype, device=_comm_device())
+    dist.all_reduce(reduced, op=reduce_op.to_torch())
+    return float(reduced.item()) if isinstance(value, float) else int(reduced.item())
+
+
+def _reduce_tensor_in_place(tensor: torch.Tensor, op: ReduceOp) -> None:
+    work = tensor
+    if work.dtype == torch.bool:
+        work = work.to(torch.uint8)
+    work = work.to(_comm_device()).contiguous()
+    dist.all_reduce(work, op=op.to_torch())
+    if work is not tensor:
+        tensor.copy_(work)
+
+
+@overload
+def all_gather(value: torch.Tensor) -> torch.Tensor: ...  # type: ignore[overload-overlap]  # tensors match first
+@overload
+def all_gather(value: NumberT) -> list[NumberT]: ...
+@overload
+def all_gather(value: R) -> list[R]: ...
+def all_gather(value: Any) -> Any:
+    """Collect ``value`` from every process, in rank order.
+
+    Tensors are concatenated along dim 0 (a 0-dim tensor counts as one row), and the ranks may hold
+    different numbers of rows; the other dims must match. Numbers, strings and any picklable object
+    come back as a list with one entry per rank.
+
+    Example:
+        >>> all_gather(torch.tensor([[1, 2], [3, 4]]))
+        tensor([[1, 2],
+                [3, 4]])
+        >>> all_gather(torch.tensor(5.0))
+        tensor([5.])
+        >>> all_gather(0.5), all_gather("rank0")
+        ([0.5], ['rank0'])
+    """
+    if isinstance(value, torch.Tensor):
+        rows = value.unsqueeze(0) if value.dim() == 0 else value
+        return _gather_tensor(rows) if is_distributed() else rows
+    if not is_distributed():
+        return [value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        dtype = torch.float64 if isinstance(value, float) else torch.int64
+        gathered = _gather_tensor(torch.tensor([value], dtype=dtype, device=_comm_device()))
+        return [type(value)(item) for item in gathered.tolist()]
+    objects: list[Any] = [None] * get_world_size()
+    dist.all_gather_object(objects, value)
+    return objects
+
+
+def _gather_shapes(tensor: torch.Tensor) -> list[tuple[int, ...]]:
+    if tensor.dim() > _MAX_DIMS:
+        raise ValueError(f"all_gather supports tensors of up to {_MAX_DIMS} dims, got shape {tuple(tensor.shape)}.")
+    header = torch.full((_MAX_DIMS + 1,), -1, dtype=torch.int64, device=_comm_device())
+    header[0] = tensor.dim()
+    header[1 : tensor.dim() + 1] = torch.tensor(tensor.shape, dtype=torch.int64)
+    headers = [torch.empty_like(header) for _ in range(get_world_size())]
+    dist.all_gather(headers, header)
+    return [tuple(int(size) for size in row[1 : int(row[0]) + 1]) for row in headers]
+
+
+def _gather_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    shapes = _gather_shapes(tensor)
+    if any(shape[1:] != shapes[0][1:] for shape in shapes):
+        raise ValueError(f"all_gather needs tensors whose shapes differ only in dim 0; the ranks hold shapes {shapes}.")
+    longest = max(shape[0] for shape in shapes)
+    work = tensor.to(_comm_device())
+    if work.dtype == torch.bool:
+        work = work.to(torch.uint8)
+    padded = work.new_zeros((longest, *work.shape[1:]))
+    padded[: work.shape[0]] = work
+    received = [torch.empty_like(padded) for _ in shapes]
+    dist.all_gather(received, padded.contiguous())
+    rows = torch.cat([part[: shape[0]] for part, shape in zip(received, shapes, strict=True)])
+    return rows.to(device=tensor.device, dtype=tensor.dtype)
+
+
+@overload
+def broadcast(value: torch.Tensor, src: int = ...) -> torch.Tensor: ...
+@overload
+def broadcast(value: R, src: int = ...) -> R: ...
+def broadcast(value: Any, src: int = 0) -> Any:
+    """Give every process the value held by rank ``src``.
+
+    Tensors, numbers, strings and picklable objects are all supported; ranks other than ``src`` may pass
+    ``None`` (or a placeholder of any kind). A tensor passed on another rank with the source's shape and
+    dtype is filled in place. In one process the value comes back unchanged.
+
+    Example:
+        >>> broadcast(torch.arange(3)), broadcast("hello", src=0)
+        (tensor([0, 1, 2]), 'hello')
+    """
+    world_size = get_world_size()
+    if not isinstance(src, int) or isinstance(src, bool) or not 0 <= src < world_size:
+        raise ValueError(f"broadcast src must be a rank in [0, {world_size - 1}], got {src!r}.")
+    if not is_distributed():
+        return value
+    is_src = get_rank() == src
+    if is_src and value is None:
+        raise ValueError(f"broadcast: rank {src} is the source and must pass a value, got None.")
+    # A small header says what is coming, so that other ranks need not know the value's kind or shape.
+    if is_src and isinstance(value, torch.Tensor):
+        header: list[Any] = [("tensor", tuple(value.shape), value.dtype)]
+    else:
+        header = [("object", value if is_src else None)]
+    dist.broadcast_object_list(header, src=src, device=_comm_device())
+    kind, *details = header[0]
+    if kind == "object":
+        return details[0]
+    shape, dtype = details
+    if is_src:
+        payload = value.to(_comm_device()).contiguous()
+    else:
+        payload = torch.empty(shape, dtype=dtype, device=_comm_device())
+    dist.broadcast(payload, src=src)
+    if is_src:
+        return value
+    if isinstance(value, torch.Tensor) and tuple(value.shape) == shape and value.dtype == dtype:
+        value.copy_(payload)
+        return value
+    return payload.to(value.device) if isinstance(value, torch.Tensor) else payload.to(device())
+
+
+def barrier() -> None:
+    """Wait until every process has reached this point (no-op in one process).
+
+    Example:
+        >>> barrier()
+    """
+    if is_distributed():
+        dist.barrier()
+
+
+def _check_rank(rank: object, caller: str) -> int:
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 0:
+        raise ValueError(f"{caller}: rank must be a non-negative int, got {rank!r}.")
+    return rank
+
+
+def one_rank_only(rank: int = 0, *, with_barrier: bool = False) -> Callable[[Callable[P, R]], Callable[P, R | None]]:
+    """Decorate a function so that only process ``rank`` runs it; the others get ``None``.
+
+    With ``with_barrier=True`` every process waits after the call until ``rank`` has finished it.
+
+    Example:
+        >>> @one_rank_only()
+        ... def save_report():
+        ...     return "written"
+        >>> save_report()
+        'written'
+    """
+    _check_rank(rank, "one_rank_only")
+
+    def decorator(function: Callable[P, R]) -> Callable[P, R | None]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
+            world_size = get_world_size()
+            if rank >= world_size:
+                raise ValueError(f"one_rank_only(rank={rank}) but the world has {world_size} process(es).")
+            result = function(*args, **kwargs) if get_rank() == rank else None
+            if with_barrier:
+                barrier()
+            return result
+
+        return wrapper
+
+    return decorator
+
+
+@contextmanager
+def one_rank_first(rank: int = 0) -> Iterator[None]:
+    """Run the block on process ``rank`` first; the others enter it once ``rank`` has left it.
+
+    Typical use: rank 0 downloads or prepares data, then the others read the prepared files.
+
+    Example:
+        >>> with one_rank_first():
+        ...     prepared = True
+        >>> prepared
+        True
+    """
+    _check_rank(rank, "one_rank_first")
+    world_size = get_world_size()
+    if rank >= world_size:
+        raise ValueError(f"one_rank_first(rank={rank}) but the world has {world_size} process(es).")
+    if get_rank() != rank:
+        barrier()
+    yield
+    if get_rank() == rank:
+        barrier()
