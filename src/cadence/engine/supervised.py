@@ -1,0 +1,465 @@
+"""Factories for the usual supervised trainer and evaluator engines, and their step functions.
+
+A *step function* is a process function ``step(engine, batch)``: it prepares the batch, runs the
+model and (for training) the loss, backward pass and optimizer step. The ``create_supervised_*``
+factories wrap a step function in an :class:`~cadence.Engine` and add the model-mode handling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from cadence.engine.engine import Engine
+from cadence.engine.events import Events
+
+__all__ = [
+    "AmpMode",
+    "convert_tensor",
+    "create_supervised_evaluator",
+    "create_supervised_trainer",
+    "prepare_batch",
+    "supervised_evaluation_step",
+    "supervised_evaluation_step_amp",
+    "supervised_training_step",
+    "supervised_training_step_amp",
+]
+
+Device = str | torch.device | None
+PrepareBatch = Callable[..., tuple[Any, Any]]
+StepFunction = Callable[[Engine[Any], Any], Any]
+
+
+class AttachableMetric(Protocol):
+    """Anything that can attach itself to an engine under a name (every cadence metric does)."""
+
+    def attach(self, engine: Engine[Any], name: str) -> Any: ...
+
+
+class AmpMode(enum.Enum):
+    """Mixed precision modes: ``AMP`` runs the forward pass under :func:`torch.autocast`."""
+
+    AMP = "amp"
+
+
+def convert_tensor(value: Any, device: Device = None, non_blocking: bool = False) -> Any:
+    """Move every tensor in ``value`` (a tensor, or sequences and mappings of them) to ``device``.
+
+    Example:
+        >>> convert_tensor({"x": torch.ones(2), "n": 3}, device="cpu")
+        {'x': tensor([1., 1.]), 'n': 3}
+    """
+    if isinstance(value, torch.Tensor):
+        return value.to(device=device, non_blocking=non_blocking) if device is not None else value
+    if isinstance(value, Mapping):
+        return type(value)({k: convert_tensor(v, device, non_blocking) for k, v in value.items()})  # type: ignore[call-arg]  # mapping types built from a dict
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
+        return type(value)(*(convert_tensor(v, device, non_blocking) for v in value))
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return type(value)(convert_tensor(v, device, non_blocking) for v in value)  # type: ignore[call-arg]  # list/tuple built from an iterable
+    return value
+
+
+def prepare_batch(batch: Sequence[Any], device: Device = None, non_blocking: bool = False) -> tuple[Any, Any]:
+    """Split an ``(x, y)`` batch and move both parts to ``device``; the default ``prepare_batch``.
+
+    Example:
+        >>> x, y = prepare_batch((torch.zeros(2, 3), torch.ones(2)), device="cpu")
+        >>> tuple(x.shape), tuple(y.shape)
+        ((2, 3), (2,))
+    """
+    if not isinstance(batch, Sequence) or len(batch) != 2:
+        raise ValueError(
+            f"The default prepare_batch expects an (x, y) pair, got {type(batch).__name__}; "
+            "pass prepare_batch=fn(batch, device, non_blocking) -> (x, y) for other batch layouts."
+        )
+    x, y = batch
+    return convert_tensor(x, device, non_blocking), convert_tensor(y, device, non_blocking)
+
+
+def _identity(output: Any) -> Any:
+    return output
+
+
+def _call_model(model: nn.Module, x: Any) -> Any:
+    return model(x)
+
+
+def _loss_value(x: Any, y: Any, y_pred: Any, loss: torch.Tensor) -> float:
+    return loss.item()
+
+
+def _prediction_and_target(x: Any, y: Any, y_pred: Any) -> tuple[Any, Any]:
+    return y_pred, y
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+def _amp_mode(amp_mode: AmpMode | str | None) -> AmpMode | None:
+    if amp_mode is None or isinstance(amp_mode, AmpMode):
+        return amp_mode
+    try:
+        return AmpMode(amp_mode)
+    except ValueError:
+        raise ValueError(
+            f"amp_mode must be None or 'amp' (torch.autocast), got {amp_mode!r}; apex is not supported."
+        ) from None
+
+
+def _device_type(device: Device, model: nn.Module) -> str:
+    if device is not None:
+        return torch.device(device).type
+    param = next(model.parameters(), None)
+    return param.device.type if param is not None else "cpu"
+
+
+def _default_amp_dtype(device_type: str) -> torch.dtype:
+    return torch.float16 if device_type == "cuda" else torch.bfloat16
+
+
+def _make_scaler(
+    scaler: bool | torch.amp.GradScaler | None, amp: AmpMode | None, device_type: str, dtype: torch.dtype | None
+) -> torch.amp.GradScaler | None:
+    if isinstance(scaler, torch.amp.GradScaler):
+        if amp is None:
+            raise ValueError("A GradScaler was given but amp_mode is None; pass amp_mode='amp' to use it.")
+        return scaler
+    if scaler is not None and not isinstance(scaler, bool):
+        raise TypeError(f"scaler must be a bool, None or a torch.amp.GradScaler, got {type(scaler).__name__}.")
+    if scaler is True and amp is None:
+        raise ValueError("scaler=True needs amp_mode='amp': gradient scaling only makes sense with autocast.")
+    wanted = scaler if scaler is not None else (amp is not None and dtype == torch.float16)
+    return torch.amp.GradScaler(device_type) if wanted else None
+
+
+def _training_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    *,
+    device: Device,
+    non_blocking: bool,
+    prepare_batch: PrepareBatch,
+    model_transform: Callable[[Any], Any],
+    output_transform: Callable[[Any, Any, Any, torch.Tensor], Any],
+    gradient_accumulation_steps: int,
+    clip_grad_norm: float | None,
+    model_fn: Callable[[nn.Module, Any], Any],
+    autocast: tuple[str, torch.dtype] | None,
+    scaler: torch.amp.GradScaler | None,
+) -> StepFunction:
+    """The one training step; the public builders only choose its options."""
+    steps = _check_positive_int("gradient_accumulation_steps", gradient_accumulation_steps)
+    if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not clip_grad_norm > 0):
+        raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}.")
+
+    def step(engine: Engine[Any], batch: Any) -> Any:
+        iteration = engine.state.iteration
+        if (iteration - 1) % steps == 0:
+            optimizer.zero_grad()
+        x, y = prepare_batch(batch, device=device, non_blocking=non_blocking)
+        with torch.autocast(autocast[0], dtype=autocast[1]) if autocast else contextlib.nullcontext():
+            y_pred = model_transform(model_fn(model, x))
+            loss = loss_fn(y_pred, y)
+        scaled = loss / steps if steps > 1 else loss
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
+        if iteration % steps == 0:
+            if scaler is not None:
+                if clip_grad_norm is not None:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                if clip_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                optimizer.step()
+        return output_transform(x, y, y_pred, loss)
+
+    return step
+
+
+def supervised_training_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    device: Device = None,
+    non_blocking: bool = False,
+    prepare_batch: PrepareBatch = prepare_batch,
+    model_transform: Callable[[Any], Any] = _identity,
+    output_transform: Callable[[Any, Any, Any, torch.Tensor], Any] = _loss_value,
+    gradient_accumulation_steps: int = 1,
+    model_fn: Callable[[nn.Module, Any], Any] = _call_model,
+    *,
+    clip_grad_norm: float | None = None,
+) -> StepFunction:
+    """Build a training step: forward, loss, backward and (every ``gradient_accumulation_steps``
+    iterations) ``optimizer.step()``; it returns ``output_transform(x, y, y_pred, loss)`` (``loss.item()``).
+
+    The loss is divided by ``gradient_accumulation_steps`` for the backward pass; gradients are zeroed
+    at the first iteration of each accumulation window. The model's train/eval mode is left alone
+    (:func:`create_supervised_trainer` sets ``model.train()`` at each epoch start).
+
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> step = supervised_training_step(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss())
+        >>> loss = Engine(step).run([(torch.ones(4, 2), torch.zeros(4, 1))]).output
+        >>> isinstance(loss, float)
+        True
+    """
+    return _training_step(
+        model, optimizer, loss_fn, device=device, non_blocking=non_blocking, prepare_batch=prepare_batch,
+        model_transform=model_transform, output_transform=output_transform,
+        gradient_accumulation_steps=gradient_accumulation_steps, clip_grad_norm=clip_grad_norm,
+        model_fn=model_fn, autocast=None, scaler=None,
+    )  # fmt: skip
+
+
+def supervised_training_step_amp(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    device: Device = None,
+    non_blocking: bool = False,
+    prepare_batch: PrepareBatch = prepare_batch,
+    model_transform: Callable[[Any], Any] = _identity,
+    output_transform: Callable[[Any, Any, Any, torch.Tensor], Any] = _loss_value,
+    scaler: torch.amp.GradScaler | None = None,
+    gradient_accumulation_steps: int = 1,
+    model_fn: Callable[[nn.Module, Any], Any] = _call_model,
+    *,
+    clip_grad_norm: float | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> StepFunction:
+    """Like :func:`supervised_training_step`, with the forward pass and loss under :func:`torch.autocast`.
+
+    ``amp_dtype`` defaults to ``float16`` on CUDA and ``bfloat16`` elsewhere; a ``scaler`` scales the
+    loss, unscales before gradient clipping and steps the optimizer.
+
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> step = supervised_training_step_amp(model, optimizer, nn.MSELoss(), device="cpu")
+        >>> isinstance(Engine(step).run([(torch.ones(4, 2), torch.zeros(4, 1))]).output, float)
+        True
+    """
+    device_type = _device_type(device, model)
+    dtype = amp_dtype if amp_dtype is not None else _default_amp_dtype(device_type)
+    return _training_step(
+        model, optimizer, loss_fn, device=device, non_blocking=non_blocking, prepare_batch=prepare_batch,
+        model_transform=model_transform, output_transform=output_transform,
+        gradient_accumulation_steps=gradient_accumulation_steps, clip_grad_norm=clip_grad_norm,
+        model_fn=model_fn, autocast=(device_type, dtype), scaler=scaler,
+    )  # fmt: skip
+
+
+def _evaluation_step(
+    model: nn.Module,
+    *,
+    device: Device,
+    non_blocking: bool,
+    prepare_batch: PrepareBatch,
+    model_transform: Callable[[Any], Any],
+    output_transform: Callable[[Any, Any, Any], Any],
+    model_fn: Callable[[nn.Module, Any], Any],
+    autocast: tuple[str, torch.dtype] | None,
+) -> StepFunction:
+    def step(engine: Engine[Any], batch: Any) -> Any:
+        with torch.inference_mode():
+            x, y = prepare_batch(batch, device=device, non_blocking=non_blocking)
+            with torch.autocast(autocast[0], dtype=autocast[1]) if autocast else contextlib.nullcontext():
+                y_pred = model_transform(model_fn(model, x))
+            return output_transform(x, y, y_pred)
+
+    return step
+
+
+def supervised_evaluation_step(
+    model: nn.Module,
+    device: Device = None,
+    non_blocking: bool = False,
+    prepare_batch: PrepareBatch = prepare_batch,
+    model_transform: Callable[[Any], Any] = _identity,
+    output_transform: Callable[[Any, Any, Any], Any] = _prediction_and_target,
+    model_fn: Callable[[nn.Module, Any], Any] = _call_model,
+) -> StepFunction:
+    """Build an evaluation step: the forward pass under :func:`torch.inference_mode`, returning
+    ``output_transform(x, y, y_pred)`` (by default ``(y_pred, y)``).
+
+    Example:
+        >>> step = supervised_evaluation_step(nn.Linear(2, 1))
+        >>> y_pred, y = Engine(step).run([(torch.ones(4, 2), torch.zeros(4, 1))]).output
+        >>> y_pred.shape, y_pred.is_inference()
+        (torch.Size([4, 1]), True)
+    """
+    return _evaluation_step(
+        model, device=device, non_blocking=non_blocking, prepare_batch=prepare_batch,
+        model_transform=model_transform, output_transform=output_transform, model_fn=model_fn, autocast=None,
+    )  # fmt: skip
+
+
+def supervised_evaluation_step_amp(
+    model: nn.Module,
+    device: Device = None,
+    non_blocking: bool = False,
+    prepare_batch: PrepareBatch = prepare_batch,
+    model_transform: Callable[[Any], Any] = _identity,
+    output_transform: Callable[[Any, Any, Any], Any] = _prediction_and_target,
+    model_fn: Callable[[nn.Module, Any], Any] = _call_model,
+    *,
+    amp_dtype: torch.dtype | None = None,
+) -> StepFunction:
+    """Like :func:`supervised_evaluation_step`, with the forward pass under :func:`torch.autocast`.
+
+    Example:
+        >>> step = supervised_evaluation_step_amp(nn.Linear(2, 1), device="cpu")
+        >>> Engine(step).run([(torch.ones(4, 2), torch.zeros(4, 1))]).output[0].dtype
+        torch.bfloat16
+    """
+    device_type = _device_type(device, model)
+    dtype = amp_dtype if amp_dtype is not None else _default_amp_dtype(device_type)
+    return _evaluation_step(
+        model, device=device, non_blocking=non_blocking, prepare_batch=prepare_batch,
+        model_transform=model_transform, output_transform=output_transform, model_fn=model_fn,
+        autocast=(device_type, dtype),
+    )  # fmt: skip
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+
+
+def create_supervised_trainer(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    device: Device = None,
+    non_blocking: bool = False,
+    prepare_batch: PrepareBatch = prepare_batch,
+    model_transform: Callable[[Any], Any] = _identity,
+    output_transform: Callable[[Any, Any, Any, torch.Tensor], Any] = _loss_value,
+    amp_mode: AmpMode | str | None = None,
+    scaler: bool | torch.amp.GradScaler | None = None,
+    gradient_accumulation_steps: int = 1,
+    model_fn: Callable[[nn.Module, Any], Any] = _call_model,
+    *,
+    clip_grad_norm: float | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> Engine[Any]:
+    """Create an engine that trains ``model`` with ``optimizer`` on ``loss_fn``; ``model.train()`` is set
+    at every ``EPOCH_STARTED`` (so an evaluation run between epochs does not leave it in eval mode).
+
+    Args:
+        device: where batches are moved (the model is not moved).
+        amp_mode: ``"amp"`` runs forward and loss under :func:`torch.autocast` with ``amp_dtype``
+            (default ``float16`` on CUDA, ``bfloat16`` elsewhere).
+        scaler: ``True`` or a ``torch.amp.GradScaler`` scales the loss; ``None`` (default) makes one
+            only for ``float16`` autocast; ``False`` never. A created scaler is ``engine.state.scaler``.
+        gradient_accumulation_steps: iterations whose gradients add up before each optimizer step.
+        clip_grad_norm: clip the gradients' total norm to this value before each optimizer step.
+
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> trainer = create_supervised_trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss())
+        >>> data = [(torch.randn(4, 2), torch.randn(4, 1)) for _ in range(3)]
+        >>> trainer.run(data, max_epochs=2).iteration
+        6
+    """
+    _check_model(model)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    amp = _amp_mode(amp_mode)
+    device_type = _device_type(device, model)
+    dtype = (amp_dtype if amp_dtype is not None else _default_amp_dtype(device_type)) if amp else None
+    grad_scaler = _make_scaler(scaler, amp, device_type, dtype)
+    step = _training_step(
+        model, optimizer, loss_fn, device=device, non_blocking=non_blocking, prepare_batch=prepare_batch,
+        model_transform=model_transform, output_transform=output_transform,
+        gradient_accumulation_steps=gradient_accumulation_steps, clip_grad_norm=clip_grad_norm,
+        model_fn=model_fn, autocast=(device_type, dtype) if dtype is not None else None, scaler=grad_scaler,
+    )  # fmt: skip
+    trainer: Engine[Any] = Engine(step)
+    trainer.add_event_handler(Events.EPOCH_STARTED, _set_train_mode, model)
+    if grad_scaler is not None:
+        setattr(trainer.state, "scaler", grad_scaler)  # noqa: B010  # a user attribute of State, as in Ignite
+    return trainer
+
+
+def _set_train_mode(model: nn.Module) -> None:
+    model.train()
+
+
+class _EvalMode:
+    """Puts the model in eval mode for an evaluation run and restores each module's mode afterwards."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.saved: list[tuple[nn.Module, bool]] = []
+
+    def enter(self) -> None:
+        if not self.saved:  # a resumed (interrupted) run keeps the modes saved when it first started
+            self.saved = [(module, module.training) for module in self.model.modules()]
+        self.model.eval()
+
+    def leave(self) -> None:
+        for module, training in self.saved:
+            module.training = training
+        self.saved = []
+
+
+def create_supervised_evaluator(
+    model: nn.Module,
+    metrics: Mapping[str, AttachableMetric] | None = None,
+    device: Device = None,
+    non_blocking: bool = False,
+    prepare_batch: PrepareBatch = prepare_batch,
+    model_transform: Callable[[Any], Any] = _identity,
+    output_transform: Callable[[Any, Any, Any], Any] = _prediction_and_target,
+    amp_mode: AmpMode | str | None = None,
+    model_fn: Callable[[nn.Module, Any], Any] = _call_model,
+    *,
+    amp_dtype: torch.dtype | None = None,
+) -> Engine[Any]:
+    """Create an engine that runs ``model`` under :func:`torch.inference_mode` in eval mode and
+    attaches ``metrics`` (each ``metric.attach(evaluator, name)``).
+
+    The model's train/eval modes are saved when a run starts and restored when it completes, so
+    evaluating in the middle of training leaves the training model as it was.
+
+    Example:
+        >>> model = nn.Linear(2, 1).train()
+        >>> evaluator = create_supervised_evaluator(model)
+        >>> y_pred, y = evaluator.run([(torch.ones(4, 2), torch.zeros(4, 1))]).output
+        >>> y_pred.shape, model.training
+        (torch.Size([4, 1]), True)
+    """
+    _check_model(model)
+    metrics = dict(metrics or {})
+    for name, metric in metrics.items():
+        if not callable(getattr(metric, "attach", None)):
+            raise TypeError(f"Metric {name!r} has no attach(engine, name) method: got {type(metric).__name__}.")
+    amp = _amp_mode(amp_mode)
+    device_type = _device_type(device, model)
+    dtype = (amp_dtype if amp_dtype is not None else _default_amp_dtype(device_type)) if amp else None
+    step = _evaluation_step(
+        model, device=device, non_blocking=non_blocking, prepare_batch=prepare_batch,
+        model_transform=model_transform, output_transform=output_transform, model_fn=model_fn,
+        autocast=(device_type, dtype) if dtype is not None else None,
+    )  # fmt: skip
+    evaluator: Engine[Any] = Engine(step)
+    modes = _EvalMode(model)
+    evaluator.add_event_handler(Events.STARTED, modes.enter)
+    evaluator.add_event_handler(Events.COMPLETED, modes.leave)
+    for name, metric in metrics.items():
+        metric.attach(evaluator, name)
+    return evaluator
