@@ -29,9 +29,13 @@ from cadence.distributed.context import (
     get_world_size,
     is_distributed,
 )
+from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError
 
 __all__ = [
     "Backend",
+    "DEFAULT_TIMEOUT",
+    "Parallel",
+    "ProcessFailedError",
     "ReduceOp",
     "all_gather",
     "all_reduce",

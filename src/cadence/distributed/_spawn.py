@@ -1,0 +1,230 @@
+"""Start processes on this machine, watch them, and turn the first failure into one clear error."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as torch_mp
+
+__all__ = ["ProcessFailedError", "SpawnPlan", "spawn"]
+
+# After the first failure, how long to keep listening for the other processes' reports: the process that
+# failed first is the cause, the others usually fail because it went away.
+_GRACE_SECONDS = 1.0
+_STOP_SECONDS = 3.0
+
+
+class ProcessFailedError(RuntimeError):
+    """One process of a distributed run failed; ``rank`` names it and the message carries its traceback.
+
+    Example:
+        >>> error = ProcessFailedError(rank=1, local_rank=1, summary="ValueError: boom", details="")
+        >>> error.rank, str(error).splitlines()[0]
+        (1, 'rank 1 (local rank 1) failed: ValueError: boom')
+    """
+
+    def __init__(self, *, rank: int, local_rank: int, summary: str, details: str) -> None:
+        message = f"rank {rank} (local rank {local_rank}) failed: {summary}"
+        super().__init__(f"{message}\n{details}" if details else message)
+        self.rank = rank
+        self.local_rank = local_rank
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class SpawnPlan:
+    """Everything a spawned process needs to join the process group (picklable)."""
+
+    backend: str
+    nproc_per_node: int
+    nnodes: int
+    node_rank: int
+    master_addr: str
+    master_port: int
+    timeout: timedelta
+    threads_per_process: int | None
+
+    def global_rank(self, local_rank: int) -> int:
+        return self.node_rank * self.nproc_per_node + local_rank
+
+    def environment(self, local_rank: int) -> dict[str, str]:
+        # The same variables torchrun sets, so that code reading them behaves the same under both launchers.
+        return {
+            "RANK": str(self.global_rank(local_rank)),
+            "LOCAL_RANK": str(local_rank),
+            "WORLD_SIZE": str(self.nnodes * self.nproc_per_node),
+            "LOCAL_WORLD_SIZE": str(self.nproc_per_node),
+            "GROUP_RANK": str(self.node_rank),
+            "GROUP_WORLD_SIZE": str(self.nnodes),
+            "MASTER_ADDR": self.master_addr,
+            "MASTER_PORT": str(self.master_port),
+        }
+
+
+@dataclass
+class _Failure:
+    local_rank: int
+    summary: str
+    details: str
+    at: float
+
+
+def _worker(
+    local_rank: int,
+    conn: Connection,
+    plan: SpawnPlan,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+) -> None:
+    os.environ.update(plan.environment(local_rank))
+    if plan.threads_per_process is not None:
+        torch.set_num_threads(plan.threads_per_process)
+    try:
+        if plan.backend == "nccl":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(plan.backend, init_method="env://", timeout=plan.timeout)
+        payload = pickle.dumps(fn(local_rank, *args, **kwargs))
+    except BaseException as exc:
+        # Report before tearing anything down, so this report is older than the errors it causes elsewhere.
+        summary = f"{type(exc).__name__}: {exc}"
+        conn.send(("error", summary, traceback.format_exc(), time.time()))
+        _destroy_group()
+        conn.close()
+        sys.exit(1)
+    _destroy_group()
+    conn.send(("ok", payload))
+    conn.close()
+
+
+def _destroy_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
+    """Run ``fn(local_rank, *args, **kwargs)`` in ``plan.nproc_per_node`` new processes; return their results."""
+    context = torch_mp.get_context("spawn")
+    processes: list[BaseProcess] = []
+    connections: list[Connection] = []
+    try:
+        for local_rank in range(plan.nproc_per_node):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_worker,
+                args=(local_rank, sender, plan, fn, tuple(args), dict(kwargs)),
+                name=f"cadence-rank-{plan.global_rank(local_rank)}",
+            )
+            try:
+                process.start()
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise TypeError(
+                    f"Parallel.run could not send {fn!r} and its arguments to new processes ({exc}); "
+                    "spawning needs a module-level function and picklable arguments (no lambdas or local functions)."
+                ) from exc
+            finally:
+                sender.close()
+            processes.append(process)
+            connections.append(receiver)
+        return _supervise(plan, processes, connections)
+    finally:
+        _stop(processes)
+        for connection in connections:
+            connection.close()
+
+
+def _supervise(plan: SpawnPlan, processes: list[BaseProcess], connections: list[Connection]) -> list[Any]:
+    results: dict[int, Any] = {}
+    failures: dict[int, _Failure] = {}
+    messages: dict[int, tuple[Any, ...]] = {}
+    pending = set(range(len(processes)))
+    listening = set(pending)
+    deadline: float | None = None
+    while pending and (deadline is None or time.monotonic() < deadline):
+        waitables: list[Any] = [connections[i] for i in listening] + [processes[i].sentinel for i in pending]
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        wait(waitables, timeout)
+        for local_rank in sorted(pending):
+            _receive(local_rank, connections[local_rank], listening, messages)
+            message = messages.get(local_rank)
+            if message is not None and message[0] == "error":
+                failures[local_rank] = _Failure(local_rank, message[1], message[2], message[3])
+                pending.discard(local_rank)
+            elif processes[local_rank].exitcode is not None:
+                processes[local_rank].join()
+                _receive(local_rank, connections[local_rank], listening, messages)
+                _finish(local_rank, processes[local_rank], messages.get(local_rank), results, failures)
+                pending.discard(local_rank)
+        if failures and deadline is None:
+            deadline = time.monotonic() + _GRACE_SECONDS
+    if failures:
+        raise _first_failure(plan, failures)
+    return [results[local_rank] for local_rank in range(len(processes))]
+
+
+def _receive(
+    local_rank: int, connection: Connection, listening: set[int], messages: dict[int, tuple[Any, ...]]
+) -> None:
+    if local_rank not in listening:
+        return
+    try:
+        if connection.poll():
+            messages[local_rank] = connection.recv()
+            listening.discard(local_rank)
+    except (EOFError, OSError):
+        listening.discard(local_rank)
+
+
+def _finish(
+    local_rank: int,
+    process: BaseProcess,
+    message: tuple[Any, ...] | None,
+    results: dict[int, Any],
+    failures: dict[int, _Failure],
+) -> None:
+    if message is not None and message[0] == "ok":
+        results[local_rank] = pickle.loads(message[1])
+        return
+    code = process.exitcode
+    if code is not None and code < 0:
+        summary = f"process was killed by signal {signal.Signals(-code).name}"
+    else:
+        summary = f"process exited with code {code} without reporting an error"
+    failures[local_rank] = _Failure(local_rank, summary, "", time.time())
+
+
+def _first_failure(plan: SpawnPlan, failures: dict[int, _Failure]) -> ProcessFailedError:
+    first = min(failures.values(), key=lambda failure: failure.at)
+    others = [
+        f"rank {plan.global_rank(failure.local_rank)} also failed: {failure.summary}"
+        for failure in sorted(failures.values(), key=lambda failure: failure.at)
+        if failure is not first
+    ]
+    details = "\n".join([*others, f"Traceback from rank {plan.global_rank(first.local_rank)}:", first.details])
+    return ProcessFailedError(
+        rank=plan.global_rank(first.local_rank), local_rank=first.local_rank, summary=first.summary, details=details
+    )
+
+
+def _stop(processes: list[BaseProcess]) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(_STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
