@@ -8,6 +8,7 @@ Example:
     (1, 2.5, ['a'])
 """
 
+from cadence.distributed.auto import Sharding, auto_dataloader, auto_model, auto_optim
 from cadence.distributed.comms import (
     ReduceOp,
     all_gather,
@@ -30,6 +31,7 @@ from cadence.distributed.context import (
     is_distributed,
 )
 from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError
+from cadence.distributed.sampler import UnpaddedDistributedSampler
 
 __all__ = [
     "Backend",
@@ -37,8 +39,13 @@ __all__ = [
     "Parallel",
     "ProcessFailedError",
     "ReduceOp",
+    "Sharding",
+    "UnpaddedDistributedSampler",
     "all_gather",
     "all_reduce",
+    "auto_dataloader",
+    "auto_model",
+    "auto_optim",
     "backend",
     "barrier",
     "broadcast",

@@ -1,0 +1,158 @@
+"""Make a model, optimizer and data loader ready for the current distributed setting."""
+
+from __future__ import annotations
+
+import enum
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset
+
+from cadence.distributed.context import device, get_nproc_per_node, get_rank, get_world_size
+from cadence.distributed.sampler import UnpaddedDistributedSampler
+
+__all__ = ["Sharding", "auto_dataloader", "auto_model", "auto_optim"]
+
+_DISTRIBUTED_SAMPLERS = (DistributedSampler, UnpaddedDistributedSampler)
+
+
+class Sharding(enum.Enum):
+    """How :func:`auto_dataloader` splits a dataset among ranks.
+
+    ``PAD``: every rank gets the same number of samples, a few repeated if needed (training: DDP needs
+    every rank to take the same number of steps). ``EXACT``: every sample goes to exactly one rank and
+    ranks may differ by one (evaluation: metrics count each sample once).
+
+    Example:
+        >>> Sharding("exact")
+        <Sharding.EXACT: 'exact'>
+    """
+
+    PAD = "pad"
+    EXACT = "exact"
+
+
+def auto_model(model: nn.Module, *, sync_bn: bool = False, **ddp_kwargs: Any) -> nn.Module:
+    """Move ``model`` to :func:`device` and, when the world size is above 1, wrap it in ``DistributedDataParallel``.
+
+    Args:
+        model: the model; one already wrapped in DDP is only moved.
+        sync_bn: convert BatchNorm layers to ``SyncBatchNorm`` (only when distributed).
+        ddp_kwargs: passed on to ``DistributedDataParallel`` (e.g. ``find_unused_parameters=True``).
+
+    Example:
+        >>> model = auto_model(nn.Linear(2, 1))
+        >>> type(model).__name__, next(model.parameters()).device.type == device().type
+        ('Linear', True)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"auto_model needs a torch.nn.Module, got {type(model).__name__}.")
+    model = model.to(device())
+    if get_world_size() == 1 or isinstance(model, DistributedDataParallel):
+        return model
+    if sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]  # untyped in torch
+    target = device()
+    device_ids = [target.index] if target.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids, **ddp_kwargs)
+
+
+def auto_optim(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    """Return ``optimizer`` unchanged: with DDP the gradients are already averaged over ranks in ``backward()``.
+
+    It exists so that code written for other backends keeps one call site for the optimizer.
+
+    Example:
+        >>> optimizer = torch.optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> auto_optim(optimizer) is optimizer
+        True
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"auto_optim needs a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    return optimizer
+
+
+def auto_dataloader(
+    dataset: Dataset[Any], *, sharding: Sharding | str | None = None, **dataloader_kwargs: Any
+) -> DataLoader[Any]:
+    """Make a ``DataLoader`` that gives this rank its share of ``dataset``.
+
+    When the world size is above 1: ``batch_size`` is the global batch and is divided among the ranks,
+    ``num_workers`` among the processes of this node, and a sampler picks this rank's samples:
+    ``DistributedSampler`` for ``Sharding.PAD``, :class:`UnpaddedDistributedSampler` for ``Sharding.EXACT``.
+    By default ``shuffle=True`` means training (``PAD``) and no shuffle means evaluation (``EXACT``).
+    ``pin_memory`` defaults to ``True`` on CUDA. In one process this is a plain ``DataLoader``.
+
+    Example:
+        >>> loader = auto_dataloader(list(range(10)), batch_size=4)
+        >>> [batch.tolist() for batch in loader]
+        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    """
+    kwargs = dict(dataloader_kwargs)
+    chosen = _parse_sharding(sharding, shuffle=bool(kwargs.get("shuffle", False)))
+    if "pin_memory" not in kwargs and device().type == "cuda":
+        kwargs["pin_memory"] = True
+    world_size = get_world_size()
+    if world_size > 1:
+        _split_per_rank(kwargs, world_size)
+        if not isinstance(dataset, IterableDataset):
+            _add_sampler(dataset, kwargs, chosen, world_size)
+    return DataLoader(dataset, **kwargs)
+
+
+def _parse_sharding(sharding: Sharding | str | None, *, shuffle: bool) -> Sharding:
+    if sharding is None:
+        return Sharding.PAD if shuffle else Sharding.EXACT
+    if isinstance(sharding, Sharding):
+        return sharding
+    try:
+        return Sharding(sharding)
+    except ValueError:
+        raise ValueError(f"Unknown sharding {sharding!r}; use Sharding.PAD/'pad' or Sharding.EXACT/'exact'.") from None
+
+
+def _split_per_rank(kwargs: dict[str, Any], world_size: int) -> None:
+    batch_size = kwargs.get("batch_size", 1)
+    if isinstance(batch_size, int) and "batch_size" in kwargs:
+        if batch_size < world_size:
+            raise ValueError(
+                f"batch_size={batch_size} is the global batch and must be at least the world size {world_size}."
+            )
+        if batch_size % world_size:
+            warnings.warn(
+                f"batch_size={batch_size} does not divide among {world_size} ranks; "
+                f"each rank uses {batch_size // world_size}.",
+                stacklevel=3,
+            )
+        kwargs["batch_size"] = batch_size // world_size
+    num_workers = kwargs.get("num_workers", 0)
+    if isinstance(num_workers, int) and num_workers > 0:
+        nproc = get_nproc_per_node()
+        kwargs["num_workers"] = (num_workers + nproc - 1) // nproc
+
+
+def _add_sampler(dataset: Dataset[Any], kwargs: dict[str, Any], sharding: Sharding, world_size: int) -> None:
+    if kwargs.get("batch_sampler") is not None:
+        raise ValueError("auto_dataloader cannot shard a batch_sampler among ranks; pass batch_size instead.")
+    sampler = kwargs.get("sampler")
+    if sampler is not None:
+        if not isinstance(sampler, _DISTRIBUTED_SAMPLERS):
+            raise ValueError(
+                f"With {world_size} processes the sampler must split data among ranks; got {type(sampler).__name__}. "
+                "Omit sampler (auto_dataloader adds one) or pass a DistributedSampler/UnpaddedDistributedSampler."
+            )
+        return
+    shuffle = bool(kwargs.pop("shuffle", False))
+    rank = get_rank()
+    if sharding is Sharding.PAD:
+        kwargs["sampler"] = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=shuffle)
+    else:
+        kwargs["sampler"] = UnpaddedDistributedSampler(
+            dataset,  # type: ignore[arg-type]  # map-style datasets have len(); the sampler checks it
+            num_replicas=world_size,
+            rank=rank,
+            shuffle=shuffle,
+        )
