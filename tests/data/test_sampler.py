@@ -77,6 +77,14 @@ def test_resume_from_yields_exactly_the_tail_of_the_epoch(
     assert list(sampler) == whole  # resume_from is one-shot
 
 
+def test_the_first_iterator_advanced_takes_the_resume_position() -> None:
+    sampler = ReproducibleBatchSampler(10, 2, shuffle=False)
+    unused, used = iter(sampler), iter(sampler)  # a DataLoader with workers calls iter() twice
+    sampler.resume_from(3)
+    assert list(used) == [[6, 7], [8, 9]]
+    assert list(unused) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+
+
 @settings(max_examples=40, deadline=None)
 @given(seeds, lengths, st.data())
 def test_index_sampler_resumes_at_any_index(seed: int, length: int, data: st.DataObject) -> None:

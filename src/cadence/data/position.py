@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from itertools import islice
 from typing import TypeVar
 
@@ -54,8 +54,11 @@ def set_data_position(data: object, *, epoch: int, batch_index: int = 0) -> bool
     found = _resumable_with_scale(data)
     if found is not None:
         sampler, scale = found
+        position = batch_index * scale
+        if scale > 1 and isinstance(sampler, Sized) and len(sampler) < position < len(sampler) + scale:
+            position = len(sampler)  # the end of an epoch whose last batch was partial
         sampler.set_epoch(epoch)
-        sampler.resume_from(batch_index * scale)
+        sampler.resume_from(position)
         return True
     batch_sampler = getattr(data, "batch_sampler", None)
     for candidate in (data, batch_sampler, getattr(batch_sampler, "sampler", None), getattr(data, "sampler", None)):

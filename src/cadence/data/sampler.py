@@ -127,7 +127,10 @@ class _EpochOrder:
         self._reseed_worker_generator()
 
     def resume_from(self, batch_index: int) -> None:
-        """Make the next ``iter()`` (only that one) start at ``batch_index`` of the current epoch, in O(1)."""
+        """Make the next iterator (only that one) start at ``batch_index`` of the current epoch, in O(1).
+
+        The first iterator to be advanced takes the position, so set it before iterating.
+        """
         _non_negative_int(batch_index, "batch_index")
         if batch_index > len(self):
             raise ValueError(
@@ -178,11 +181,11 @@ class _EpochOrder:
         if self._worker_seed_generator is not None:
             self._worker_seed_generator.manual_seed(derive_seed(self._seed, self._epoch, _WORKER_SALT))
 
-    def _shard(self) -> torch.Tensor:
+    def _shard(self, epoch: int) -> torch.Tensor:
         """This rank's indices for the current epoch, padded or cut like DistributedSampler."""
         if self._shuffle:
             generator = torch.Generator()
-            generator.manual_seed(derive_seed(self._seed, self._epoch))
+            generator.manual_seed(derive_seed(self._seed, epoch))
             order = torch.randperm(self._length, generator=generator)
         else:
             order = torch.arange(self._length)
@@ -191,13 +194,21 @@ class _EpochOrder:
             order = order.repeat(-(-total // self._length))
         return order[self._rank : total : self._num_replicas]
 
-    def _begin_pass(self) -> tuple[list[int], int]:
-        """Consume the one-shot resume position; return the indices from there and the steps left."""
-        start, self._resume_at = self._resume_at, 0
+    def _begin_pass(self) -> int:
+        """Start an ``iter()``: fix the epoch and reseed the worker-seed generator; return the epoch."""
         # Reseeding here too makes a DataLoader's worker base seed (drawn right after it calls
         # iter() on the sampler) depend only on (seed, epoch), however often it is iterated.
         self._reseed_worker_generator()
-        return self._shard()[start * self._step :].tolist(), len(self) - start
+        return self._epoch
+
+    def _tail(self, epoch: int) -> tuple[list[int], int]:
+        """Consume the one-shot resume position; return the indices from there and the steps left.
+
+        Runs at the first ``next()``, not at ``iter()``: a DataLoader with workers calls ``iter()``
+        twice and advances only the second iterator, which must get the position.
+        """
+        start, self._resume_at = self._resume_at, 0
+        return self._shard(epoch)[start * self._step :].tolist(), len(self) - start
 
 
 class ReproducibleSampler(_EpochOrder, Sampler[int]):
@@ -248,8 +259,11 @@ class ReproducibleSampler(_EpochOrder, Sampler[int]):
         )
 
     def __iter__(self) -> Iterator[int]:
-        indices, _ = self._begin_pass()
-        return iter(indices)
+        return self._indices(self._begin_pass())
+
+    def _indices(self, epoch: int) -> Iterator[int]:
+        indices, _ = self._tail(epoch)
+        yield from indices
 
 
 class ReproducibleBatchSampler(_EpochOrder, Sampler[list[int]]):
@@ -307,10 +321,10 @@ class ReproducibleBatchSampler(_EpochOrder, Sampler[list[int]]):
         return self._batch_size
 
     def __iter__(self) -> Iterator[list[int]]:
-        indices, batches = self._begin_pass()
-        return self._batches(indices, batches)
+        return self._batches(self._begin_pass())
 
-    def _batches(self, indices: list[int], batches: int) -> Iterator[list[int]]:
+    def _batches(self, epoch: int) -> Iterator[list[int]]:
+        indices, batches = self._tail(epoch)
         size = self._batch_size
         for start in range(0, batches * size, size):
             yield indices[start : start + size]
