@@ -1,12 +1,30 @@
-"""Handlers that attach to an :class:`~cadence.Engine`: checkpoints, early stopping, timers, NaN checks.
+"""Handlers that attach to an :class:`~cadence.Engine`: checkpoints, early stopping, timers, NaN checks,
+progress bars and parameter schedulers.
 
 Example:
-    >>> import cadence.handlers
-    >>> cadence.handlers.__name__
-    'cadence.handlers'
+    >>> import tempfile, torch
+    >>> from cadence import Engine, Events
+    >>> from cadence.handlers import Checkpoint
+    >>> trainer = Engine(lambda engine, batch: None)
+    >>> checkpoint = Checkpoint({"model": torch.nn.Linear(2, 1)}, tempfile.mkdtemp())
+    >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    >>> _ = trainer.run([0, 0], max_epochs=2)
+    >>> checkpoint.last_checkpoint.name
+    'model_2.pt'
 """
 
-__all__: list[str] = []
+from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
+from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+
+__all__ = [
+    "BaseSaveHandler",
+    "Checkpoint",
+    "DiskSaver",
+    "ModelCheckpoint",
+    "find_latest_checkpoint",
+    "global_step_from_engine",
+]
 
 # >>> progress bar and parameter schedulers (owned by the other handlers helper: add lines only here)
+# Add imports here and extend the list with `__all__ += [...]`.
 # <<< progress bar and parameter schedulers

@@ -1,0 +1,173 @@
+"""Reading checkpoint files and loading them into objects, all checks done before anything changes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["load_objects", "read_checkpoint"]
+
+
+def read_checkpoint(path: str | Path, *, weights_only: bool = True, map_location: Any = "cpu") -> Mapping[str, Any]:
+    """Read a checkpoint file written by :func:`torch.save`; a missing, truncated or foreign file raises
+    an error that names it.
+
+    ``weights_only=True`` (the default) refuses pickled code; pass ``False`` only for files you trust.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.pt")
+        >>> torch.save({"w": torch.zeros(1)}, path)
+        >>> read_checkpoint(path)
+        {'w': tensor([0.])}
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint file {str(path)!r} does not exist (or is not a file).")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
+    except Exception as exc:
+        if weights_only and "Weights only load failed" in str(exc):
+            raise ValueError(
+                f"Checkpoint file {str(path)!r} holds objects that torch.load(weights_only=True) refuses to unpickle. "
+                "If you trust the file, pass weights_only=False."
+            ) from exc
+        raise ValueError(
+            f"Cannot read checkpoint file {str(path)!r}: it is truncated, corrupted or not a file written by "
+            f"torch.save ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
+        ) from exc
+    if not isinstance(checkpoint, Mapping):
+        raise ValueError(
+            f"Checkpoint file {str(path)!r} holds a {type(checkpoint).__name__}, not a mapping of state_dicts."
+        )
+    return checkpoint
+
+
+def _unwrap(obj: Any) -> Any:
+    return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
+
+
+def _module_problems(name: str, module: nn.Module, state: Mapping[str, Any], strict: bool) -> list[str]:
+    expected = module.state_dict()
+    problems = []
+    if strict:
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing:
+            problems.append(f"{name!r} is missing keys {missing}")
+        if unexpected:
+            problems.append(f"{name!r} has unexpected keys {unexpected}")
+    for key in sorted(set(expected) & set(state)):
+        want, got = expected[key], state[key]
+        if isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor) and want.shape != got.shape:
+            problems.append(f"{name!r}[{key!r}] has shape {tuple(got.shape)}, the model needs {tuple(want.shape)}")
+    return problems
+
+
+def _optimizer_problems(name: str, optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> list[str]:
+    groups = state.get("param_groups")
+    if not isinstance(groups, list) or "state" not in state:
+        return [f"{name!r} is not an optimizer state_dict (needs 'state' and 'param_groups')"]
+    want = [len(group["params"]) for group in optimizer.param_groups]
+    got = [len(group.get("params", ())) for group in groups]
+    if want != got:
+        return [f"{name!r} has parameter groups of sizes {got}, the optimizer has {want}"]
+    return []
+
+
+def _problems(to_load: Mapping[str, Any], states: Mapping[str, Any], strict: bool) -> list[str]:
+    problems: list[str] = []
+    for name, obj in to_load.items():
+        state = states[name]
+        target = _unwrap(obj)
+        if isinstance(target, nn.Module | torch.optim.Optimizer) and not isinstance(state, Mapping):
+            problems.append(f"{name!r} is a {type(state).__name__}, not a state_dict mapping")
+        elif isinstance(target, nn.Module):
+            problems.extend(_module_problems(name, target, state, strict))
+        elif isinstance(target, torch.optim.Optimizer):
+            problems.extend(_optimizer_problems(name, target, state))
+    return problems
+
+
+def _states_for(to_load: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> Mapping[str, Any]:
+    if len(to_load) == 1:
+        ((name, _),) = to_load.items()
+        if name not in checkpoint:  # a single object saved as its bare state_dict
+            return {name: checkpoint}
+    missing = [name for name in to_load if name not in checkpoint]
+    if missing:
+        raise ValueError(
+            f"Checkpoint has no entries for {missing}; it holds {sorted(checkpoint)}. "
+            "Load only the objects it has, or use a checkpoint that saved them."
+        )
+    return checkpoint
+
+
+def load_objects(
+    to_load: Mapping[str, Any],
+    checkpoint: str | Path | Mapping[str, Any],
+    *,
+    strict: bool = True,
+    weights_only: bool = True,
+    map_location: Any = "cpu",
+) -> None:
+    """Load each object of ``to_load`` from the same-named entry of ``checkpoint`` (a path or a mapping).
+
+    Everything is checked first: every name must be in the checkpoint, module entries must have
+    exactly the model's keys (``strict``) with the same tensor shapes, optimizer entries the same
+    parameter groups. Only then are objects loaded; if one still refuses its state, the objects
+    loaded before it are restored, so a failed load leaves everything as it was. Extra entries in the
+    checkpoint are ignored, so a model alone can be loaded from a full training checkpoint. A
+    DDP-wrapped model is loaded as its inner module.
+
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> state = {"model": {"weight": torch.ones(1, 2), "bias": torch.zeros(1)}}
+        >>> load_objects({"model": model}, state)
+        >>> model.weight.tolist()
+        [[1.0, 1.0]]
+    """
+    if not isinstance(to_load, Mapping):
+        raise TypeError(f"to_load must be a mapping of names to objects, got {type(to_load).__name__}.")
+    for name, obj in to_load.items():
+        if not callable(getattr(obj, "load_state_dict", None)):
+            raise TypeError(f"Object {name!r} ({type(obj).__name__}) has no load_state_dict() method.")
+    if isinstance(checkpoint, str | Path):
+        source = f" from {str(checkpoint)!r}"
+        checkpoint = read_checkpoint(checkpoint, weights_only=weights_only, map_location=map_location)
+    elif isinstance(checkpoint, Mapping):
+        source = ""
+    else:
+        raise TypeError(f"checkpoint must be a file path or a mapping, got {type(checkpoint).__name__}.")
+    states = _states_for(to_load, checkpoint)
+    problems = _problems(to_load, states, strict)
+    if problems:
+        raise ValueError(f"Cannot load checkpoint{source}, nothing was changed: " + "; ".join(problems) + ".")
+    _load_all(to_load, states, strict)
+
+
+def _load_all(to_load: Mapping[str, Any], states: Mapping[str, Any], strict: bool) -> None:
+    # Objects that could not be fully checked load first, each with a snapshot to roll back to; the
+    # checked models and optimizers come last, when nothing can fail any more.
+    checked = (nn.Module, torch.optim.Optimizer)
+    ordered = sorted(to_load.items(), key=lambda item: isinstance(_unwrap(item[1]), checked))
+    done: list[tuple[Any, Any]] = []
+    for name, obj in ordered:
+        target = _unwrap(obj)
+        snapshot = None if isinstance(target, checked) else copy.deepcopy(target.state_dict())
+        try:
+            if isinstance(target, nn.Module):
+                target.load_state_dict(states[name], strict=strict)
+            else:
+                target.load_state_dict(states[name])
+        except Exception as exc:
+            for restored, old_state in reversed(done):
+                restored.load_state_dict(old_state)
+            raise ValueError(f"Cannot load {name!r} from the checkpoint ({exc}); nothing was changed.") from exc
+        if snapshot is not None:
+            done.append((target, snapshot))

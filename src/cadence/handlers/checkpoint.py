@@ -1,0 +1,485 @@
+"""Checkpoints: save named stateful objects on any event, keep the last or best ``n``, load them back.
+
+:class:`Checkpoint` is a handler: attached to an event, it saves ``{name: obj.state_dict()}`` through
+a save handler (by default a :class:`~cadence.handlers.savers.DiskSaver`, which writes atomically) and
+removes the oldest or worst file only after the new one is written. :meth:`Checkpoint.load_objects`
+checks every key and tensor shape before it changes any object.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from torch import nn
+
+from cadence.engine import CallableEventWithFilter, Engine, Events
+from cadence.handlers._loading import load_objects, read_checkpoint
+from cadence.handlers.savers import TEMP_SUFFIX, BaseSaveHandler, DiskSaver
+
+__all__ = ["Checkpoint", "ModelCheckpoint", "find_latest_checkpoint", "global_step_from_engine"]
+
+ScoreFunction = Callable[[Engine[Any]], float]
+GlobalStepTransform = Callable[[Engine[Any], Any], int]
+SaveHandler = Callable[..., None]
+
+
+def global_step_from_engine(engine: Engine[Any]) -> GlobalStepTransform:
+    """Return a ``global_step_transform`` that takes the step from another engine's counter (e.g. name
+    an evaluator's checkpoints by the trainer's epoch).
+
+    Example:
+        >>> trainer = Engine(lambda e, b: None)
+        >>> _ = trainer.run([0, 0], max_epochs=3)
+        >>> global_step_from_engine(trainer)(None, Events.EPOCH_COMPLETED)
+        3
+    """
+
+    def transform(_: Any, event: CallableEventWithFilter | str) -> int:
+        return engine.state.get_event_attrib_value(event)
+
+    return transform
+
+
+def _has_method(obj: object, name: str) -> bool:
+    return callable(getattr(obj, name, None))
+
+
+def _unwrap(obj: Any) -> Any:
+    """A DataParallel / DistributedDataParallel model is saved and loaded as its inner module."""
+    return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
+
+
+class Checkpoint:
+    """Save the objects in ``to_save`` each time the handler fires; keep the ``n_saved`` best files.
+
+    Files are named ``{filename_prefix}_{name}_{global_step}_{score_name}={score}.pt`` (parts left out
+    when not given), where ``name`` is the only key of ``to_save`` or ``"checkpoint"``. Without a
+    ``score_function`` the files are ranked by global step: the engine's counter for the event the
+    handler is attached to (``iteration`` for ``ITERATION_*`` events, ``epoch`` for ``EPOCH_*``), or
+    ``global_step_transform(engine, event)``. With one, by score (higher is better).
+
+    Args:
+        to_save: named objects with ``state_dict()``; a DDP-wrapped model is saved as its inner module.
+        save_handler: a folder (str/Path, made into a :class:`DiskSaver`), a :class:`BaseSaveHandler`
+            or a callable ``(checkpoint, filename[, metadata])``.
+        score_function: ``fn(engine) -> number``; ``score_name`` alone means ``engine.state.metrics[score_name]``.
+        n_saved: how many files to keep (``None``: all).
+        filename_pattern: a ``str.format`` pattern with ``{filename_prefix}``, ``{name}``, ``{global_step}``,
+            ``{score_name}``, ``{score}`` and ``{ext}``.
+        include_self: also save this handler's own state under ``"checkpointer"``.
+        greater_or_equal: a score equal to the worst kept one replaces it.
+        save_on_rank: the rank that writes, when ``save_handler`` is a folder.
+
+    Example:
+        >>> import tempfile, torch
+        >>> model = torch.nn.Linear(2, 1)
+        >>> trainer = Engine(lambda e, b: None)
+        >>> checkpoint = Checkpoint({"model": model}, tempfile.mkdtemp(), n_saved=2)
+        >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+        >>> _ = trainer.run([0, 0], max_epochs=3)
+        >>> [item.filename for item in checkpoint.saved]
+        ['model_2.pt', 'model_3.pt']
+        >>> checkpoint.last_checkpoint.name
+        'model_3.pt'
+    """
+
+    class Item(NamedTuple):
+        """One saved file and its rank (score or global step)."""
+
+        priority: float
+        filename: str
+
+    ext = "pt"
+
+    def __init__(
+        self,
+        to_save: Mapping[str, Any],
+        save_handler: str | Path | SaveHandler,
+        filename_prefix: str = "",
+        score_function: ScoreFunction | None = None,
+        score_name: str | None = None,
+        n_saved: int | None = 1,
+        global_step_transform: GlobalStepTransform | None = None,
+        filename_pattern: str | None = None,
+        include_self: bool = False,
+        greater_or_equal: bool = False,
+        save_on_rank: int = 0,
+    ) -> None:
+        self._check_to_save(to_save, include_self)
+        if n_saved is not None and (isinstance(n_saved, bool) or not isinstance(n_saved, int) or n_saved < 1):
+            raise ValueError(f"n_saved must be a positive integer or None (keep all), got {n_saved!r}.")
+        for name, fn in (("score_function", score_function), ("global_step_transform", global_step_transform)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable or None, got {fn!r}.")
+        if not isinstance(filename_prefix, str):
+            raise TypeError(f"filename_prefix must be a string, got {filename_prefix!r}.")
+        if score_function is None and score_name is not None:
+            score_function = self.get_default_score_fn(score_name)
+        self.to_save: Mapping[str, Any] = to_save
+        self.save_handler = self._make_save_handler(save_handler, save_on_rank)
+        self._pass_metadata = self._takes_metadata(self.save_handler)
+        self.filename_prefix = filename_prefix
+        self.score_function = score_function
+        self.score_name = score_name
+        self.n_saved = n_saved
+        self.global_step_transform = global_step_transform
+        self.filename_pattern = filename_pattern
+        if filename_pattern is not None:
+            self._check_pattern(filename_pattern)
+        self.include_self = include_self
+        self.greater_or_equal = greater_or_equal
+        self.save_on_rank = save_on_rank
+        self._saved: list[Checkpoint.Item] = []
+
+    # ------------------------------------------------------------------ validation
+    @staticmethod
+    def _check_to_save(to_save: object, include_self: bool) -> None:
+        if not isinstance(to_save, Mapping):
+            raise TypeError(f"to_save must be a mapping of names to objects, got {type(to_save).__name__}.")
+        for name, obj in to_save.items():
+            if not isinstance(name, str):
+                raise TypeError(f"to_save keys must be strings, got {name!r}.")
+            if not _has_method(obj, "state_dict"):
+                raise TypeError(
+                    f"Object {name!r} ({type(obj).__name__}) has no state_dict() method, so it cannot be saved."
+                )
+        if include_self and "checkpointer" in to_save:
+            raise ValueError("to_save must not have a 'checkpointer' key when include_self=True: that name is taken.")
+
+    @staticmethod
+    def _make_save_handler(save_handler: str | Path | SaveHandler, save_on_rank: int) -> SaveHandler:
+        if isinstance(save_handler, str | Path):
+            return DiskSaver(save_handler, save_on_rank=save_on_rank)
+        if not callable(save_handler):
+            raise TypeError(
+                "save_handler must be a folder path, a BaseSaveHandler or a callable (checkpoint, filename), "
+                f"got {type(save_handler).__name__}."
+            )
+        return save_handler
+
+    @staticmethod
+    def _takes_metadata(save_handler: SaveHandler) -> bool:
+        if isinstance(save_handler, BaseSaveHandler):
+            return True
+        try:
+            inspect.signature(save_handler).bind({}, "name", {})
+        except TypeError:
+            return False
+        except ValueError:  # no signature to inspect: assume the two-argument form
+            return False
+        return True
+
+    @staticmethod
+    def _check_pattern(pattern: str) -> None:
+        try:
+            pattern.format(filename_prefix="p", name="n", global_step=1, score_name="s", score=1.0, ext="pt")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"filename_pattern {pattern!r} is not a valid pattern ({exc!r}); use the fields {{filename_prefix}}, "
+                "{name}, {global_step}, {score_name}, {score} and {ext}."
+            ) from None
+
+    # ------------------------------------------------------------------ saving
+    def __call__(self, engine: Engine[Any]) -> None:
+        """Save now if the new file ranks among the ``n_saved`` best; then drop the file it displaces."""
+        event = self._current_event(engine)
+        global_step = self.global_step_transform(engine, event) if self.global_step_transform is not None else None
+        if self.score_function is not None:
+            priority = self.score_function(engine)
+            if isinstance(priority, bool) or not isinstance(priority, numbers.Real):
+                raise ValueError(
+                    f"score_function must return a number, got {priority!r} ({type(priority).__name__}); "
+                    "return e.g. engine.state.metrics['accuracy'] (use .item() on a tensor)."
+                )
+        else:
+            if global_step is None:
+                global_step = engine.state.get_event_attrib_value(event)
+            priority = global_step
+        if not self._ranks_among_kept(priority):
+            return
+        name, checkpoint = self._gather()
+        filename = self._filename(name, global_step, priority)
+        displaced, kept = self._plan_retention(filename)
+        new_saved = sorted([*kept, Checkpoint.Item(priority, filename)], key=lambda item: item.priority)
+        if self.include_self:
+            checkpoint["checkpointer"] = {"_saved": [tuple(item) for item in new_saved]}
+        metadata = {"basename": self._basename(name), "score_name": self.score_name, "priority": priority}
+        if self._pass_metadata:
+            self.save_handler(checkpoint, filename, metadata)
+        else:
+            self.save_handler(checkpoint, filename)
+        self._saved = new_saved  # only now: a failed save leaves the kept files and this list as they were
+        remove = getattr(self.save_handler, "remove", None)
+        if remove is not None:
+            for item in displaced:
+                remove(item.filename)
+
+    def _current_event(self, engine: Engine[Any]) -> CallableEventWithFilter | str:
+        """The event this call serves: ``engine.last_event_name`` where the engine records it, else the
+        event this handler is attached to (an iteration-counted one when attached to several)."""
+        last = getattr(engine, "last_event_name", None)
+        if last is not None:
+            return last  # type: ignore[no-any-return]  # an engine attribute not declared on cadence's Engine
+        attached = [key for key in engine.state.event_to_attr if engine.has_event_handler(self, key)]
+        by_iteration = [key for key in attached if engine.state.event_to_attr[key] == "iteration"]
+        key = (by_iteration or attached or [Events.ITERATION_COMPLETED.value])[0]
+        try:
+            return Events(key)
+        except ValueError:
+            return key
+
+    def _ranks_among_kept(self, priority: float) -> bool:
+        if self.n_saved is None or len(self._saved) < self.n_saved:
+            return True
+        worst = self._saved[0].priority
+        return priority >= worst if self.greater_or_equal else priority > worst
+
+    def _gather(self) -> tuple[str, dict[str, Any]]:
+        states = {name: _unwrap(obj).state_dict() for name, obj in self.to_save.items()}
+        if len(states) == 1:
+            (name,) = states
+            # one object is saved as its bare state_dict (as Ignite does), unless our own state joins it
+            return name, (states if self.include_self else states[name])
+        return "checkpoint", states
+
+    def _basename(self, name: str) -> str:
+        return f"{self.filename_prefix}_{name}" if self.filename_prefix else name
+
+    def _filename(self, name: str, global_step: int | None, priority: float) -> str:
+        pattern = self.filename_pattern or self.setup_filename_pattern(
+            with_prefix=bool(self.filename_prefix),
+            with_score=self.score_function is not None,
+            with_score_name=self.score_name is not None,
+            with_global_step=global_step is not None,
+        )
+        score = None
+        if self.score_function is not None:
+            score = f"{priority}" if isinstance(priority, numbers.Integral) else f"{priority:.4f}"
+        return pattern.format(
+            filename_prefix=self.filename_prefix,
+            name=name,
+            global_step=global_step,
+            score_name=self.score_name,
+            score=score,
+            ext=self.ext,
+        )
+
+    def _plan_retention(self, filename: str) -> tuple[list[Checkpoint.Item], list[Checkpoint.Item]]:
+        """Split the saved files into those the new file displaces and those kept beside it."""
+        kept = [item for item in self._saved if item.filename != filename]  # the same name is overwritten
+        if self.n_saved is not None and len(kept) >= self.n_saved:
+            return kept[: len(kept) - self.n_saved + 1], kept[len(kept) - self.n_saved + 1 :]
+        return [], kept
+
+    @staticmethod
+    def setup_filename_pattern(
+        with_prefix: bool = True, with_score: bool = True, with_score_name: bool = True, with_global_step: bool = True
+    ) -> str:
+        """Return the default filename pattern for the parts that are present.
+
+        Example:
+            >>> Checkpoint.setup_filename_pattern(with_score=False, with_score_name=False)
+            '{filename_prefix}_{name}_{global_step}.{ext}'
+        """
+        if with_score_name and not with_score:
+            raise ValueError("A filename pattern with a score name needs the score too (with_score=True).")
+        pattern = "{name}"
+        if with_global_step:
+            pattern += "_{global_step}"
+        if with_score:
+            pattern += "_{score_name}={score}" if with_score_name else "_{score}"
+        if with_prefix:
+            pattern = "{filename_prefix}_" + pattern
+        return pattern + ".{ext}"
+
+    @staticmethod
+    def get_default_score_fn(metric_name: str, score_sign: float = 1.0) -> ScoreFunction:
+        """Return ``fn(engine) = score_sign * engine.state.metrics[metric_name]`` (use ``-1`` for a loss).
+
+        Example:
+            >>> engine = Engine(lambda e, b: None)
+            >>> engine.state.metrics["loss"] = 0.25
+            >>> Checkpoint.get_default_score_fn("loss", -1.0)(engine)
+            -0.25
+        """
+        if score_sign not in (1.0, -1.0):
+            raise ValueError(f"score_sign must be 1.0 or -1.0, got {score_sign!r}.")
+
+        def score(engine: Engine[Any]) -> float:
+            try:
+                value = engine.state.metrics[metric_name]
+            except KeyError:
+                raise KeyError(
+                    f"Metric {metric_name!r} is not in engine.state.metrics (has {sorted(engine.state.metrics)}); "
+                    "attach it to the engine whose metrics the checkpoint scores."
+                ) from None
+            return score_sign * value  # type: ignore[no-any-return]  # metrics hold user values
+
+        return score
+
+    # ------------------------------------------------------------------ state and queries
+    @property
+    def saved(self) -> list[Checkpoint.Item]:
+        """The kept files, worst first (a copy)."""
+        return list(self._saved)
+
+    @property
+    def last_checkpoint(self) -> str | Path | None:
+        """The best (or latest, without a score) kept file: a path for a :class:`DiskSaver`, else its name."""
+        if not self._saved:
+            return None
+        filename = self._saved[-1].filename
+        if isinstance(self.save_handler, DiskSaver):
+            return self.save_handler.dirname / filename
+        return filename
+
+    def reset(self) -> None:
+        """Forget the kept files (they stay on disk); the next save starts a new list."""
+        self._saved = []
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the list of kept files as ``{"_saved": [(priority, filename), ...]}``.
+
+        Example:
+            >>> checkpoint = Checkpoint({}, lambda checkpoint, filename: None)
+            >>> checkpoint.state_dict()
+            {'_saved': []}
+        """
+        return {"_saved": [(item.priority, item.filename) for item in self._saved]}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the list of kept files saved by :meth:`state_dict`, so retention goes on across restarts.
+
+        Example:
+            >>> checkpoint = Checkpoint({}, lambda checkpoint, filename: None)
+            >>> checkpoint.load_state_dict({"_saved": [(3, "model_3.pt")]})
+            >>> checkpoint.saved
+            [Item(priority=3, filename='model_3.pt')]
+        """
+        if not isinstance(state_dict, Mapping) or set(state_dict) != {"_saved"}:
+            raise ValueError(
+                f"Checkpoint state_dict must be {{'_saved': [(priority, filename), ...]}}, got {state_dict!r}."
+            )
+        items = []
+        for entry in state_dict["_saved"]:
+            if not (isinstance(entry, list | tuple) and len(entry) == 2 and isinstance(entry[1], str)):
+                raise ValueError(f"Each saved entry must be a (priority, filename) pair, got {entry!r}.")
+            items.append(Checkpoint.Item(entry[0], entry[1]))
+        self._saved = sorted(items, key=lambda item: item.priority)
+
+    load_objects = staticmethod(load_objects)
+    read_checkpoint = staticmethod(read_checkpoint)
+
+
+class ModelCheckpoint(Checkpoint):
+    """A :class:`Checkpoint` writing to the folder ``dirname``, given the objects when attached.
+
+    Attach it as ``engine.add_event_handler(event, handler, {"model": model})``. Extra keyword
+    arguments go to :class:`DiskSaver` (and so to :func:`torch.save`).
+
+    Example:
+        >>> import tempfile, torch
+        >>> trainer = Engine(lambda e, b: None)
+        >>> handler = ModelCheckpoint(tempfile.mkdtemp(), "run", n_saved=None)
+        >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, handler, {"model": torch.nn.Linear(2, 1)})
+        >>> _ = trainer.run([0], max_epochs=2)
+        >>> sorted(p.name for p in handler.save_handler.dirname.iterdir())
+        ['run_model_1.pt', 'run_model_2.pt']
+    """
+
+    save_handler: DiskSaver
+
+    def __init__(
+        self,
+        dirname: str | Path,
+        filename_prefix: str = "",
+        score_function: ScoreFunction | None = None,
+        score_name: str | None = None,
+        n_saved: int | None = 1,
+        atomic: bool = True,
+        require_empty: bool = True,
+        create_dir: bool = True,
+        global_step_transform: GlobalStepTransform | None = None,
+        filename_pattern: str | None = None,
+        include_self: bool = False,
+        greater_or_equal: bool = False,
+        save_on_rank: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        saver = DiskSaver(
+            dirname,
+            atomic=atomic,
+            create_dir=create_dir,
+            require_empty=require_empty,
+            save_on_rank=save_on_rank,
+            **kwargs,
+        )
+        super().__init__(
+            {},
+            saver,
+            filename_prefix=filename_prefix,
+            score_function=score_function,
+            score_name=score_name,
+            n_saved=n_saved,
+            global_step_transform=global_step_transform,
+            filename_pattern=filename_pattern,
+            include_self=include_self,
+            greater_or_equal=greater_or_equal,
+            save_on_rank=save_on_rank,
+        )
+
+    def __call__(self, engine: Engine[Any], to_save: Mapping[str, Any] | None = None) -> None:
+        """Save ``to_save`` (or the objects of the previous call) now, as :meth:`Checkpoint.__call__`."""
+        if to_save is not None:
+            self._check_to_save(to_save, self.include_self)
+            self.to_save = to_save
+        if not self.to_save:
+            raise ValueError(
+                "ModelCheckpoint has nothing to save: attach it with the objects, "
+                "engine.add_event_handler(event, handler, {'model': model})."
+            )
+        super().__call__(engine)
+
+
+_STEP_AT_END = re.compile(r"_(\d+)(?:_[^_]*)?\.pt$")
+
+
+def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Path | None:
+    """Return the most recently written complete checkpoint (``.pt``) in ``dirname``, or ``None``.
+
+    Temporary files of interrupted saves are never returned. Ties in modification time go to the
+    larger global step in the file name.
+
+    Example:
+        >>> import tempfile, torch
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> saver = DiskSaver(folder)
+        >>> for step in (1, 2):
+        ...     saver({"w": torch.ones(1)}, f"model_{step}.pt")
+        >>> find_latest_checkpoint(folder).name
+        'model_2.pt'
+    """
+    folder = Path(dirname)
+    if not folder.is_dir():
+        raise ValueError(f"{str(folder)!r} is not a folder.")
+    candidates = [
+        path
+        for path in folder.iterdir()
+        if path.suffix == ".pt"
+        and path.is_file()
+        and path.name.startswith(filename_prefix)
+        and not path.name.endswith(TEMP_SUFFIX)
+    ]
+    if not candidates:
+        return None
+
+    def recency(path: Path) -> tuple[int, int]:
+        match = _STEP_AT_END.search(path.name)
+        return path.stat().st_mtime_ns, int(match.group(1)) if match else -1
+
+    return max(candidates, key=recency)

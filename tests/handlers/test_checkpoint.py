@@ -1,0 +1,364 @@
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from cadence import Engine, Events
+from cadence.engine.supervised import create_supervised_trainer
+from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
+from cadence.handlers.savers import DiskSaver
+
+
+def _data(batches: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(0)
+    return [(torch.randn(8, 4, generator=generator), torch.randn(8, 1, generator=generator)) for _ in range(batches)]
+
+
+def _setup(seed: int = 0) -> tuple[nn.Module, torch.optim.Optimizer, Engine[Any]]:
+    torch.manual_seed(seed)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return model, optimizer, create_supervised_trainer(model, optimizer, nn.MSELoss())
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+def test_saves_last_n_by_epoch_and_loads_back(tmp_path: Path) -> None:
+    model, optimizer, trainer = _setup()
+    to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
+    checkpoint = Checkpoint(to_save, tmp_path, n_saved=2)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(), max_epochs=4)
+    assert _files(tmp_path) == ["checkpoint_3.pt", "checkpoint_4.pt"]
+    assert checkpoint.last_checkpoint == tmp_path / "checkpoint_4.pt"
+
+    fresh_model, fresh_optimizer, fresh_trainer = _setup(seed=1)
+    fresh = {"model": fresh_model, "optimizer": fresh_optimizer, "trainer": fresh_trainer}
+    Checkpoint.load_objects(fresh, tmp_path / "checkpoint_4.pt")
+    torch.testing.assert_close(fresh_model.state_dict(), model.state_dict())
+    assert fresh_trainer.state.epoch == 4
+    assert fresh_optimizer.state_dict()["state"][0]["momentum_buffer"].shape == (1, 4)
+
+
+def test_iteration_event_names_files_by_iteration(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    checkpoint = Checkpoint({"model": model}, tmp_path, filename_prefix="run", n_saved=None)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=2), checkpoint)
+    trainer.run(_data(), max_epochs=2)
+    assert _files(tmp_path) == ["run_model_2.pt", "run_model_4.pt", "run_model_6.pt"]
+    saved = Checkpoint.read_checkpoint(tmp_path / "run_model_6.pt")
+    assert set(saved) == {"weight", "bias"}  # one object is saved as its bare state_dict
+    fresh = nn.Linear(4, 1)
+    Checkpoint.load_objects({"model": fresh}, tmp_path / "run_model_6.pt")
+    torch.testing.assert_close(fresh.state_dict(), model.state_dict())
+
+
+def test_best_n_retention_by_score(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    scores = iter([0.5, 0.9, 0.1, 0.7, 0.95, 0.2])
+    checkpoint = Checkpoint(
+        {"model": model},
+        tmp_path,
+        score_function=lambda engine: next(scores),
+        score_name="acc",
+        n_saved=2,
+        global_step_transform=global_step_from_engine(trainer),
+    )
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(batches=1), max_epochs=6)
+    assert _files(tmp_path) == ["model_2_acc=0.9000.pt", "model_5_acc=0.9500.pt"]
+    assert [item.priority for item in checkpoint.saved] == [0.9, 0.95]
+    assert checkpoint.last_checkpoint == tmp_path / "model_5_acc=0.9500.pt"
+
+
+@pytest.mark.parametrize(("greater_or_equal", "expected"), [(False, ["model_1.pt"]), (True, ["model_2.pt"])])
+def test_greater_or_equal_replaces_equal_scores(tmp_path: Path, greater_or_equal: bool, expected: list[str]) -> None:
+    model, _, trainer = _setup()
+    checkpoint = Checkpoint(
+        {"model": model},
+        tmp_path,
+        score_function=lambda engine: 1,
+        global_step_transform=lambda engine, event: engine.state.epoch,
+        filename_pattern="{name}_{global_step}.{ext}",
+        greater_or_equal=greater_or_equal,
+    )
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(batches=1), max_epochs=2)
+    assert _files(tmp_path) == expected
+
+
+def test_default_score_from_metric_name(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    values = iter([3.0, 1.0, 2.0])
+
+    @trainer.on(Events.EPOCH_COMPLETED)
+    def record(engine: Engine[Any]) -> None:
+        engine.state.metrics["loss"] = next(values)
+
+    score = Checkpoint.get_default_score_fn("loss", -1.0)
+    checkpoint = Checkpoint({"model": model}, tmp_path, score_function=score, score_name="neg_loss", n_saved=1)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(batches=1), max_epochs=3)
+    assert _files(tmp_path) == ["model_neg_loss=-1.0000.pt"]
+    with pytest.raises(KeyError, match=r"'acc' is not in engine\.state\.metrics"):
+        Checkpoint.get_default_score_fn("acc")(trainer)
+
+
+def test_crash_mid_write_keeps_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model, optimizer, trainer = _setup()
+    checkpoint = Checkpoint({"model": model, "optimizer": optimizer}, tmp_path, n_saved=1)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(), max_epochs=1)
+    assert _files(tmp_path) == ["checkpoint_1.pt"]
+    weights_at_1 = {k: v.clone() for k, v in model.state_dict().items()}
+    real_save = torch.save
+
+    def save_half_then_crash(obj: Any, file: Any, **kwargs: Any) -> None:
+        import io
+
+        buffer = io.BytesIO()
+        real_save(obj, buffer)
+        file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", save_half_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.run(_data(), max_epochs=2)
+    monkeypatch.undo()
+    assert _files(tmp_path) == ["checkpoint_1.pt"]  # no temp file left, the old checkpoint kept
+    assert [item.filename for item in checkpoint.saved] == ["checkpoint_1.pt"]
+    restored = nn.Linear(4, 1)
+    Checkpoint.load_objects({"model": restored}, tmp_path / "checkpoint_1.pt")
+    torch.testing.assert_close(restored.state_dict(), weights_at_1)
+    trainer.run(_data(), max_epochs=3)  # saving works again afterwards
+    assert _files(tmp_path) == ["checkpoint_3.pt"]
+
+
+def test_include_self_and_state_dict_continue_retention_across_restarts(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, tmp_path, n_saved=2, include_self=True)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(batches=1), max_epochs=3)
+    saved = Checkpoint.read_checkpoint(tmp_path / "checkpoint_3.pt")
+    assert saved["checkpointer"] == {"_saved": [(2, "checkpoint_2.pt"), (3, "checkpoint_3.pt")]}
+
+    new_model, _, new_trainer = _setup()
+    restarted = Checkpoint(
+        {"model": new_model, "trainer": new_trainer}, DiskSaver(tmp_path, require_empty=False), n_saved=2
+    )
+    Checkpoint.load_objects({"model": new_model, "trainer": new_trainer, "checkpointer": restarted}, saved)
+    new_trainer.add_event_handler(Events.EPOCH_COMPLETED, restarted)
+    new_trainer.run(_data(batches=1), max_epochs=4)
+    assert _files(tmp_path) == ["checkpoint_3.pt", "checkpoint_4.pt"]
+
+
+def test_single_object_with_include_self_is_not_flattened(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    checkpoint = Checkpoint({"model": model}, tmp_path, include_self=True)
+    trainer.add_event_handler(Events.COMPLETED, checkpoint)
+    trainer.run(_data(batches=1))
+    assert set(Checkpoint.read_checkpoint(tmp_path / "model_1.pt")) == {"model", "checkpointer"}
+
+
+def test_wrapped_model_is_saved_as_inner_module(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    wrapped = nn.DataParallel(model)
+    checkpoint = Checkpoint({"model": wrapped}, tmp_path)
+    trainer.add_event_handler(Events.COMPLETED, checkpoint)
+    trainer.run(_data(batches=1))
+    assert set(Checkpoint.read_checkpoint(tmp_path / "model_1.pt")) == {"weight", "bias"}
+    target = nn.DataParallel(nn.Linear(4, 1))
+    Checkpoint.load_objects({"model": target}, tmp_path / "model_1.pt")
+    torch.testing.assert_close(target.module.state_dict(), model.state_dict())
+
+
+def test_custom_save_handlers_with_and_without_metadata() -> None:
+    model, _, trainer = _setup()
+    calls: list[tuple[str, Any]] = []
+    two_args = Checkpoint({"model": model}, lambda checkpoint, filename: calls.append((filename, None)))
+    three_args = Checkpoint(
+        {"model": model}, lambda checkpoint, filename, metadata: calls.append((filename, metadata)), filename_prefix="p"
+    )
+    trainer.add_event_handler(Events.COMPLETED, two_args)
+    trainer.add_event_handler(Events.COMPLETED, three_args)
+    trainer.run(_data(batches=1))
+    assert calls == [
+        ("model_1.pt", None),
+        ("p_model_1.pt", {"basename": "p_model", "score_name": None, "priority": 1}),
+    ]
+    assert two_args.last_checkpoint == "model_1.pt"
+
+
+def test_model_checkpoint(tmp_path: Path) -> None:
+    model, optimizer, trainer = _setup()
+    handler = ModelCheckpoint(tmp_path / "new" / "folder", "best", n_saved=2, score_function=lambda e: -e.state.epoch)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, handler, {"model": model, "optimizer": optimizer})
+    trainer.run(_data(batches=1), max_epochs=3)
+    assert _files(tmp_path / "new" / "folder") == ["best_checkpoint_-1.pt", "best_checkpoint_-2.pt"]
+    with pytest.raises(ValueError, match="already holds checkpoint files"):
+        ModelCheckpoint(tmp_path / "new" / "folder")
+    empty = ModelCheckpoint(tmp_path / "other")
+    with pytest.raises(ValueError, match="nothing to save"):
+        empty(trainer)
+
+
+def test_find_latest_checkpoint_ignores_temp_files(tmp_path: Path) -> None:
+    assert find_latest_checkpoint(tmp_path) is None
+    model, _, trainer = _setup()
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, Checkpoint({"model": model}, tmp_path, n_saved=None))
+    trainer.run(_data(batches=3))
+    (tmp_path / ".model_4.pt.abc.tmp").write_bytes(b"partial")
+    (tmp_path / "notes.txt").write_text("x")
+    latest = find_latest_checkpoint(tmp_path)
+    assert latest is not None and latest.name == "model_3.pt"
+    assert find_latest_checkpoint(tmp_path, filename_prefix="other") is None
+    with pytest.raises(ValueError, match="is not a folder"):
+        find_latest_checkpoint(tmp_path / "notes.txt")
+
+
+# ---------------------------------------------------------------------- bad input
+
+
+def test_constructor_errors(tmp_path: Path) -> None:
+    model = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"'data' .* has no state_dict"):
+        Checkpoint({"model": model, "data": [1, 2]}, tmp_path)
+    with pytest.raises(TypeError, match="to_save must be a mapping"):
+        Checkpoint([model], tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_saved must be"):
+        Checkpoint({"model": model}, tmp_path, n_saved=0)
+    with pytest.raises(TypeError, match="save_handler must be"):
+        Checkpoint({"model": model}, 42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="filename_pattern"):
+        Checkpoint({"model": model}, tmp_path, filename_pattern="{name}_{epoch}.pt")
+    with pytest.raises(ValueError, match="'checkpointer' key"):
+        Checkpoint({"checkpointer": model}, tmp_path, include_self=True)
+    with pytest.raises(TypeError, match="score_function must be callable"):
+        Checkpoint({"model": model}, tmp_path, score_function=0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="score name needs the score"):
+        Checkpoint.setup_filename_pattern(with_score=False)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        DiskSaver(tmp_path / "a_file")
+    with pytest.raises(ValueError, match="does not exist"):
+        DiskSaver(tmp_path / "missing", create_dir=False)
+
+
+def test_non_number_score_saves_nothing(tmp_path: Path) -> None:
+    model, _, trainer = _setup()
+    checkpoint = Checkpoint({"model": model}, tmp_path, score_function=lambda e: "high")  # type: ignore[arg-type, return-value]
+    trainer.add_event_handler(Events.COMPLETED, checkpoint)
+    with pytest.raises(ValueError, match="score_function must return a number, got 'high'"):
+        trainer.run(_data(batches=1))
+    assert _files(tmp_path) == [] and checkpoint.saved == []
+
+
+def _saved_model(tmp_path: Path) -> Path:
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 1))
+    torch.save({"model": model.state_dict(), "count": {"n": 1}}, tmp_path / "c.pt")
+    return tmp_path / "c.pt"
+
+
+@pytest.mark.parametrize(
+    ("target", "match"),
+    [
+        (nn.Sequential(nn.Linear(4, 3)), r"unexpected keys \['1.bias', '1.weight'\]"),
+        (nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 1), nn.Linear(1, 1)), "missing keys"),
+        (nn.Sequential(nn.Linear(4, 5), nn.Linear(5, 1)), r"'0.weight'\] has shape \(3, 4\), the model needs \(5, 4\)"),
+    ],
+)
+def test_load_objects_strict_errors_change_nothing(tmp_path: Path, target: nn.Module, match: str) -> None:
+    path = _saved_model(tmp_path)
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(ValueError, match=match):
+        Checkpoint.load_objects({"model": target}, path)
+    torch.testing.assert_close(target.state_dict(), before)
+
+
+def test_load_objects_non_strict_loads_the_common_keys(tmp_path: Path) -> None:
+    path = _saved_model(tmp_path)
+    target = nn.Sequential(nn.Linear(4, 3))
+    Checkpoint.load_objects({"model": target}, path, strict=False)
+    torch.testing.assert_close(target[0].weight, Checkpoint.read_checkpoint(path)["model"]["0.weight"])
+    with pytest.raises(ValueError, match="has shape"):  # shapes are checked even when not strict
+        Checkpoint.load_objects({"model": nn.Sequential(nn.Linear(4, 2))}, path, strict=False)
+
+
+def test_load_objects_missing_entry_and_bad_objects(tmp_path: Path) -> None:
+    path = _saved_model(tmp_path)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 1))
+    with pytest.raises(ValueError, match=r"no entries for \['optimizer'\]"):
+        Checkpoint.load_objects({"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=1)}, path)
+    with pytest.raises(TypeError, match="has no load_state_dict"):
+        Checkpoint.load_objects({"model": object()}, path)
+    with pytest.raises(TypeError, match="file path or a mapping"):
+        Checkpoint.load_objects({"model": model}, 3)  # type: ignore[arg-type]
+
+
+def test_load_objects_optimizer_group_mismatch(tmp_path: Path) -> None:
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD([model.weight], lr=0.1)
+    other = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"groups of sizes \[1\], the optimizer has \[2\]"):
+        Checkpoint.load_objects(
+            {"optimizer": other, "model": model}, {"optimizer": optimizer.state_dict(), "model": model.state_dict()}
+        )
+
+
+def test_load_objects_rolls_back_when_a_later_object_refuses(tmp_path: Path) -> None:
+    class Counter:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def state_dict(self) -> dict[str, int]:
+            return {"n": self.n}
+
+        def load_state_dict(self, state: dict[str, int]) -> None:
+            if state["n"] < 0:
+                raise ValueError("n must be >= 0")
+            self.n = state["n"]
+
+    first, second = Counter(1), Counter(2)
+    with pytest.raises(ValueError, match=r"Cannot load 'second'.*n must be >= 0"):
+        Checkpoint.load_objects({"first": first, "second": second}, {"first": {"n": 10}, "second": {"n": -1}})
+    assert (first.n, second.n) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("truncated", "truncated, corrupted"),
+        (b"hello, not a checkpoint", "truncated, corrupted"),
+        ("list", "holds a list, not a mapping"),
+        ("code", "weights_only=False"),
+    ],
+)
+def test_unreadable_files_name_the_file(tmp_path: Path, content: Any, match: str) -> None:
+    path = tmp_path / "bad.pt"
+    if content == "truncated":
+        torch.save({"w": torch.ones(100)}, path)
+        path.write_bytes(path.read_bytes()[:200])
+    elif content == "list":
+        torch.save([1, 2], path)
+    elif content == "code":
+        torch.save({"model": {"fn": Path("x")}}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as info:
+        Checkpoint.load_objects({"model": nn.Linear(1, 1)}, path)
+    assert str(path) in str(info.value)
+    with pytest.raises(FileNotFoundError, match=r"missing\.pt"):
+        Checkpoint.load_objects({"model": nn.Linear(1, 1)}, tmp_path / "missing.pt")
+
+
+def test_load_state_dict_errors() -> None:
+    checkpoint = Checkpoint({}, lambda checkpoint, filename: None)
+    with pytest.raises(ValueError, match="must be"):
+        checkpoint.load_state_dict({"saved": []})
+    with pytest.raises(ValueError, match="pair"):
+        checkpoint.load_state_dict({"_saved": [(1, 2, 3)]})
