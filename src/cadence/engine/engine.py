@@ -10,27 +10,23 @@ import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from cadence.engine._handlers import HandlerRecord, bind_handler, check_event_filter, check_process_function, describe
-from cadence.engine.events import CallableEventWithFilter, EventEnum, Events, EventsList, RemovableEventHandle
-from cadence.engine.state import DEFAULT_EVENT_TO_ATTR, State
+from cadence.engine._data import data_states, open_iterator, stream_position
+from cadence.engine._handlers import check_process_function, describe
+from cadence.engine.dispatch import (
+    GET_BATCH_COMPLETED,
+    GET_BATCH_STARTED,
+    ITERATION_COMPLETED,
+    ITERATION_STARTED,
+    EventDispatcher,
+)
+from cadence.engine.events import Events
+from cadence.engine.state import State, validate_state_dict
 
 __all__ = ["Engine"]
 
 OutputT = TypeVar("OutputT")
 
-EventLike = CallableEventWithFilter | EventsList | str
 
-# Slots of the hot-path dispatch table (one per event fired for every iteration).
-_GET_BATCH_STARTED, _GET_BATCH_COMPLETED, _ITERATION_STARTED, _ITERATION_COMPLETED = range(4)
-_HOT_EVENTS = (
-    Events.GET_BATCH_STARTED.value,
-    Events.GET_BATCH_COMPLETED.value,
-    Events.ITERATION_STARTED.value,
-    Events.ITERATION_COMPLETED.value,
-)
-# What the engine passes to handlers of some events, beyond the engine (used to check signatures at attach time).
-_EVENT_ARGS: dict[str, tuple[Any, ...]] = {Events.EXCEPTION_RAISED.value: (Exception(),)}
-_EVENT_KWARGS: dict[str, dict[str, Any]] = {Events.TERMINATE_SINGLE_EPOCH.value: {"iter_counter": 0}}
 _EPOCH_TIME, _RUN_TIME = Events.EPOCH_COMPLETED.name, Events.COMPLETED.name
 
 
@@ -55,11 +51,7 @@ def _check_limit(name: str, value: int | None) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
 
 
-def _event_key(event: CallableEventWithFilter | str) -> str:
-    return event.value if isinstance(event, CallableEventWithFilter) else event
-
-
-class Engine(Generic[OutputT]):
+class Engine(EventDispatcher, Generic[OutputT]):
     """Runs ``process_function(engine, batch)`` over data for some epochs and fires events around it.
 
     Args:
@@ -82,10 +74,7 @@ class Engine(Generic[OutputT]):
         check_process_function(process_function)
         self._process_function = process_function
         self.logger = logging.getLogger(f"{__name__}.{type(self).__name__}")
-        self._event_to_attr: dict[str, str] = dict(DEFAULT_EVENT_TO_ATTR)
-        self._allowed_events: set[str] = {e.value for e in Events}
-        self._handlers: dict[str, list[HandlerRecord]] = {}
-        self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
+        super().__init__()
         self.state = State(event_to_attr=self._event_to_attr)
         self.state_dict_user_keys: list[str] = []
         self._control: _Control | None = None
@@ -94,200 +83,7 @@ class Engine(Generic[OutputT]):
         self._epoch_iteration = 0  # iterations done in the current epoch: where a resumed run picks up
         self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
         self._in_iterations = False
-
-    # ------------------------------------------------------------------ events and handlers
-    def register_events(
-        self, *event_names: str | EventEnum | type[EventEnum], event_to_attr: Mapping[Any, str] | None = None
-    ) -> None:
-        """Allow custom events on this engine (other engines are not affected).
-
-        Args:
-            event_names: strings, :class:`EventEnum` members, or an :class:`EventEnum` class.
-            event_to_attr: maps an event to the ``engine.state`` attribute its filters count with.
-
-        Example:
-            >>> class StepEvents(EventEnum):
-            ...     OPTIMIZER_STEP = "optimizer_step"
-            >>> engine = Engine(lambda e, b: None)
-            >>> engine.register_events(*StepEvents, event_to_attr={StepEvents.OPTIMIZER_STEP: "steps"})
-            >>> engine.has_registered_events(StepEvents.OPTIMIZER_STEP)
-            True
-        """
-        names: list[str] = []
-        for event in event_names:
-            if isinstance(event, type) and issubclass(event, EventEnum):
-                names.extend(e.value for e in event)
-            elif isinstance(event, CallableEventWithFilter | str):
-                if isinstance(event, CallableEventWithFilter) and event.filter is not None:
-                    raise ValueError(f"Register the event itself, not a filtered event: {event!r}.")
-                names.append(_event_key(event))
-            else:
-                raise TypeError(f"Events to register must be strings or EventEnum members, got {event!r}.")
-        self._allowed_events.update(names)
-        for event, attr in (event_to_attr or {}).items():
-            key = _event_key(event)
-            if key not in self._allowed_events:
-                raise ValueError(f"event_to_attr names {event!r}, which is not registered on this engine.")
-            if not isinstance(attr, str) or not attr.isidentifier():
-                raise ValueError(f"event_to_attr must map events to attribute names, got {attr!r} for {event!r}.")
-            self._event_to_attr[key] = attr
-
-    def has_registered_events(self, event: CallableEventWithFilter | str) -> bool:
-        """Return whether ``event`` can be fired and listened to on this engine."""
-        return _event_key(event) in self._allowed_events
-
-    def _check_event(self, event: CallableEventWithFilter | str) -> str:
-        if not isinstance(event, CallableEventWithFilter | str):
-            raise TypeError(f"Expected an event (e.g. Events.EPOCH_COMPLETED), got {event!r}.")
-        key = _event_key(event)
-        if key not in self._allowed_events:
-            raise ValueError(
-                f"Event {event!r} is not registered on this engine; call engine.register_events(...) first."
-            )
-        return key
-
-    def add_event_handler(
-        self, event_name: EventLike, handler: Callable[..., Any], *args: Any, **kwargs: Any
-    ) -> RemovableEventHandle:
-        """Call ``handler`` whenever ``event_name`` fires; return a handle that can remove it.
-
-        The handler is called as ``handler(engine, *args, **kwargs)``, or as ``handler(*args, **kwargs)``
-        when it cannot take the engine; which one is decided now, and a handler that fits neither is
-        refused with a ``TypeError``. Handlers of one event run in the order they were added.
-
-        Example:
-            >>> engine = Engine(lambda e, b: b)
-            >>> def announce(message):
-            ...     print(message)
-            >>> handle = engine.add_event_handler(Events.COMPLETED, announce, "done")
-            >>> _ = engine.run([0])
-            done
-            >>> handle.remove()
-        """
-        events: list[CallableEventWithFilter | str] = (
-            list(event_name) if isinstance(event_name, EventsList) else [event_name]
-        )
-        records = [self._attach(event, handler, args, kwargs) for event in events]
-        return RemovableEventHandle(self, list(records))
-
-    def _attach(
-        self,
-        event: CallableEventWithFilter | str,
-        handler: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> HandlerRecord:
-        key = self._check_event(event)
-        event_filter = event.filter if isinstance(event, CallableEventWithFilter) else None
-        if event_filter is not None:
-            if key not in self._event_to_attr:
-                raise ValueError(
-                    f"Event {event!r} has a filter but no state counter; register it with "
-                    f"event_to_attr={{{key!r}: 'attribute_name'}}."
-                )
-            if event_filter.custom is not None:
-                check_event_filter(event_filter.custom)
-        record = bind_handler(
-            self, handler, key.upper(), _EVENT_ARGS.get(key, ()), _EVENT_KWARGS.get(key, {}), args, kwargs, event_filter
-        )
-        self._handlers.setdefault(key, []).append(record)
-        self._rebuild(key)
-        return record
-
-    def _rebuild(self, key: str) -> None:
-        if key in _HOT_EVENTS:
-            self._hot[_HOT_EVENTS.index(key)] = tuple(self._handlers.get(key, ()))
-
-    def _remove_record(self, record: HandlerRecord) -> None:
-        for key, records in self._handlers.items():
-            if record in records:
-                # A new list, so a fire loop that is iterating the old one is not disturbed.
-                self._handlers[key] = [r for r in records if r is not record]
-                self._rebuild(key)
-                return
-
-    def on(
-        self, event_name: EventLike, *args: Any, **kwargs: Any
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator form of :meth:`add_event_handler`.
-
-        Example:
-            >>> engine = Engine(lambda e, b: b)
-            >>> @engine.on(Events.EPOCH_COMPLETED(every=2))
-            ... def every_second_epoch(engine):
-            ...     print("epoch", engine.state.epoch)
-            >>> _ = engine.run([0], max_epochs=4)
-            epoch 2
-            epoch 4
-        """
-
-        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self.add_event_handler(event_name, handler, *args, **kwargs)
-            return handler
-
-        return decorator
-
-    def has_event_handler(self, handler: Callable[..., Any], event_name: EventLike | None = None) -> bool:
-        """Return whether ``handler`` is attached (to ``event_name``, or to any event)."""
-        if event_name is None:
-            keys: list[str] = list(self._handlers)
-        else:
-            events: list[CallableEventWithFilter | str] = (
-                list(event_name) if isinstance(event_name, EventsList) else [event_name]
-            )
-            keys = [_event_key(e) for e in events]
-        return any(r.handler == handler for key in keys for r in self._handlers.get(key, ()))
-
-    def remove_event_handler(self, handler: Callable[..., Any], event_name: EventLike) -> None:
-        """Detach every attachment of ``handler`` to ``event_name``; raise ``ValueError`` if there is none."""
-        events: list[CallableEventWithFilter | str] = (
-            list(event_name) if isinstance(event_name, EventsList) else [event_name]
-        )
-        for event in events:
-            key = self._check_event(event)
-            records = self._handlers.get(key, [])
-            kept = [r for r in records if r.handler != handler]
-            if len(kept) == len(records):
-                raise ValueError(f"Handler {describe(handler)} is not attached to {event!r}.")
-            self._handlers[key] = kept
-            self._rebuild(key)
-
-    def fire_event(self, event_name: CallableEventWithFilter | str) -> None:
-        """Fire a (custom) event now: its handlers run with their filters applied.
-
-        Example:
-            >>> engine = Engine(lambda e, b: e.fire_event("checkpoint_due"))
-            >>> engine.register_events("checkpoint_due")
-            >>> _ = engine.on("checkpoint_due")(lambda: print("saving"))
-            >>> _ = engine.run([0])
-            saving
-        """
-        self._fire(self._check_event(event_name))
-
-    def _fire(self, key: str, *event_args: Any, **event_kwargs: Any) -> None:
-        records = self._handlers.get(key)
-        if not records:
-            return
-        counter = 0
-        if key in self._event_to_attr:
-            counter = getattr(self.state, self._event_to_attr[key])
-        for record in records:
-            if record.every and counter % record.every:
-                continue
-            if record.check is not None and not record.check(self, counter):
-                continue
-            if event_args or event_kwargs:
-                record.call_with(self, event_args, event_kwargs)
-            else:
-                record.call(self)
-
-    def _fire_hot(self, records: tuple[HandlerRecord, ...], counter: int) -> None:
-        for record in records:
-            if record.every and counter % record.every:
-                continue
-            if record.check is not None and not record.check(self, counter):
-                continue
-            record.call(self)
+        self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
 
     # ------------------------------------------------------------------ control
     def terminate(self, skip_completed: bool = False) -> None:
@@ -480,7 +276,8 @@ class Engine(Generic[OutputT]):
         if epoch_length is not None and state.epoch_length is None:
             state.epoch_length = epoch_length
         if data is not None and data is not state.dataloader:
-            self.set_data(data)
+            state.dataloader = data
+            self._data_iter = None  # opened at the run's position when the first batch is needed
 
     def _is_done(self) -> bool:
         state = self.state
@@ -562,8 +359,8 @@ class Engine(Generic[OutputT]):
         done = self._epoch_iteration
         while epoch_length is None or done < epoch_length:
             if fetch:
-                if hot[_GET_BATCH_STARTED]:
-                    self._fire_hot(hot[_GET_BATCH_STARTED], state.iteration)
+                if hot[GET_BATCH_STARTED]:
+                    self._fire_hot(hot[GET_BATCH_STARTED], state.iteration)
                     if self._control is not None:
                         yield from self._honour_control()
                 if self._data_iter is None:
@@ -575,28 +372,37 @@ class Engine(Generic[OutputT]):
                     if epoch_ends:
                         return
                 state.output = None
-                if hot[_GET_BATCH_COMPLETED]:
-                    self._fire_hot(hot[_GET_BATCH_COMPLETED], state.iteration)
+                if hot[GET_BATCH_COMPLETED]:
+                    self._fire_hot(hot[GET_BATCH_COMPLETED], state.iteration)
                     if self._control is not None:
                         yield from self._honour_control()
             state.iteration += 1
             done += 1
             self._epoch_iteration = done
-            if hot[_ITERATION_STARTED]:
-                self._fire_hot(hot[_ITERATION_STARTED], state.iteration)
+            if hot[ITERATION_STARTED]:
+                self._fire_hot(hot[ITERATION_STARTED], state.iteration)
                 if self._control is not None:
                     yield from self._honour_control()
             state.output = process(self, state.batch)
-            if hot[_ITERATION_COMPLETED]:
-                self._fire_hot(hot[_ITERATION_COMPLETED], state.iteration)
+            if hot[ITERATION_COMPLETED]:
+                self._fire_hot(hot[ITERATION_COMPLETED], state.iteration)
             if self._control is not None:
                 yield from self._honour_control()
             if state.iteration == max_iters:
                 return
 
-    def _new_iterator(self) -> Iterator[Any]:
-        assert self.state.dataloader is not None
-        return iter(self.state.dataloader)
+    def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
+        """Open the data at the current position (a resumed run), or at a new pass when exhausted."""
+        state = self.state
+        assert state.dataloader is not None
+        pass_index, offset = stream_position(
+            state.dataloader,
+            epoch=state.epoch,
+            epoch_iteration=self._epoch_iteration,
+            iteration=state.iteration,
+            epoch_length=state.epoch_length,
+        )
+        return open_iterator(state.dataloader, pass_index, 0 if new_pass else offset, self._saved_data_state)
 
     def _on_data_exhausted(self, done: int) -> Generator[None, None, bool]:
         """Handle ``StopIteration`` from the data; return whether the current epoch ends here."""
@@ -611,7 +417,7 @@ class Engine(Generic[OutputT]):
         self._fire(Events.DATALOADER_STOP_ITERATION.value)
         if self._control is not None:
             yield from self._honour_control()
-        self._data_iter = self._new_iterator()
+        self._data_iter = self._new_iterator(new_pass=True)
         try:
             state.batch = next(self._data_iter)
         except StopIteration:
@@ -639,14 +445,13 @@ class Engine(Generic[OutputT]):
         if not isinstance(data, Iterable):
             raise TypeError(f"set_data needs an iterable, got {type(data).__name__}.")
         self.state.dataloader = data
-        self._data_iter = None
+        self._data_iter = iter(data)  # from the start of the new data, not positioned
 
     # ------------------------------------------------------------------ serialisation
-    _STATE_KEYS = frozenset({"epoch_length", "iteration", "epoch", "max_epochs", "max_iters"})
-
     def state_dict(self) -> dict[str, Any]:
-        """Return the run position: ``epoch_length``, ``iteration``, ``max_epochs`` or ``max_iters``, and
-        the state attributes named in ``engine.state_dict_user_keys``.
+        """Return the run position: ``epoch_length``, ``iteration``, ``max_epochs`` or ``max_iters``, the
+        state attributes named in ``engine.state_dict_user_keys``, and, when the data can say where it
+        stands, its state (a ``StatefulDataLoader``'s ``"dataloader"`` or a reproducible ``"sampler"``).
 
         Example:
             >>> engine = Engine(lambda engine, batch: None)
@@ -658,7 +463,7 @@ class Engine(Generic[OutputT]):
         state = self.state
         limit = "max_iters" if state.max_iters is not None else "max_epochs"
         keys = ["epoch_length", "iteration", limit, *self.state_dict_user_keys]
-        return {key: getattr(state, key) for key in keys}
+        return {**{key: getattr(state, key) for key in keys}, **data_states(state.dataloader)}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a run position saved by :meth:`state_dict`; the next :meth:`run` continues from it.
@@ -666,6 +471,7 @@ class Engine(Generic[OutputT]):
         ``state_dict`` holds ``epoch_length``, one of ``iteration``/``epoch``, one of
         ``max_epochs``/``max_iters``, and every key in ``engine.state_dict_user_keys``; missing,
         conflicting, unknown or out-of-range values raise ``ValueError`` before anything changes.
+        The next ``run(data)`` continues at the saved iteration, positioning ``data`` there.
 
         Example:
             >>> engine = Engine(lambda engine, batch: None)
@@ -673,11 +479,9 @@ class Engine(Generic[OutputT]):
             >>> engine.state.epoch, engine.run([0, 1, 2]).iteration
             (1, 6)
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict needs a mapping, got {type(state_dict).__name__}.")
         if self._running:
             raise RuntimeError("load_state_dict() cannot be called while the engine runs.")
-        values = self._validated_state(state_dict)
+        values = validate_state_dict(state_dict, self.state_dict_user_keys, self._optional_state_keys)
         state = self.state
         epoch_length: int = values["epoch_length"]
         iteration = values.get("iteration", values.get("epoch", 0) * epoch_length)
@@ -691,39 +495,12 @@ class Engine(Generic[OutputT]):
             self._run_gen.close()
             self._run_gen = None
         self._data_iter = None
+        self._saved_data_state = {k: state_dict[k] for k in ("dataloader", "sampler") if k in state_dict}
         self._epoch_iteration = iteration % epoch_length
         self._epoch_in_progress = False
 
-    def _validated_state(self, state_dict: Mapping[str, Any]) -> dict[str, Any]:
-        user_keys = set(self.state_dict_user_keys)
-        unknown = set(state_dict) - self._STATE_KEYS - user_keys
-        missing = {"epoch_length"} | user_keys - set(state_dict)
-        missing -= set(state_dict)
-        problems = []
-        if unknown:
-            problems.append(f"unknown keys {sorted(unknown)}")
-        if missing:
-            problems.append(f"missing keys {sorted(missing)}")
-        if ("iteration" in state_dict) == ("epoch" in state_dict):
-            problems.append("exactly one of 'iteration' and 'epoch' is needed")
-        if ("max_epochs" in state_dict) == ("max_iters" in state_dict):
-            problems.append("exactly one of 'max_epochs' and 'max_iters' is needed")
-        if problems:
-            raise ValueError(f"Cannot load engine state_dict: {'; '.join(problems)}. Got keys {sorted(state_dict)}.")
-        values = {k: state_dict[k] for k in self._STATE_KEYS if k in state_dict}
-        for key, value in values.items():
-            minimum = 0 if key in ("iteration", "epoch") else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(
-                    f"Cannot load engine state_dict: {key} must be an integer >= {minimum}, got {value!r}."
-                )
-        iteration = values.get("iteration", values.get("epoch", 0) * values["epoch_length"])
-        total = values.get("max_iters") or values["max_epochs"] * values["epoch_length"]
-        if iteration > total:
-            raise ValueError(
-                f"Cannot load engine state_dict: iteration {iteration} is beyond the run's end ({total} iterations)."
-            )
-        return values
+    #: Keys a subclass may add to :meth:`state_dict` beyond the run position and user keys.
+    _optional_state_keys: frozenset[str] = frozenset({"dataloader", "sampler"})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(process_function={describe(self._process_function)})"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cadence.engine._handlers import HandlerRecord
-    from cadence.engine.engine import Engine
+    from cadence.engine.dispatch import EventDispatcher
 
 __all__ = [
     "CallableEventWithFilter",
@@ -294,7 +294,7 @@ class RemovableEventHandle:
         2
     """
 
-    def __init__(self, engine: Engine[Any], records: list[HandlerRecord]) -> None:
+    def __init__(self, engine: EventDispatcher, records: list[HandlerRecord]) -> None:
         self._engine = weakref.ref(engine)
         self._records = [weakref.ref(r) for r in records]
 

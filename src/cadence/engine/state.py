@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from cadence.engine.events import CallableEventWithFilter, Events
 
-__all__ = ["State"]
+__all__ = ["State", "validate_state_dict"]
+
+_POSITION_KEYS = ("epoch_length", "iteration", "epoch", "max_epochs", "max_iters")
 
 #: Which state counter a built-in event's filters count with.
 DEFAULT_EVENT_TO_ATTR: dict[str, str] = {
@@ -83,3 +85,34 @@ class State:
             )
             fields.append(f"\t{key}: {text}")
         return "State:\n" + "\n".join(fields)
+
+
+def validate_state_dict(
+    state_dict: Mapping[str, Any], user_keys: Collection[str], optional_keys: Collection[str]
+) -> dict[str, int]:
+    """Check an engine ``state_dict`` completely and return its position values, or raise ``ValueError``."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"load_state_dict needs a mapping, got {type(state_dict).__name__}.")
+    keys = set(state_dict)
+    unknown = keys - set(_POSITION_KEYS) - set(user_keys) - set(optional_keys)
+    missing = ({"epoch_length"} | set(user_keys)) - keys
+    problems = [f"unknown keys {sorted(unknown)}"] if unknown else []
+    problems += [f"missing keys {sorted(missing)}"] if missing else []
+    if ("iteration" in keys) == ("epoch" in keys):
+        problems.append("exactly one of 'iteration' and 'epoch' is needed")
+    if ("max_epochs" in keys) == ("max_iters" in keys):
+        problems.append("exactly one of 'max_epochs' and 'max_iters' is needed")
+    if problems:
+        raise ValueError(f"Cannot load engine state_dict: {'; '.join(problems)}. Got keys {sorted(keys)}.")
+    values = {k: state_dict[k] for k in _POSITION_KEYS if k in keys}
+    for key, value in values.items():
+        minimum = 0 if key in ("iteration", "epoch") else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"Cannot load engine state_dict: {key} must be an integer >= {minimum}, got {value!r}.")
+    iteration = values.get("iteration", values.get("epoch", 0) * values["epoch_length"])
+    total = values.get("max_iters") or values["max_epochs"] * values["epoch_length"]
+    if iteration > total:
+        raise ValueError(
+            f"Cannot load engine state_dict: iteration {iteration} is beyond the run's end ({total} iterations)."
+        )
+    return values

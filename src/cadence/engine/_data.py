@@ -1,0 +1,104 @@
+"""Opening the data iterator at a position: the engine's side of exact resume.
+
+The engine never re-creates its iterator per epoch (Ignite semantics); it opens a new one at the
+start of a run, when the data is exhausted, after ``terminate_epoch()`` and when resuming. Each time
+it tells the data where the stream stands, through duck-typed hooks looked up on the data object,
+its ``batch_sampler`` and its ``sampler``:
+
+- ``set_epoch(pass_index)`` (e.g. ``DistributedSampler``, cadence's reproducible samplers),
+- ``resume_from(batch_index)``: start the next pass at that batch in O(1) (cadence's samplers),
+- ``state_dict()``/``load_state_dict()`` on the data itself (torchdata's ``StatefulDataLoader``):
+  saved with the engine and restored instead of positioning.
+
+Data with none of these is re-read and the consumed batches discarded, with a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any
+
+__all__ = ["data_states", "open_iterator", "stream_position"]
+
+
+def _hooks(data: Iterable[Any]) -> list[Any]:
+    found: list[Any] = []
+    for candidate in (data, getattr(data, "batch_sampler", None), getattr(data, "sampler", None)):
+        if candidate is not None and all(candidate is not f for f in found):
+            found.append(candidate)
+    return found
+
+
+def _stateful(obj: object) -> bool:
+    return callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict", None))
+
+
+def stream_position(
+    data: Iterable[Any], *, epoch: int, epoch_iteration: int, iteration: int, epoch_length: int | None
+) -> tuple[int, int]:
+    """Return ``(pass_index, batch_offset)`` of the next batch to read from ``data``.
+
+    When an epoch is one pass over the data, the pass is the 0-based epoch; otherwise the data is a
+    continuous stream and the position follows from the total iteration count.
+    """
+    length = len(data) if isinstance(data, Sized) else None
+    if length is None or length == epoch_length or length == 0:
+        return max(epoch - 1, 0), epoch_iteration
+    return divmod(iteration, length)
+
+
+def data_states(data: Iterable[Any] | None) -> dict[str, Any]:
+    """What of the data must be saved with the engine: a stateful loader's state, or its sampler's."""
+    if data is None:
+        return {}
+    if _stateful(data):
+        return {"dataloader": data.state_dict()}  # type: ignore[attr-defined]  # checked by _stateful
+    samplers = [h for h in _hooks(data)[1:] if _stateful(h)]
+    return {"sampler": samplers[0].state_dict()} if samplers else {}
+
+
+def open_iterator(data: Iterable[Any], pass_index: int, offset: int, saved: dict[str, Any]) -> Iterator[Any]:
+    """Open an iterator over ``data`` whose first batch is batch ``offset`` of pass ``pass_index``.
+
+    ``saved`` holds states from :func:`data_states` loaded with a checkpoint (consumed here).
+    """
+    if "dataloader" in saved and _stateful(data):
+        data.load_state_dict(saved.pop("dataloader"))  # type: ignore[attr-defined]  # checked by _stateful
+        return iter(data)
+    hooks = _hooks(data)
+    if "sampler" in saved:
+        samplers = [h for h in hooks[1:] if _stateful(h)]
+        if samplers:  # validates that the sampler matches the one the checkpoint was made with
+            samplers[0].load_state_dict(saved.pop("sampler"))
+    for hook in hooks:
+        if callable(getattr(hook, "set_epoch", None)):
+            hook.set_epoch(pass_index)
+    if offset:
+        resumer = next((h for h in hooks if callable(getattr(h, "resume_from", None))), None)
+        if resumer is not None:
+            resumer.resume_from(offset)
+            return iter(data)
+    iterator = iter(data)
+    if offset:
+        _skip(iterator, offset, data)
+    return iterator
+
+
+def _skip(iterator: Iterator[Any], offset: int, data: Iterable[Any]) -> None:
+    if not isinstance(data, Sequence):
+        warnings.warn(
+            f"Resuming mid-epoch by re-reading and discarding {offset} batches of {type(data).__name__}, which "
+            "cannot be positioned directly. Use cadence.data.reproducible_dataloader (O(1) resume) or torchdata's "
+            "StatefulDataLoader to avoid this.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+    for skipped in range(offset):
+        try:
+            next(iterator)
+        except StopIteration:
+            raise ValueError(
+                f"The data ran out after {skipped} batches while skipping to the resume position (batch {offset}): "
+                "it is shorter than the data the run was saved with."
+            ) from None

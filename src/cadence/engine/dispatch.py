@@ -1,0 +1,250 @@
+"""Event dispatch: the table of handlers per event, and firing events through it.
+
+Attaching or removing a handler rebuilds the records of that event; the four events fired on
+every iteration get a ready tuple each, so firing one that nobody listens to is a single falsy check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cadence.engine._handlers import HandlerRecord, bind_handler, check_event_filter, describe
+from cadence.engine.events import CallableEventWithFilter, EventEnum, Events, EventsList, RemovableEventHandle
+from cadence.engine.state import DEFAULT_EVENT_TO_ATTR, State
+
+__all__ = ["EventDispatcher", "EventLike"]
+
+EventLike = CallableEventWithFilter | EventsList | str
+
+# Slots of the hot-path dispatch table (one per event fired for every iteration).
+GET_BATCH_STARTED, GET_BATCH_COMPLETED, ITERATION_STARTED, ITERATION_COMPLETED = range(4)
+_HOT_EVENTS = (
+    Events.GET_BATCH_STARTED.value,
+    Events.GET_BATCH_COMPLETED.value,
+    Events.ITERATION_STARTED.value,
+    Events.ITERATION_COMPLETED.value,
+)
+# What the engine passes to handlers of some events, beyond the engine (used to check signatures at attach time).
+_EVENT_ARGS: dict[str, tuple[Any, ...]] = {Events.EXCEPTION_RAISED.value: (Exception(),)}
+_EVENT_KWARGS: dict[str, dict[str, Any]] = {Events.TERMINATE_SINGLE_EPOCH.value: {"iter_counter": 0}}
+
+
+def _event_key(event: CallableEventWithFilter | str) -> str:
+    return event.value if isinstance(event, CallableEventWithFilter) else event
+
+
+class EventDispatcher:
+    """Registers events and handlers and fires events; the base of :class:`~cadence.Engine`.
+
+    Example:
+        >>> from cadence import Engine
+        >>> engine = Engine(lambda e, b: b)
+        >>> isinstance(engine, EventDispatcher)
+        True
+    """
+
+    state: State
+
+    def __init__(self) -> None:
+        self._event_to_attr: dict[str, str] = dict(DEFAULT_EVENT_TO_ATTR)
+        self._allowed_events: set[str] = {e.value for e in Events}
+        self._handlers: dict[str, list[HandlerRecord]] = {}
+        self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
+
+    def register_events(
+        self, *event_names: str | EventEnum | type[EventEnum], event_to_attr: Mapping[Any, str] | None = None
+    ) -> None:
+        """Allow custom events on this engine (other engines are not affected).
+
+        Args:
+            event_names: strings, :class:`EventEnum` members, or an :class:`EventEnum` class.
+            event_to_attr: maps an event to the ``engine.state`` attribute its filters count with.
+
+        Example:
+            >>> class StepEvents(EventEnum):
+            ...     OPTIMIZER_STEP = "optimizer_step"
+            >>> from cadence import Engine
+            >>> engine = Engine(lambda e, b: None)
+            >>> engine.register_events(*StepEvents, event_to_attr={StepEvents.OPTIMIZER_STEP: "steps"})
+            >>> engine.has_registered_events(StepEvents.OPTIMIZER_STEP)
+            True
+        """
+        names: list[str] = []
+        for event in event_names:
+            if isinstance(event, type) and issubclass(event, EventEnum):
+                names.extend(e.value for e in event)
+            elif isinstance(event, CallableEventWithFilter | str):
+                if isinstance(event, CallableEventWithFilter) and event.filter is not None:
+                    raise ValueError(f"Register the event itself, not a filtered event: {event!r}.")
+                names.append(_event_key(event))
+            else:
+                raise TypeError(f"Events to register must be strings or EventEnum members, got {event!r}.")
+        self._allowed_events.update(names)
+        for event, attr in (event_to_attr or {}).items():
+            key = _event_key(event)
+            if key not in self._allowed_events:
+                raise ValueError(f"event_to_attr names {event!r}, which is not registered on this engine.")
+            if not isinstance(attr, str) or not attr.isidentifier():
+                raise ValueError(f"event_to_attr must map events to attribute names, got {attr!r} for {event!r}.")
+            self._event_to_attr[key] = attr
+
+    def has_registered_events(self, event: CallableEventWithFilter | str) -> bool:
+        """Return whether ``event`` can be fired and listened to on this engine."""
+        return _event_key(event) in self._allowed_events
+
+    def _check_event(self, event: CallableEventWithFilter | str) -> str:
+        if not isinstance(event, CallableEventWithFilter | str):
+            raise TypeError(f"Expected an event (e.g. Events.EPOCH_COMPLETED), got {event!r}.")
+        key = _event_key(event)
+        if key not in self._allowed_events:
+            raise ValueError(
+                f"Event {event!r} is not registered on this engine; call engine.register_events(...) first."
+            )
+        return key
+
+    def add_event_handler(
+        self, event_name: EventLike, handler: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> RemovableEventHandle:
+        """Call ``handler`` whenever ``event_name`` fires; return a handle that can remove it.
+
+        The handler is called as ``handler(engine, *args, **kwargs)``, or as ``handler(*args, **kwargs)``
+        when it cannot take the engine; which one is decided now, and a handler that fits neither is
+        refused with a ``TypeError``. Handlers of one event run in the order they were added.
+
+        Example:
+            >>> from cadence import Engine
+            >>> engine = Engine(lambda e, b: b)
+            >>> def announce(message):
+            ...     print(message)
+            >>> handle = engine.add_event_handler(Events.COMPLETED, announce, "done")
+            >>> _ = engine.run([0])
+            done
+            >>> handle.remove()
+        """
+        events: list[CallableEventWithFilter | str] = (
+            list(event_name) if isinstance(event_name, EventsList) else [event_name]
+        )
+        records = [self._attach(event, handler, args, kwargs) for event in events]
+        return RemovableEventHandle(self, list(records))
+
+    def _attach(
+        self,
+        event: CallableEventWithFilter | str,
+        handler: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> HandlerRecord:
+        key = self._check_event(event)
+        event_filter = event.filter if isinstance(event, CallableEventWithFilter) else None
+        if event_filter is not None:
+            if key not in self._event_to_attr:
+                raise ValueError(
+                    f"Event {event!r} has a filter but no state counter; register it with "
+                    f"event_to_attr={{{key!r}: 'attribute_name'}}."
+                )
+            if event_filter.custom is not None:
+                check_event_filter(event_filter.custom)
+        record = bind_handler(
+            self, handler, key.upper(), _EVENT_ARGS.get(key, ()), _EVENT_KWARGS.get(key, {}), args, kwargs, event_filter
+        )
+        self._handlers.setdefault(key, []).append(record)
+        self._rebuild(key)
+        return record
+
+    def _rebuild(self, key: str) -> None:
+        if key in _HOT_EVENTS:
+            self._hot[_HOT_EVENTS.index(key)] = tuple(self._handlers.get(key, ()))
+
+    def _remove_record(self, record: HandlerRecord) -> None:
+        for key, records in self._handlers.items():
+            if record in records:
+                # A new list, so a fire loop that is iterating the old one is not disturbed.
+                self._handlers[key] = [r for r in records if r is not record]
+                self._rebuild(key)
+                return
+
+    def on(
+        self, event_name: EventLike, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator form of :meth:`add_event_handler`.
+
+        Example:
+            >>> from cadence import Engine
+            >>> engine = Engine(lambda e, b: b)
+            >>> @engine.on(Events.EPOCH_COMPLETED(every=2))
+            ... def every_second_epoch(engine):
+            ...     print("epoch", engine.state.epoch)
+            >>> _ = engine.run([0], max_epochs=4)
+            epoch 2
+            epoch 4
+        """
+
+        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_event_handler(event_name, handler, *args, **kwargs)
+            return handler
+
+        return decorator
+
+    def has_event_handler(self, handler: Callable[..., Any], event_name: EventLike | None = None) -> bool:
+        """Return whether ``handler`` is attached (to ``event_name``, or to any event)."""
+        if event_name is None:
+            keys: list[str] = list(self._handlers)
+        else:
+            events: list[CallableEventWithFilter | str] = (
+                list(event_name) if isinstance(event_name, EventsList) else [event_name]
+            )
+            keys = [_event_key(e) for e in events]
+        return any(r.handler == handler for key in keys for r in self._handlers.get(key, ()))
+
+    def remove_event_handler(self, handler: Callable[..., Any], event_name: EventLike) -> None:
+        """Detach every attachment of ``handler`` to ``event_name``; raise ``ValueError`` if there is none."""
+        events: list[CallableEventWithFilter | str] = (
+            list(event_name) if isinstance(event_name, EventsList) else [event_name]
+        )
+        for event in events:
+            key = self._check_event(event)
+            records = self._handlers.get(key, [])
+            kept = [r for r in records if r.handler != handler]
+            if len(kept) == len(records):
+                raise ValueError(f"Handler {describe(handler)} is not attached to {event!r}.")
+            self._handlers[key] = kept
+            self._rebuild(key)
+
+    def fire_event(self, event_name: CallableEventWithFilter | str) -> None:
+        """Fire a (custom) event now: its handlers run with their filters applied.
+
+        Example:
+            >>> from cadence import Engine
+            >>> engine = Engine(lambda e, b: e.fire_event("checkpoint_due"))
+            >>> engine.register_events("checkpoint_due")
+            >>> _ = engine.on("checkpoint_due")(lambda: print("saving"))
+            >>> _ = engine.run([0])
+            saving
+        """
+        self._fire(self._check_event(event_name))
+
+    def _fire(self, key: str, *event_args: Any, **event_kwargs: Any) -> None:
+        records = self._handlers.get(key)
+        if not records:
+            return
+        counter = 0
+        if key in self._event_to_attr:
+            counter = getattr(self.state, self._event_to_attr[key])
+        for record in records:
+            if record.every and counter % record.every:
+                continue
+            if record.check is not None and not record.check(self, counter):
+                continue
+            if event_args or event_kwargs:
+                record.call_with(self, event_args, event_kwargs)
+            else:
+                record.call(self)
+
+    def _fire_hot(self, records: tuple[HandlerRecord, ...], counter: int) -> None:
+        for record in records:
+            if record.every and counter % record.every:
+                continue
+            if record.check is not None and not record.check(self, counter):
+                continue
+            record.call(self)
