@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadence.engine.events import CallableEventWithFilter, Events
 
@@ -57,6 +57,12 @@ class State:
         self.event_to_attr: Mapping[str, str] = DEFAULT_EVENT_TO_ATTR if event_to_attr is None else event_to_attr
         for key, value in kwargs.items():
             setattr(self, key, value)
+
+    if TYPE_CHECKING:  # user attributes (engine.state.best = ...) type-check; no runtime magic
+
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def get_event_attrib_value(self, event: CallableEventWithFilter | str) -> int:
         """Return the counter (``iteration``, ``epoch`` or a custom one) that ``event`` counts with.

@@ -32,7 +32,7 @@ def load_digits_tensors(seed: int) -> tuple[Batch, Batch]:
 def batches(data: Batch, batch_size: int, *, shuffle: bool, seed: int = 0) -> list[Batch]:
     x, y = data
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(len(x))
-    return [(x[idx], y[idx]) for idx in order.split(batch_size)]
+    return [(x[idx], y[idx]) for idx in torch.split(order, batch_size)]
 
 
 def make_model() -> nn.Module:
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
-        return loss.item()
+        return float(loss.item())
 
     def eval_step(engine: Engine[tuple[int, int]], batch: Batch) -> tuple[int, int]:
         model.eval()
