@@ -48,11 +48,21 @@ def test_workers_give_identical_augmented_batches_for_the_same_seed_and_epoch() 
     assert sorted(int(row[0]) for batch in first for row in batch) == list(range(12))
 
 
-def test_workers_resume_mid_epoch_with_the_same_order() -> None:
+def test_workers_repeat_augmentation_after_a_mid_epoch_resume() -> None:
     loader = reproducible_dataloader(Augmenting(), 3, seed=11, num_workers=2)
     whole = run_epoch(loader, 1)
-    tail = run_epoch(loader, 1, start=2)
-    assert same([batch[:, :1] for batch in whole[2:]], [batch[:, :1] for batch in tail])
+    assert same(run_epoch(loader, 1, start=1), whole[1:])  # batch 1 now comes from worker 0, not 1
+    assert loader.dataset.dataset.__class__ is Augmenting  # type: ignore[attr-defined]
+
+
+class BatchFetching(Augmenting):
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        return [torch.cat([row, torch.tensor([-1.0], dtype=torch.float64)]) for row in map(self.__getitem__, indices)]
+
+
+def test_a_datasets_own_batch_fetching_is_kept() -> None:
+    batches = run_epoch(reproducible_dataloader(BatchFetching(), 4, num_workers=1), 0)
+    assert all(batch[:, -1].eq(-1).all() for batch in batches)
 
 
 def test_without_workers_order_depends_on_seed_and_epoch_and_augmentation_on_main_rng() -> None:
@@ -87,7 +97,7 @@ class WorkerMarked(Dataset[int]):
 def mark_worker(worker_id: int) -> None:
     info = get_worker_info()
     assert info is not None
-    info.dataset.marker = 100 + worker_id  # type: ignore[attr-defined]
+    info.dataset.dataset.marker = 100 + worker_id  # type: ignore[attr-defined]  # loader.dataset wraps ours
 
 
 def test_the_users_worker_init_fn_runs_after_seeding() -> None:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import torch
 from torch.utils.data import DataLoader, Dataset, get_worker_info
 
-from cadence.data.rng import derive_seed, manual_seed
+from cadence.data.rng import _seed_cpu, derive_seed
 from cadence.data.sampler import ReproducibleBatchSampler
 
 __all__ = ["reproducible_dataloader", "seed_worker"]
@@ -38,7 +38,34 @@ def seed_worker(worker_id: int) -> None:
     info = get_worker_info()
     if info is None:
         raise RuntimeError("seed_worker must run inside a DataLoader worker; pass it as worker_init_fn=seed_worker")
-    manual_seed(derive_seed(info.seed, worker_id))
+    _seed_cpu(derive_seed(info.seed, worker_id))  # CPU only: workers must not touch CUDA
+
+
+class _BatchSeeded(Dataset[T]):
+    """The user's dataset (``.dataset``); in a worker, reseeds the RNGs before each batch.
+
+    The seed comes from ``(seed, epoch, first index of the batch)``, so a batch's augmentation does
+    not depend on which worker loads it nor on how many batches that worker loaded before: a run
+    resumed mid-epoch repeats it exactly.
+    """
+
+    def __init__(self, dataset: Dataset[T], sampler: ReproducibleBatchSampler) -> None:
+        self.dataset = dataset
+        self.sampler = sampler  # a worker sees it as it was when the DataLoader iterator was made
+
+    def __len__(self) -> int:
+        return _sized(self.dataset)
+
+    def __getitem__(self, index: int) -> T:
+        return self.dataset[index]
+
+    def __getitems__(self, indices: list[int]) -> list[T]:
+        if indices and get_worker_info() is not None:
+            _seed_cpu(derive_seed(self.sampler.seed, self.sampler.epoch, indices[0]))
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if getitems is not None:
+            return list(getitems(indices))
+        return [self.dataset[index] for index in indices]
 
 
 class _SeedThenCall:
@@ -67,12 +94,13 @@ def reproducible_dataloader(
     """Build a ``DataLoader`` over a map-style dataset whose batches depend only on ``(seed, epoch)``.
 
     Its ``batch_sampler`` is a :class:`ReproducibleBatchSampler` (call ``set_epoch`` and
-    ``resume_from`` on it; the engine does), and worker processes are seeded from
-    ``(seed, epoch, worker_id)``, so random augmentation in ``__getitem__`` repeats exactly for
-    any ``num_workers > 0``. With ``num_workers=0`` augmentation uses the main process's RNG,
-    which a deterministic engine captures and restores. Other keyword arguments go to
-    ``DataLoader``; ``persistent_workers=True`` is refused because workers would keep their seeds
-    across epochs.
+    ``resume_from`` on it; the engine does). Workers are seeded from ``(seed, epoch, worker_id)``
+    and reseeded before each batch from ``(seed, epoch, first index of the batch)``, so random
+    augmentation in ``__getitem__`` repeats exactly for any ``num_workers > 0``, also after a
+    mid-epoch resume. With ``num_workers=0`` augmentation uses the main process's RNG, which a
+    deterministic engine captures and restores. ``loader.dataset.dataset`` is ``dataset``. Other
+    keyword arguments go to ``DataLoader``; ``persistent_workers=True`` is refused because
+    workers would keep their RNG states across epochs.
 
     Example:
         >>> loader = reproducible_dataloader(list(range(6)), 4, seed=3)
@@ -103,7 +131,7 @@ def reproducible_dataloader(
         worker_seed_generator=generator,
     )
     return DataLoader(
-        dataset,
+        _BatchSeeded(dataset, batch_sampler),
         batch_sampler=batch_sampler,
         num_workers=num_workers,
         generator=generator,

@@ -78,6 +78,14 @@ def manual_seed(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds all CUDA devices (lazily when CUDA is not initialised yet)
 
 
+def _seed_cpu(seed: int) -> None:
+    """Seed Python, NumPy and torch's CPU generator only: cheap enough to run per batch in a worker."""
+    random.seed(seed)
+    if np is not None:
+        np.random.seed(seed % (1 << 32))
+    torch.default_generator.manual_seed(seed)  # torch.manual_seed also queues CUDA seeding, ~100x slower
+
+
 def capture_rng_states() -> dict[str, Any]:
     """Return the states of Python's ``random``, NumPy's global RNG, torch CPU and every CUDA device.
 
