@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch.distributed as dist
+
+from cadence import distributed as idist
+from cadence.distributed import Parallel, ProcessFailedError
+from tests.distributed import _jobs
+from tests.distributed.conftest import finish, free_port, load_ranks, torchrun
+
+
+def test_without_backend_fn_runs_once_in_this_process() -> None:
+    with Parallel() as parallel:
+        assert parallel.run(lambda local_rank, a, *, b: (local_rank, a, b), 1, b=2) == [(0, 1, 2)]
+    assert not dist.is_initialized()
+
+
+def test_with_a_backend_and_no_launcher_a_group_of_one_is_made_and_destroyed() -> None:
+    with Parallel("gloo", timeout=30) as parallel:
+        assert dist.is_initialized()
+        assert parallel.run(lambda local_rank: idist.all_gather(idist.get_rank())) == [[0]]
+    assert not dist.is_initialized()
+
+
+def test_the_group_is_destroyed_when_fn_raises() -> None:
+    def fail(local_rank: int) -> None:
+        raise KeyError("bad")
+
+    with pytest.raises(KeyError, match="bad"), Parallel("gloo") as parallel:
+        parallel.run(fail)
+    assert not dist.is_initialized()
+
+
+def test_an_existing_group_is_used_and_left_alone() -> None:
+    with Parallel("gloo"):
+        with Parallel("gloo") as inner:
+            assert inner.run(lambda local_rank: idist.get_world_size()) == [1]
+        assert dist.is_initialized()
+    assert not dist.is_initialized()
+
+
+def test_run_outside_a_with_block_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="Use Parallel as a context manager"):
+        Parallel().run(print)
+
+
+def test_a_parallel_cannot_be_entered_twice() -> None:
+    parallel = Parallel()
+    with parallel, pytest.raises(RuntimeError, match="already in use"), parallel:
+        pass
+
+
+def test_run_needs_a_callable() -> None:
+    with Parallel() as parallel, pytest.raises(TypeError, match="needs a callable fn"):
+        parallel.run(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "mpi"}, "Unknown backend 'mpi'"),
+        ({"nproc_per_node": 2}, "need a backend"),
+        ({"backend": "gloo", "nproc_per_node": 0}, "nproc_per_node must be a positive int"),
+        ({"backend": "gloo", "nnodes": 0, "nproc_per_node": 1}, "nnodes must be a positive int"),
+        (
+            {"backend": "gloo", "nproc_per_node": 1, "nnodes": 2, "node_rank": 2},
+            r"node_rank must be an int in \[0, 1\]",
+        ),
+        ({"backend": "gloo", "nproc_per_node": 1, "nnodes": 2}, "give both"),
+        ({"backend": "gloo", "master_port": 70000, "nproc_per_node": 1}, "master_port must be a port number"),
+        ({"backend": "gloo", "master_port": 1234}, "need nproc_per_node"),
+        ({"backend": "gloo", "timeout": 0}, "timeout must be a positive"),
+        ({"backend": "gloo", "timeout": "5"}, "timeout must be a positive"),
+        ({"backend": "nccl"}, "needs CUDA"),
+    ],
+)
+def test_bad_options_are_rejected(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Parallel(**kwargs)
+
+
+def test_spawning_under_torchrun_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(ValueError, match="drop nproc_per_node"):
+        Parallel("gloo", nproc_per_node=2)
+
+
+def test_timeout_accepts_seconds_and_timedelta() -> None:
+    assert Parallel("gloo", timeout=5).timeout == timedelta(seconds=5)
+    assert Parallel("gloo").timeout == idist.DEFAULT_TIMEOUT
+    assert "mode=ENVIRONMENT" in repr(Parallel("gloo"))
+
+
+def test_spawning_a_lambda_is_a_clear_error() -> None:
+    with Parallel("gloo", nproc_per_node=2) as parallel, pytest.raises(TypeError, match="module-level function"):
+        parallel.run(lambda local_rank: None)
+
+
+def test_spawned_processes_return_their_results_by_local_rank(spawned: list[dict[str, Any]]) -> None:
+    assert [result["context"]["local_rank"] for result in spawned] == [0, 1]
+
+
+def test_a_rank_that_raises_at_iteration_k_ends_the_run_with_an_error_naming_it() -> None:
+    started = time.monotonic()
+    with Parallel("gloo", nproc_per_node=2, timeout=20) as parallel, pytest.raises(ProcessFailedError) as caught:
+        parallel.run(_jobs.fail_at_iteration, 1, 7)
+    assert time.monotonic() - started < 20
+    error = caught.value
+    assert (error.rank, error.local_rank) == (1, 1)
+    assert str(error).startswith("rank 1 (local rank 1) failed: ValueError: planned failure at iteration 7")
+    assert "Traceback from rank 1" in str(error)
+
+
+def test_a_hung_collective_becomes_an_error_after_the_timeout() -> None:
+    started = time.monotonic()
+    with Parallel("gloo", nproc_per_node=2, timeout=2) as parallel, pytest.raises(ProcessFailedError) as caught:
+        parallel.run(_jobs.hang_on_rank_1)
+    assert time.monotonic() - started < 30
+    assert caught.value.rank == 0
+    assert "Timed out" in str(caught.value)
+
+
+@pytest.mark.slow
+def test_two_torchrun_nodes_on_one_machine(tmp_path: Path) -> None:
+    port = free_port()
+    nodes = [
+        torchrun("multinode", tmp_path, nproc_per_node=1, extra=["--nnodes=2", f"--node_rank={node}"], port=port)
+        for node in range(2)
+    ]
+    for node in nodes:
+        finish(node)
+    results = load_ranks(tmp_path, 2)
+    for rank, result in enumerate(results):
+        context = result["context"]
+        assert (context["rank"], context["local_rank"], context["node_rank"]) == (rank, 0, rank)
+        assert (context["world_size"], context["nnodes"], context["nproc_per_node"]) == (2, 2, 1)
+        assert result["gathered"] == [0, 10]
