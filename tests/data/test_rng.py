@@ -85,6 +85,7 @@ def corrupt(key: str, value: Any) -> dict[str, Any]:
         ({"python": [3, [0] * 625, None]}, ValueError, r"missing \['numpy', 'torch'\]"),
         ({**capture_rng_states(), "extra": 1}, ValueError, r"unexpected \['extra'\]"),
         (corrupt("python", [3, [0] * 10, None]), ValueError, "625 ints"),
+        (corrupt("python", [3, [0] * 625, "x"]), ValueError, "gauss_next"),
         (corrupt("python", "abc"), TypeError, r"states\['python'\] must be a list"),
         (corrupt("numpy", {"kind": "MT19937"}), ValueError, r"states\['numpy'\] must be a dict with the keys"),
         (corrupt("torch", [1, 2]), TypeError, r"states\['torch'\] must be a 1-D uint8 tensor"),
@@ -100,10 +101,14 @@ def test_restore_rejects_bad_states_before_changing_anything(states: Any, error:
     assert after["python"] == before["python"] and torch.equal(after["torch"], before["torch"])
 
 
-def test_restore_rejects_a_numpy_state_of_the_wrong_size() -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("keys", [1] * 5, "must hold 624 ints, got 5"), ("kind", "PCG64", "must be 'MT19937'")],
+)
+def test_restore_rejects_a_bad_numpy_state(key: str, value: Any, message: str) -> None:
     states = capture_rng_states()
-    states["numpy"]["keys"] = states["numpy"]["keys"][:5]
-    with pytest.raises(ValueError, match="must hold 624 ints, got 5"):
+    states["numpy"][key] = value
+    with pytest.raises(ValueError, match=message):
         restore_rng_states(states)
 
 

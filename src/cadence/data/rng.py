@@ -160,7 +160,8 @@ def _sequence(value: object, key: str) -> Sequence[Any]:
 def _python_state(value: object) -> tuple[int, tuple[int, ...], float | None]:
     state = _sequence(value, "python")
     words = _sequence(state[1], "python") if len(state) == 3 else ()
-    if len(words) != _PY_STATE_WORDS or not isinstance(state[0], int) or not all(isinstance(w, int) for w in words):
+    valid = len(words) == _PY_STATE_WORDS and isinstance(state[0], int) and isinstance(state[2], (float, type(None)))
+    if not valid or not all(isinstance(word, int) for word in words):
         raise ValueError(
             "RNG states['python'] must be [version, 625 ints, gauss_next] as written by capture_rng_states()"
         )
@@ -176,6 +177,8 @@ def _numpy_state(value: object) -> tuple[str, Any, int, int, float] | None:
     if np is None:
         warnings.warn("the RNG states hold a NumPy state but NumPy is not installed; it is not restored", stacklevel=3)
         return None
+    if value["kind"] != "MT19937":
+        raise ValueError(f"RNG states['numpy']['kind'] must be 'MT19937' (NumPy's legacy RNG), got {value['kind']!r}")
     keys = _sequence(value["keys"], "numpy.keys")
     if len(keys) != _MT_KEYS:
         raise ValueError(f"RNG states['numpy']['keys'] must hold {_MT_KEYS} ints, got {len(keys)}")
