@@ -9,6 +9,7 @@ Example:
 
 from cadence.engine import (
     CallableEventWithFilter,
+    DeterministicEngine,
     Engine,
     EventEnum,
     EventFilter,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CallableEventWithFilter",
+    "DeterministicEngine",
     "Engine",
     "EventEnum",
     "EventFilter",

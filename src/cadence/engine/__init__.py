@@ -1,5 +1,6 @@
 """The engine core: :class:`Engine`, :class:`State` and :class:`Events`."""
 
+from cadence.engine.deterministic import DeterministicEngine
 from cadence.engine.engine import Engine
 from cadence.engine.events import (
     CallableEventWithFilter,
@@ -13,6 +14,7 @@ from cadence.engine.state import State
 
 __all__ = [
     "CallableEventWithFilter",
+    "DeterministicEngine",
     "Engine",
     "EventEnum",
     "EventFilter",
