@@ -113,7 +113,7 @@ def test_sampler_hooks_are_used_for_o1_resume_and_epochs() -> None:
     engine.load_state_dict({"epoch_length": 4, "iteration": 6, "max_epochs": 3, "sampler": {"n": 10, "batch_size": 3}})
     engine.run(loader)
     calls = loader.batch_sampler.calls  # type: ignore[union-attr]
-    assert calls[:2] == [("set_epoch", 1), ("resume_from", 2)] and calls[2:] == [("set_epoch", 2)]
+    assert calls[:2] == [("set_epoch", 1), ("resume_from", 2)] and calls[2:] == [("set_epoch", 2), ("resume_from", 0)]
 
 
 def test_sampler_mismatch_is_reported_when_resuming() -> None:
@@ -162,5 +162,8 @@ def test_stateful_loader_state_is_saved_and_restored() -> None:
 def test_resume_with_shorter_data_is_reported() -> None:
     engine = Engine(lambda e, b: b)
     engine.load_state_dict({"epoch_length": 6, "iteration": 4, "max_epochs": 1})
-    with pytest.raises(ValueError, match="shorter than the data"), pytest.warns(RuntimeWarning, match="re-reading"):
+    with (
+        pytest.raises(ValueError, match="shorter than when the checkpoint was made"),
+        pytest.warns(RuntimeWarning, match="re-reading"),
+    ):
         engine.run(CountingIterable(2))

@@ -19,15 +19,16 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any
 
+from cadence.data.position import set_data_position, skip_batches
+
 __all__ = ["data_states", "open_iterator", "stream_position"]
 
 
-def _hooks(data: Iterable[Any]) -> list[Any]:
-    found: list[Any] = []
-    for candidate in (data, getattr(data, "batch_sampler", None), getattr(data, "sampler", None)):
-        if candidate is not None and all(candidate is not f for f in found):
-            found.append(candidate)
-    return found
+def _samplers(data: Iterable[Any]) -> list[Any]:
+    """The objects that decide ``data``'s order (a DataLoader's ``sampler`` is unused when it has a batch sampler)."""
+    batch_sampler = getattr(data, "batch_sampler", None)
+    found = [batch_sampler, getattr(batch_sampler, "sampler", None)] if batch_sampler is not None else []
+    return [s for s in [*found, getattr(data, "sampler", None) if batch_sampler is None else None] if s is not None]
 
 
 def _stateful(obj: object) -> bool:
@@ -54,7 +55,7 @@ def data_states(data: Iterable[Any] | None) -> dict[str, Any]:
         return {}
     if _stateful(data):
         return {"dataloader": data.state_dict()}  # type: ignore[attr-defined]  # checked by _stateful
-    samplers = [h for h in _hooks(data)[1:] if _stateful(h)]
+    samplers = [s for s in _samplers(data) if _stateful(s)]
     return {"sampler": samplers[0].state_dict()} if samplers else {}
 
 
@@ -66,26 +67,13 @@ def open_iterator(data: Iterable[Any], pass_index: int, offset: int, saved: dict
     if "dataloader" in saved and _stateful(data):
         data.load_state_dict(saved.pop("dataloader"))  # type: ignore[attr-defined]  # checked by _stateful
         return iter(data)
-    hooks = _hooks(data)
     if "sampler" in saved:
-        samplers = [h for h in hooks[1:] if _stateful(h)]
+        samplers = [s for s in _samplers(data) if _stateful(s)]
         if samplers:  # validates that the sampler matches the one the checkpoint was made with
             samplers[0].load_state_dict(saved.pop("sampler"))
-    for hook in hooks:
-        if callable(getattr(hook, "set_epoch", None)):
-            hook.set_epoch(pass_index)
-    if offset:
-        resumer = next((h for h in hooks if callable(getattr(h, "resume_from", None))), None)
-        if resumer is not None:
-            resumer.resume_from(offset)
-            return iter(data)
-    iterator = iter(data)
-    if offset:
-        _skip(iterator, offset, data)
-    return iterator
-
-
-def _skip(iterator: Iterator[Any], offset: int, data: Iterable[Any]) -> None:
+    positioned = set_data_position(data, epoch=pass_index, batch_index=offset)
+    if not offset or positioned:
+        return iter(data)
     if not isinstance(data, Sequence):
         warnings.warn(
             f"Resuming mid-epoch by re-reading and discarding {offset} batches of {type(data).__name__}, which "
@@ -94,11 +82,4 @@ def _skip(iterator: Iterator[Any], offset: int, data: Iterable[Any]) -> None:
             RuntimeWarning,
             stacklevel=5,
         )
-    for skipped in range(offset):
-        try:
-            next(iterator)
-        except StopIteration:
-            raise ValueError(
-                f"The data ran out after {skipped} batches while skipping to the resume position (batch {offset}): "
-                "it is shorter than the data the run was saved with."
-            ) from None
+    return skip_batches(iter(data), offset)
