@@ -1,0 +1,74 @@
+"""Metrics: the :class:`Metric` API (``reset``/``update``/``compute``), usages, and the standard metrics.
+
+Metrics are engine handlers: ``metric.attach(engine, "name")`` resets, updates and publishes the metric
+in ``engine.state.metrics["name"]``. Across processes, ``compute()`` gives the value over all data.
+
+Example:
+    >>> import torch
+    >>> from cadence import Engine
+    >>> from cadence.metrics import Accuracy
+    >>> evaluator = Engine(lambda engine, batch: batch)
+    >>> Accuracy().attach(evaluator, "accuracy")
+    >>> batch = (torch.tensor([[0.9, 0.1], [0.3, 0.7]]), torch.tensor([0, 0]))
+    >>> evaluator.run([batch]).metrics
+    {'accuracy': 0.5}
+"""
+
+from cadence.metrics.classification import (
+    Accuracy,
+    Averaging,
+    Fbeta,
+    Precision,
+    Recall,
+    TopKCategoricalAccuracy,
+)
+from cadence.metrics.confusion_matrix import ConfusionMatrix, ConfusionMatrixAverage, IoU, mIoU
+from cadence.metrics.metric import Metric, NotComputableError
+from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score, RootMeanSquaredError
+from cadence.metrics.roc_auc import ROC_AUC, roc_auc_score
+from cadence.metrics.running import Average, Frequency, Loss, RunningAverage
+from cadence.metrics.torchmetrics_adapter import TorchMetricsAdapter
+from cadence.metrics.usage import (
+    BatchFiltered,
+    BatchWise,
+    EpochWise,
+    MetricUsage,
+    RunningBatchWise,
+    RunningEpochWise,
+    SingleEpochRunningBatchWise,
+)
+
+__all__ = [
+    "ROC_AUC",
+    "Accuracy",
+    "Average",
+    "Averaging",
+    "BatchFiltered",
+    "BatchWise",
+    "ConfusionMatrix",
+    "ConfusionMatrixAverage",
+    "EpochWise",
+    "Fbeta",
+    "Frequency",
+    "IoU",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Metric",
+    "MetricUsage",
+    "MetricsLambda",
+    "NotComputableError",
+    "Precision",
+    "R2Score",
+    "Recall",
+    "RootMeanSquaredError",
+    "RunningAverage",
+    "RunningBatchWise",
+    "RunningEpochWise",
+    "SingleEpochRunningBatchWise",
+    "TopKCategoricalAccuracy",
+    "TorchMetricsAdapter",
+    "mIoU",
+    "roc_auc_score",
+]

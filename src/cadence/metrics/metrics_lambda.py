@@ -1,0 +1,148 @@
+""":class:`MetricsLambda`: a metric computed from other metrics by a function, evaluated lazily."""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from cadence.engine import Engine
+from cadence.metrics.metric import Metric, identity
+from cadence.metrics.usage import MetricUsage, to_usage
+
+__all__ = ["MetricsLambda"]
+
+
+class MetricsLambda(Metric):
+    """``f(*args, **kwargs)`` where every metric among the arguments is replaced by its ``compute()``.
+
+    Attaching it attaches the metrics it depends on (their reset and update handlers, once), so they
+    need not be attached themselves. Arithmetic on metrics (``precision * 2``, ``m[0]``, ``m.mean()``)
+    builds one of these.
+
+    Args:
+        f: the function applied to the computed values.
+        args, kwargs: metrics and plain values passed to ``f``.
+
+    Example:
+        >>> import torch
+        >>> from cadence import Engine
+        >>> from cadence.metrics import Precision, Recall
+        >>> precision, recall = Precision(average=False), Recall(average=False)
+        >>> f1 = MetricsLambda(lambda p, r: 2 * p * r / (p + r), precision, recall)
+        >>> engine = Engine(lambda engine, batch: batch)
+        >>> f1.attach(engine, "f1")
+        >>> y_pred, y = torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 0, 0])
+        >>> round(engine.run([(y_pred, y)]).metrics["f1"], 4)
+        0.6667
+    """
+
+    required_output_keys = None
+
+    def __init__(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        if not callable(f):
+            raise TypeError(f"MetricsLambda needs a callable as its first argument, got {f!r}.")
+        self.function = f
+        self.args = args
+        self.kwargs = kwargs
+        # Not Metric.__init__: that resets, and building ``m * 2`` must not wipe what ``m`` has accumulated.
+        self._setup(identity, "cpu", False)
+        self._engine: weakref.ref[Engine[Any]] | None = None
+
+    def _dependencies(self) -> Iterator[Metric]:
+        for value in itertools.chain(self.args, self.kwargs.values()):
+            if isinstance(value, Metric):
+                yield value
+
+    def reset(self) -> None:
+        """Reset every metric this one depends on."""
+        for metric in self._dependencies():
+            metric.reset()
+
+    def _leaves(self) -> list[Metric]:
+        """The metrics (not lambdas) this one depends on, each once."""
+        leaves: dict[int, Metric] = {}
+        for metric in self._dependencies():
+            for leaf in metric._leaves() if isinstance(metric, MetricsLambda) else [metric]:
+                leaves.setdefault(id(leaf), leaf)
+        return list(leaves.values())
+
+    def update(self, output: Any) -> None:
+        """Update each metric this one depends on once (by hand; when attached, the engine does it)."""
+        if self._engine is not None and self._engine() is not None:
+            raise RuntimeError(
+                "This MetricsLambda is attached to an engine, which updates its dependencies; "
+                "calling update() as well would count the data twice. Detach it first."
+            )
+        for metric in self._leaves():
+            metric.update(output)
+
+    def compute(self) -> Any:
+        """``f`` applied to the computed values of the metrics among the arguments."""
+        args = [a.compute() if isinstance(a, Metric) else a for a in self.args]
+        kwargs = {k: v.compute() if isinstance(v, Metric) else v for k, v in self.kwargs.items()}
+        return self.function(*args, **kwargs)
+
+    def attach(self, engine: Engine[Any], name: str, usage: MetricUsage | str = "epoch_wise") -> None:
+        """Attach the dependencies' reset and update handlers (once each), and publish as ``name``."""
+        usage = self._check_attach(engine, name, usage)
+        self._attach_dependencies(engine, usage)
+        engine.add_event_handler(usage.COMPLETED, self.completed, name)
+        self._engine = weakref.ref(engine)
+
+    def _attach_dependencies(self, engine: Engine[Any], usage: MetricUsage) -> None:
+        for metric in self._dependencies():
+            if isinstance(metric, MetricsLambda):
+                metric._attach_dependencies(engine, usage)
+                continue
+            metric._reset_event = usage.STARTED
+            if not engine.has_event_handler(metric.started, usage.STARTED):
+                engine.add_event_handler(usage.STARTED, metric.started)
+            if not engine.has_event_handler(metric.iteration_completed, usage.ITERATION_COMPLETED):
+                engine.add_event_handler(usage.ITERATION_COMPLETED, metric.iteration_completed)
+
+    def detach(self, engine: Engine[Any], usage: MetricUsage | str = "epoch_wise") -> None:
+        """Remove this metric's and its dependencies' handlers for ``usage``."""
+        usage = to_usage(usage)
+        super().detach(engine, usage)
+        self._engine = None
+        for metric in self._dependencies():
+            metric.detach(engine, usage)
+
+    def is_attached(self, engine: Engine[Any], usage: MetricUsage | str = "epoch_wise") -> bool:
+        """Whether this metric publishes on ``engine`` and all its dependencies are updated there."""
+        usage = to_usage(usage)
+        return super().is_attached(engine, usage) and all(
+            m.is_attached(engine, usage)
+            if isinstance(m, MetricsLambda)
+            else engine.has_event_handler(m.iteration_completed, usage.ITERATION_COMPLETED)
+            for m in self._dependencies()
+        )
+
+    def started(self, engine: Engine[Any]) -> None:
+        """Reset the dependencies (as :meth:`Metric.started` does for each)."""
+        for metric in self._dependencies():
+            metric.started(engine)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The states of the metrics this one depends on, in argument order."""
+        return {
+            "metric": type(self).__name__,
+            "config": {},
+            "state": {"dependencies": [m.state_dict() for m in self._dependencies()]},
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the states of the metrics this one depends on."""
+        dependencies = list(self._dependencies())
+        ok = isinstance(state_dict, Mapping) and state_dict.get("metric") == type(self).__name__
+        saved = state_dict["state"].get("dependencies") if ok and isinstance(state_dict.get("state"), Mapping) else None
+        if not isinstance(saved, list):
+            raise ValueError(f"Cannot load {state_dict!r:.200} into a MetricsLambda: it was not made by one.")
+        if len(saved) != len(dependencies):
+            raise ValueError(
+                f"This MetricsLambda depends on {len(dependencies)} metrics, but the state holds {len(saved)}."
+            )
+        for metric, state in zip(dependencies, saved, strict=True):
+            metric.load_state_dict(state)
