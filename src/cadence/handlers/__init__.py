@@ -27,4 +27,35 @@ __all__ = [
 
 # >>> progress bar and parameter schedulers (owned by the other handlers helper: add lines only here)
 # Add imports here and extend the list with `__all__ += [...]`.
+from cadence.handlers.lr_scheduler import (
+    LRScheduler,
+    PlateauMode,
+    ReduceLROnPlateauScheduler,
+    ThresholdMode,
+    create_lr_scheduler_with_warmup,
+)
+from cadence.handlers.param_scheduler import (
+    ConcatScheduler,
+    CosineAnnealingScheduler,
+    CyclicalScheduler,
+    LinearCyclicalScheduler,
+    ParamScheduler,
+    PiecewiseLinear,
+)
+from cadence.handlers.progress_bar import ProgressBar
+
+__all__ += [
+    "ConcatScheduler",
+    "CosineAnnealingScheduler",
+    "CyclicalScheduler",
+    "LRScheduler",
+    "LinearCyclicalScheduler",
+    "ParamScheduler",
+    "PiecewiseLinear",
+    "PlateauMode",
+    "ProgressBar",
+    "ReduceLROnPlateauScheduler",
+    "ThresholdMode",
+    "create_lr_scheduler_with_warmup",
+]
 # <<< progress bar and parameter schedulers
