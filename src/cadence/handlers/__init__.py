@@ -14,13 +14,22 @@ Example:
 """
 
 from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
+from cadence.handlers.early_stopping import EarlyStopping, ScoreMode
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+from cadence.handlers.terminate_on_nan import TerminateOnNan
+from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
 
 __all__ = [
     "BaseSaveHandler",
     "Checkpoint",
     "DiskSaver",
+    "EarlyStopping",
+    "HandlersTimeProfiler",
     "ModelCheckpoint",
+    "ScoreMode",
+    "TerminateOnNan",
+    "TimeLimit",
+    "Timer",
     "find_latest_checkpoint",
     "global_step_from_engine",
 ]
