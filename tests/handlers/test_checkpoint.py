@@ -8,7 +8,13 @@ from torch import nn
 
 from cadence import Engine, Events
 from cadence.engine.supervised import create_supervised_trainer
-from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
+from cadence.handlers.checkpoint import (
+    Checkpoint,
+    ModelCheckpoint,
+    checkpoints_by_recency,
+    find_latest_checkpoint,
+    global_step_from_engine,
+)
 from cadence.handlers.savers import DiskSaver
 
 
@@ -216,6 +222,7 @@ def test_find_latest_checkpoint_ignores_temp_files(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
     latest = find_latest_checkpoint(tmp_path)
     assert latest is not None and latest.name == "model_3.pt"
+    assert [path.name for path in checkpoints_by_recency(tmp_path)] == ["model_3.pt", "model_2.pt", "model_1.pt"]
     assert find_latest_checkpoint(tmp_path, filename_prefix="other") is None
     with pytest.raises(ValueError, match="is not a folder"):
         find_latest_checkpoint(tmp_path / "notes.txt")

@@ -21,7 +21,13 @@ from cadence.engine import CallableEventWithFilter, Engine, Events
 from cadence.handlers._loading import load_objects, read_checkpoint
 from cadence.handlers.savers import TEMP_SUFFIX, BaseSaveHandler, DiskSaver
 
-__all__ = ["Checkpoint", "ModelCheckpoint", "find_latest_checkpoint", "global_step_from_engine"]
+__all__ = [
+    "Checkpoint",
+    "ModelCheckpoint",
+    "checkpoints_by_recency",
+    "find_latest_checkpoint",
+    "global_step_from_engine",
+]
 
 ScoreFunction = Callable[[Engine[Any]], float]
 GlobalStepTransform = Callable[[Engine[Any], Any], int]
@@ -449,11 +455,12 @@ class ModelCheckpoint(Checkpoint):
 _STEP_AT_END = re.compile(r"_(\d+)(?:_[^_]*)?\.pt$")
 
 
-def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Path | None:
-    """Return the most recently written complete checkpoint (``.pt``) in ``dirname``, or ``None``.
+def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> list[Path]:
+    """Return the complete checkpoint files (``.pt``) in ``dirname`` whose names start with
+    ``filename_prefix``, newest first.
 
-    Temporary files of interrupted saves are never returned. Ties in modification time go to the
-    larger global step in the file name.
+    Temporary files of interrupted saves are left out. Files written within the same clock tick are
+    ordered by the global step in their names (the larger first).
 
     Example:
         >>> import tempfile, torch
@@ -461,8 +468,8 @@ def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Pa
         >>> saver = DiskSaver(folder)
         >>> for step in (1, 2):
         ...     saver({"w": torch.ones(1)}, f"model_{step}.pt")
-        >>> find_latest_checkpoint(folder).name
-        'model_2.pt'
+        >>> [path.name for path in checkpoints_by_recency(folder)]
+        ['model_2.pt', 'model_1.pt']
     """
     folder = Path(dirname)
     if not folder.is_dir():
@@ -475,11 +482,24 @@ def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Pa
         and path.name.startswith(filename_prefix)
         and not path.name.endswith(TEMP_SUFFIX)
     ]
-    if not candidates:
-        return None
 
     def recency(path: Path) -> tuple[int, int]:
         match = _STEP_AT_END.search(path.name)
         return path.stat().st_mtime_ns, int(match.group(1)) if match else -1
 
-    return max(candidates, key=recency)
+    return sorted(candidates, key=recency, reverse=True)
+
+
+def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Path | None:
+    """Return the most recently written complete checkpoint (``.pt``) in ``dirname``, or ``None``
+    (see :func:`checkpoints_by_recency`).
+
+    Example:
+        >>> import tempfile, torch
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> DiskSaver(folder)({"w": torch.ones(1)}, "model_1.pt")
+        >>> find_latest_checkpoint(folder).name
+        'model_1.pt'
+    """
+    paths = checkpoints_by_recency(dirname, filename_prefix)
+    return paths[0] if paths else None
