@@ -1,0 +1,141 @@
+"""Dependency-free file loggers: CSV and JSON lines, one row per logging event, written by rank 0 only."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from cadence.distributed import get_rank
+from cadence.loggers.base import BaseLogger
+
+__all__ = ["CSVLogger", "JSONLinesLogger"]
+
+
+class _FileLogger(BaseLogger):
+    """Opens ``path`` on rank 0 (creating its folder); other ranks write nothing."""
+
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = False) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a file path, got {path!r}.")
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise ValueError(f"{self.path} is a folder; give the path of the log file to write.")
+        self.append = append
+        self._file: TextIO | None = None
+        self._closed = False
+        if get_rank() == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self._open()
+
+    def _open(self) -> TextIO:
+        return self.path.open("a" if self.append else "w", encoding="utf-8", newline="")
+
+    def _row(self, scalars: Mapping[str, float], step: int, event_name: str) -> dict[str, Any]:
+        if self._closed:
+            raise ValueError(f"{type(self).__name__} for {self.path} is closed; make a new logger to write more.")
+        reserved = {"event", "step"} & set(scalars)
+        if reserved:
+            raise ValueError(f"Scalar names {sorted(reserved)} clash with the columns 'event' and 'step'; use a tag.")
+        return {"event": event_name, "step": step, **scalars}
+
+    def close(self) -> None:
+        self._closed = True
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class CSVLogger(_FileLogger):
+    """Write scalars to a CSV file: columns ``event``, ``step``, then each scalar name; one row per logging event.
+
+    A name that appears for the first time later in the run adds a column: the file is then rewritten
+    once with the wider header (to a temporary file in the same folder, fsynced, then renamed over the
+    old one) and earlier rows get empty cells, so the file is always a valid CSV with one header.
+    Each row is flushed as it is written. With ``append=True`` an existing file is continued (its
+    header is kept); otherwise it is replaced.
+
+    Example:
+        >>> import csv, os, tempfile
+        >>> from cadence import Engine, Events
+        >>> path = os.path.join(tempfile.mkdtemp(), "train.csv")
+        >>> trainer = Engine(lambda engine, batch: batch * 0.5)
+        >>> with CSVLogger(path) as logger:
+        ...     _ = logger.attach_output_handler(trainer, Events.EPOCH_COMPLETED, tag="train",
+        ...                                      output_transform=lambda out: {"loss": out})
+        ...     _ = trainer.run([1, 2], max_epochs=2)
+        >>> [row["train/loss"] for row in csv.DictReader(open(path))]
+        ['1.0', '1.0']
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = False) -> None:
+        self.columns: list[str] = []
+        super().__init__(path, append=append)
+        if self._file is not None and append and self.path.stat().st_size > 0:
+            with self.path.open(encoding="utf-8", newline="") as existing:
+                self.columns = next(csv.reader(existing), [])
+
+    def write_scalars(self, scalars: Mapping[str, float], step: int, event_name: str) -> None:
+        row = self._row(scalars, step, event_name)
+        if self._file is None:
+            return
+        new = [name for name in row if name not in self.columns]
+        if new:
+            self._widen(new)
+        csv.writer(self._file).writerow([row.get(name, "") for name in self.columns])
+        self._file.flush()
+
+    def _widen(self, new: list[str]) -> None:
+        assert self._file is not None
+        self._file.close()
+        rows = []
+        if self.columns:
+            with self.path.open(encoding="utf-8", newline="") as old:
+                rows = list(csv.reader(old))[1:]
+        self.columns += new
+        padding = [""] * len(new)
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(self.columns)
+                writer.writerows(row + padding for row in rows)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        self._file = self.path.open("a", encoding="utf-8", newline="")
+
+
+class JSONLinesLogger(_FileLogger):
+    """Write scalars as JSON lines: one object ``{"event": ..., "step": ..., name: value...}`` per logging event.
+
+    Each line is flushed as it is written; new names need no special care. Non-finite values are written
+    as ``NaN``/``Infinity`` (Python's and pandas' JSON readers accept them). With ``append=True`` an
+    existing file is continued; otherwise it is replaced.
+
+    Example:
+        >>> import json, os, tempfile
+        >>> from cadence import Engine, Events
+        >>> path = os.path.join(tempfile.mkdtemp(), "train.jsonl")
+        >>> trainer = Engine(lambda engine, batch: batch)
+        >>> with JSONLinesLogger(path) as logger:
+        ...     _ = logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="train",
+        ...                                      output_transform=lambda out: out)
+        ...     _ = trainer.run([3, 4])
+        >>> [json.loads(line) for line in open(path)][1]
+        {'event': 'iteration_completed', 'step': 2, 'train/output': 4.0}
+    """
+
+    def write_scalars(self, scalars: Mapping[str, float], step: int, event_name: str) -> None:
+        row = self._row(scalars, step, event_name)
+        if self._file is None:
+            return
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()

@@ -1,0 +1,137 @@
+"""CSVLogger and JSONLinesLogger through real training runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cadence.loggers.csv as csv_module
+from cadence import Engine, Events
+from cadence.loggers import CSVLogger, JSONLinesLogger
+from tests.loggers._training import make_training
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_csv_has_one_row_per_logging_event(tmp_path: Path) -> None:
+    trainer, _, optimizer, data = make_training()
+    losses: list[float] = []
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: losses.append(e.state.output))
+    path = tmp_path / "logs" / "train.csv"
+    with CSVLogger(path) as logger:
+        logger.attach_output_handler(
+            trainer, Events.ITERATION_COMPLETED(every=2), tag="train", output_transform=lambda loss: {"loss": loss}
+        )
+        logger.attach_opt_params_handler(trainer, Events.EPOCH_STARTED, optimizer)
+        trainer.run(data, max_epochs=2)
+    rows = read_rows(path)
+    assert len(rows) == 6 + 2  # every second of 12 iterations, and each epoch start
+    iteration_rows = [row for row in rows if row["event"] == "iteration_completed"]
+    assert [int(row["step"]) for row in iteration_rows] == [2, 4, 6, 8, 10, 12]
+    assert [float(row["train/loss"]) for row in iteration_rows] == pytest.approx(losses[1::2])
+    assert all(row["lr/group_0"] == "" for row in iteration_rows)
+    epoch_rows = [row for row in rows if row["event"] == "epoch_started"]
+    assert [(row["step"], row["lr/group_0"], row["train/loss"]) for row in epoch_rows] == [
+        ("1", "0.05", ""),
+        ("2", "0.05", ""),
+    ]
+
+
+def test_new_columns_rewrite_the_header_and_keep_earlier_rows(tmp_path: Path) -> None:
+    trainer: Engine[int] = Engine(lambda e, b: b)
+
+    @trainer.on(Events.EPOCH_COMPLETED)
+    def late_metric(engine: Engine[Any]) -> None:
+        engine.state.metrics["accuracy"] = 0.5 + engine.state.epoch / 10
+
+    path = tmp_path / "train.csv"
+    logger = CSVLogger(path)
+    logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="t", output_transform=lambda out: out)
+    logger.attach_output_handler(trainer, Events.EPOCH_COMPLETED, tag="v", metric_names=["accuracy"])
+    trainer.run([1, 2], max_epochs=2)
+    logger.close()
+    lines = path.read_text().splitlines()
+    assert lines == [
+        "event,step,t/output,v/accuracy",
+        "iteration_completed,1,1.0,",
+        "iteration_completed,2,2.0,",
+        "epoch_completed,1,,0.6",
+        "iteration_completed,3,1.0,",
+        "iteration_completed,4,2.0,",
+        "epoch_completed,2,,0.7",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]  # no temporary file left behind
+
+
+def test_rows_are_on_disk_while_the_run_goes_on(tmp_path: Path) -> None:
+    trainer, _, _, data = make_training()
+    path = tmp_path / "train.csv"
+    seen: list[int] = []
+    logger = CSVLogger(path)
+    logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="train", output_transform=lambda x: x)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda: seen.append(len(read_rows(path))))
+    trainer.run(data)
+    logger.close()
+    assert seen == [1, 2, 3, 4, 5, 6]
+
+
+def test_append_continues_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    for append in (False, True):
+        trainer: Engine[int] = Engine(lambda e, b: b)
+        with CSVLogger(path, append=append) as logger:
+            logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="t", output_transform=lambda o: o)
+            trainer.run([1, 2])
+    assert [row["step"] for row in read_rows(path)] == ["1", "2", "1", "2"]
+    with CSVLogger(path) as logger:
+        pass
+    assert path.read_text() == ""
+
+
+@pytest.mark.parametrize("logger_class", [CSVLogger, JSONLinesLogger])
+def test_other_ranks_write_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logger_class: Any) -> None:
+    monkeypatch.setattr(csv_module, "get_rank", lambda: 1)
+    trainer: Engine[int] = Engine(lambda e, b: b)
+    with logger_class(tmp_path / "sub" / "log") as logger:
+        logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="t", output_transform=lambda o: o)
+        trainer.run([1, 2])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("logger_class", [CSVLogger, JSONLinesLogger])
+def test_file_logger_errors(tmp_path: Path, logger_class: Any) -> None:
+    with pytest.raises(ValueError, match="is a folder"):
+        logger_class(tmp_path)
+    with pytest.raises(TypeError, match="file path"):
+        logger_class(3)
+    logger = logger_class(tmp_path / "log")
+    with pytest.raises(ValueError, match="clash"):
+        logger.write_scalars({"step": 1.0}, 1, "completed")
+    logger.close()
+    with pytest.raises(ValueError, match="closed"):
+        logger.write_scalars({"loss": 1.0}, 1, "completed")
+
+
+def test_json_lines_one_object_per_logging_event(tmp_path: Path) -> None:
+    trainer, model, _, data = make_training()
+    path = tmp_path / "train.jsonl"
+    with JSONLinesLogger(path) as logger:
+        logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="train", output_transform=lambda x: x)
+        logger.attach_grad_norm_handler(trainer, Events.EPOCH_COMPLETED, model)
+        trainer.run(data, max_epochs=2)
+        logger.write_scalars({"bad": math.nan}, 99, "custom")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 12 + 2 + 1
+    assert rows[0]["event"] == "iteration_completed" and rows[0]["step"] == 1 and "train/output" in rows[0]
+    epoch_rows = [row for row in rows if row["event"] == "epoch_completed"]
+    assert [row["step"] for row in epoch_rows] == [1, 2]
+    assert set(epoch_rows[0]) == {"event", "step", *(f"grads_norm/{n}/{k}" for n in (0, 2) for k in ("weight", "bias"))}
+    assert math.isnan(rows[-1]["bad"])
