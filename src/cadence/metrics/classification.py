@@ -184,7 +184,7 @@ class Averaging(enum.Enum):
 class _PrecisionRecall(ClassificationMetric):
     """Per-class counts (true positives, predicted positives, actual positives) and their averages."""
 
-    _state_names = ("_counts", "_sample_sum", "_num_samples", "_type", "_num_classes")
+    _state_names = ("_counts", "_sample_sum", "_num_samples", "_num_examples", "_type", "_num_classes")
     _lazy_state_names = frozenset({"_counts"})
     _divide_by_predicted: bool  # precision divides by predicted positives, recall by actual positives
 
@@ -211,6 +211,7 @@ class _PrecisionRecall(ClassificationMetric):
         self._counts: torch.Tensor | None = None  # (3, num_classes): true, predicted and actual positives
         self._sample_sum = torch.zeros((), dtype=torch.float64, device=self._device)
         self._num_samples = 0
+        self._num_examples = 0
         self._reset_kind()
 
     def update(self, output: Any) -> None:
@@ -228,6 +229,7 @@ class _PrecisionRecall(ClassificationMetric):
             else:
                 counts = self._label_counts(y_pred, y, classes)
         counts = counts.to(self._device)
+        self._num_examples += y.numel()
         if self._counts is None:
             self._counts = counts
         else:
@@ -263,7 +265,7 @@ class _PrecisionRecall(ClassificationMetric):
     def compute(self) -> torch.Tensor | float:
         """The averaged value (a float), or a tensor of per-class values (``average=False``/``None``)."""
         counts = self._synced_counts()
-        if counts is None:
+        if counts is None or reduced(self._num_examples) == 0:
             raise NotComputableError(f"{type(self).__name__} must have at least one example before it can be computed.")
         if self._average is Averaging.SAMPLES:
             return float(reduced(self._sample_sum) / reduced(self._num_samples))

@@ -1,0 +1,75 @@
+"""Metric usages, driven through real engine runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cadence import Engine, Events
+from cadence.metrics import (
+    Average,
+    BatchFiltered,
+    BatchWise,
+    EpochWise,
+    MetricUsage,
+    RunningBatchWise,
+    RunningEpochWise,
+    SingleEpochRunningBatchWise,
+)
+from cadence.metrics.usage import to_usage
+
+DATA = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # epoch 1 sees 1, 2, 3 and epoch 2 sees 4, 5, 6 (the iterator continues)
+
+
+def published(usage: Any, event: Events) -> list[float]:
+    engine = Engine(lambda engine, batch: batch)
+    Average().attach(engine, "mean", usage=usage)
+    seen: list[float] = []
+    engine.add_event_handler(event, lambda e: seen.append(e.state.metrics["mean"]))
+    engine.run(DATA, max_epochs=2, epoch_length=3)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "usage, event, expected",
+    [
+        (EpochWise(), Events.EPOCH_COMPLETED, [2.0, 5.0]),
+        ("epoch_wise", Events.EPOCH_COMPLETED, [2.0, 5.0]),
+        (RunningEpochWise(), Events.EPOCH_COMPLETED, [2.0, 3.5]),
+        ("running_epoch_wise", Events.EPOCH_COMPLETED, [2.0, 3.5]),
+        (BatchWise(), Events.ITERATION_COMPLETED, DATA),
+        ("batch_wise", Events.ITERATION_COMPLETED, DATA),
+        (RunningBatchWise(), Events.ITERATION_COMPLETED, [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]),
+        ("running_batch_wise", Events.ITERATION_COMPLETED, [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]),
+        (SingleEpochRunningBatchWise(), Events.ITERATION_COMPLETED, [1.0, 1.5, 2.0, 4.0, 4.5, 5.0]),
+        ("single_epoch_running_batch_wise", Events.ITERATION_COMPLETED, [1.0, 1.5, 2.0, 4.0, 4.5, 5.0]),
+        (BatchFiltered(every=2), Events.EPOCH_COMPLETED, [2.0, 5.0]),
+        (BatchFiltered(once=[1, 5]), Events.EPOCH_COMPLETED, [1.0, 5.0]),
+        (BatchFiltered(lambda engine, i: i % 3 == 0), Events.EPOCH_COMPLETED, [3.0, 6.0]),
+    ],
+)
+def test_each_usage_resets_updates_and_publishes_on_its_events(
+    usage: Any, event: Events, expected: list[float]
+) -> None:
+    assert published(usage, event) == expected
+
+
+def test_a_usage_class_is_accepted() -> None:
+    assert isinstance(to_usage(RunningBatchWise), RunningBatchWise)
+
+
+@pytest.mark.parametrize("usage", ["epochwise", "batch_filtered", 3, BatchFiltered])
+def test_unknown_usage_is_refused(usage: Any) -> None:
+    with pytest.raises(ValueError, match="Unknown metric usage"):
+        Average().attach(Engine(lambda e, b: b), "mean", usage=usage)
+
+
+def test_batch_filtered_needs_a_filter() -> None:
+    with pytest.raises(ValueError, match="needs one of"):
+        BatchFiltered()
+
+
+def test_custom_usage() -> None:
+    usage = MetricUsage(Events.STARTED, Events.ITERATION_COMPLETED, Events.COMPLETED)
+    assert published(usage, Events.COMPLETED) == [3.5]
