@@ -369,3 +369,33 @@ def test_load_state_dict_errors() -> None:
         checkpoint.load_state_dict({"saved": []})
     with pytest.raises(ValueError, match="pair"):
         checkpoint.load_state_dict({"_saved": [(1, 2, 3)]})
+
+
+# ---------------------------------------------------------------------- two processes
+
+
+def _save_from_two_ranks(local_rank: int, folder: str) -> dict[str, Any]:
+    from cadence import distributed as idist
+
+    torch.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(nn.Linear(4, 1))
+    trainer = create_supervised_trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss())
+    rank_folder = Path(folder) / f"rank{idist.get_rank()}"
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, rank_folder, save_on_rank=1, n_saved=None)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    trainer.run(_data(batches=2), max_epochs=2)
+    return {"saved": [item.filename for item in checkpoint.saved], "last": str(checkpoint.last_checkpoint)}
+
+
+@pytest.mark.slow
+def test_only_save_on_rank_writes_and_ddp_is_unwrapped(tmp_path: Path) -> None:
+    from cadence import distributed as idist
+
+    with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
+        results = parallel.run(_save_from_two_ranks, str(tmp_path))
+    assert [r["saved"] for r in results] == [["checkpoint_1.pt", "checkpoint_2.pt"]] * 2
+    assert not (tmp_path / "rank0").exists()
+    assert _files(tmp_path / "rank1") == ["checkpoint_1.pt", "checkpoint_2.pt"]
+    saved = Checkpoint.read_checkpoint(tmp_path / "rank1" / "checkpoint_2.pt")
+    assert set(saved["model"]) == {"weight", "bias"}
+    assert saved["trainer"]["iteration"] == 4
