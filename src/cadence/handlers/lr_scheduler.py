@@ -19,9 +19,9 @@ from cadence.handlers.param_scheduler import (
     ConcatScheduler,
     ParamScheduler,
     ParamValue,
-    fake_optimizer,
-    preserved,
-    simulate,
+    _fake_optimizer,
+    _preserved,
+    _simulate,
 )
 
 __all__ = [
@@ -50,7 +50,7 @@ class LRScheduler(ParamScheduler):
     iteration already uses ``lr * gamma``); cadence follows PyTorch's own loop instead.
 
     Example:
-        >>> optimizer = fake_optimizer(value=0.1)
+        >>> optimizer = torch.optim.SGD([torch.zeros(1)], lr=0.1)
         >>> step_lr = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
         >>> [v for _, v in LRScheduler.simulate_values(5, step_lr)]
         [0.1, 0.1, 0.05, 0.05, 0.025]
@@ -112,8 +112,8 @@ class LRScheduler(ParamScheduler):
     ) -> list[list[float]]:
         """Rows ``[event_index, lr...]``; the torch scheduler and its optimizer are left as they were."""
         scheduler = cls(lr_scheduler, **kwargs)
-        with preserved([scheduler]):
-            return simulate(scheduler, num_events)
+        with _preserved([scheduler]):
+            return _simulate(scheduler, num_events)
 
 
 class _LinearWarmup(ParamScheduler):
@@ -149,7 +149,7 @@ def create_lr_scheduler_with_warmup(
     is filled with the first n rows ``[event_index, lr...]``.
 
     Example:
-        >>> optimizer = fake_optimizer(value=0.1)
+        >>> optimizer = torch.optim.SGD([torch.zeros(1)], lr=0.1)
         >>> decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
         >>> rows = [None] * 6
         >>> scheduler = create_lr_scheduler_with_warmup(
@@ -328,7 +328,7 @@ class ReduceLROnPlateauScheduler(ParamScheduler):
         """Rows ``[event_index, lr]`` after each of ``metric_values`` (one per event) from ``init_lr``."""
         if len(metric_values) != num_events:
             raise ValueError(f"metric_values needs one value per event ({num_events}), got {len(metric_values)}.")
-        scheduler = cls(fake_optimizer(value=init_lr), "metric", **scheduler_kwargs)
+        scheduler = cls(_fake_optimizer(value=init_lr), "metric", **scheduler_kwargs)
         rows: list[list[float]] = []
         for index, value in enumerate(metric_values):
             scheduler.step(float(value))

@@ -47,7 +47,7 @@ def _int_at_least(name: str, value: object, minimum: int) -> int:
     return value
 
 
-def fake_optimizer(param_name: str = "lr", value: float = 0.0) -> Optimizer:
+def _fake_optimizer(param_name: str = "lr", value: float = 0.0) -> Optimizer:
     """A one-parameter SGD optimizer whose group holds ``param_name``: what ``simulate_values`` schedules."""
     optimizer = torch.optim.SGD([torch.zeros(1)], lr=0.0)
     optimizer.param_groups[0][param_name] = value
@@ -55,7 +55,7 @@ def fake_optimizer(param_name: str = "lr", value: float = 0.0) -> Optimizer:
 
 
 @contextmanager
-def preserved(schedulers: Sequence[ParamScheduler]) -> Iterator[None]:
+def _preserved(schedulers: Sequence[ParamScheduler]) -> Iterator[None]:
     """Run a block (a simulation) and then put the schedulers and their optimizers back as they were."""
     states = [copy.deepcopy(s.state_dict()) for s in schedulers]
     optimizers = {id(s.optimizer): s.optimizer for s in schedulers}
@@ -76,7 +76,9 @@ def preserved(schedulers: Sequence[ParamScheduler]) -> Iterator[None]:
                 group.update(saved)
 
 
-def simulate(scheduler: ParamScheduler, num_events: int, param_names: Sequence[str] | None = None) -> list[list[float]]:
+def _simulate(
+    scheduler: ParamScheduler, num_events: int, param_names: Sequence[str] | None = None
+) -> list[list[float]]:
     """Call ``scheduler`` ``num_events`` times; rows ``[event_index, value per group (per name)]``."""
     _int_at_least("num_events", num_events, 0)
     names = [scheduler.param_name] if param_names is None else list(param_names)
@@ -220,8 +222,8 @@ class ParamScheduler(ABC):
         ``scheduler_kwargs`` are the constructor's arguments except ``optimizer`` and ``save_history``.
         """
         scheduler_kwargs = {k: v for k, v in scheduler_kwargs.items() if k not in ("optimizer", "save_history")}
-        optimizer = fake_optimizer(scheduler_kwargs.get("param_name", "lr"))
-        return simulate(cls(optimizer, **scheduler_kwargs), num_events)
+        optimizer = _fake_optimizer(scheduler_kwargs.get("param_name", "lr"))
+        return _simulate(cls(optimizer, **scheduler_kwargs), num_events)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(param_name={self.param_name!r}, event_index={self.event_index})"
@@ -432,7 +434,7 @@ class ConcatScheduler(ParamScheduler):
     All schedulers must drive the same parameter of the same optimizer (and parameter groups).
 
     Example:
-        >>> optimizer = fake_optimizer()
+        >>> optimizer = torch.optim.SGD([torch.zeros(1)], lr=0.1)
         >>> warm = PiecewiseLinear(optimizer, "lr", [(0, 0.0), (2, 1.0)])
         >>> decay = CosineAnnealingScheduler(optimizer, "lr", 1.0, 0.0, cycle_size=4)
         >>> rows = ConcatScheduler.simulate_values(6, schedulers=[warm, decay], durations=[2])
@@ -523,5 +525,5 @@ class ConcatScheduler(ParamScheduler):
 
         ``param_names`` picks the group keys recorded (default: the schedulers' ``param_name``).
         """
-        with preserved(schedulers):
-            return simulate(cls(schedulers, durations), num_events, param_names)
+        with _preserved(schedulers):
+            return _simulate(cls(schedulers, durations), num_events, param_names)
