@@ -114,10 +114,7 @@ class MetricsLambda(Metric):
         """Whether this metric publishes on ``engine`` and all its dependencies are updated there."""
         usage = to_usage(usage)
         return super().is_attached(engine, usage) and all(
-            m.is_attached(engine, usage)
-            if isinstance(m, MetricsLambda)
-            else engine.has_event_handler(m.iteration_completed, usage.ITERATION_COMPLETED)
-            for m in self._dependencies()
+            engine.has_event_handler(m.iteration_completed, usage.ITERATION_COMPLETED) for m in self._leaves()
         )
 
     def started(self, engine: Engine[Any]) -> None:
