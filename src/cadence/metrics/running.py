@@ -122,6 +122,9 @@ class Loss(Metric):
             raise TypeError(
                 f"Loss.update takes (y_pred, y) or (y_pred, y, criterion_kwargs), got {type(output).__name__}."
             )
+        size = self._batch_size(output[1])
+        if size == 0:
+            return  # an empty batch adds nothing (and its mean loss would be nan)
         kwargs: Mapping[str, Any] = output[2] if len(output) == 3 else {}
         loss = self._loss_fn(output[0], output[1], **kwargs)
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
@@ -130,7 +133,6 @@ class Loss(Metric):
                 f"loss_fn must return the batch's mean loss as a 0-d tensor, got {shape}; "
                 "use reduction='mean' or average it yourself."
             )
-        size = self._batch_size(output[1])
         self._sum.add_(loss.detach().to(self._device), alpha=size)
         self._num_examples += size
 

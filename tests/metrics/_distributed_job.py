@@ -1,0 +1,163 @@
+"""Every metric over a dataset: computed in one process, or over uneven shards in each spawned process."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from cadence import distributed as idist
+from cadence.metrics import (
+    ROC_AUC,
+    Accuracy,
+    Average,
+    ConfusionMatrix,
+    Fbeta,
+    IoU,
+    Loss,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    Metric,
+    Precision,
+    R2Score,
+    Recall,
+    RootMeanSquaredError,
+    RunningAverage,
+    TopKCategoricalAccuracy,
+    TorchMetricsAdapter,
+    mIoU,
+)
+
+N, CLASSES, SHARD = 53, 4, 20  # rank 0 sees the first SHARD samples, rank 1 the other N - SHARD
+
+
+def dataset() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(7)
+    scores, labels = torch.randn(N, CLASSES, generator=g), torch.randint(0, CLASSES, (N,), generator=g)
+    return {
+        "multiclass": (scores, labels),
+        "binary": (torch.randint(0, 2, (N,), generator=g), torch.randint(0, 2, (N,), generator=g)),
+        "multilabel": (torch.randint(0, 2, (N, 3), generator=g), torch.randint(0, 2, (N, 3), generator=g)),
+        "regression": (torch.randn(N, generator=g).double(), torch.randn(N, generator=g).double()),
+        "scores": (torch.rand(N, generator=g).double(), torch.randint(0, 2, (N,), generator=g)),
+    }
+
+
+def metrics() -> dict[str, tuple[str, Callable[[], Metric]]]:
+    """name -> (which data, factory)."""
+    table: dict[str, tuple[str, Callable[[], Metric]]] = {
+        "accuracy": ("multiclass", Accuracy),
+        "accuracy_binary": ("binary", Accuracy),
+        "accuracy_multilabel": ("multilabel", lambda: Accuracy(is_multilabel=True)),
+        "top_2": ("multiclass", lambda: TopKCategoricalAccuracy(k=2)),
+        "fbeta": ("multiclass", lambda: Fbeta(0.5)),
+        "confusion_matrix": ("multiclass", lambda: ConfusionMatrix(CLASSES)),
+        "iou": ("multiclass", lambda: IoU(ConfusionMatrix(CLASSES))),
+        "miou": ("multiclass", lambda: mIoU(ConfusionMatrix(CLASSES), ignore_index=0)),
+        "mae": ("regression", MeanAbsoluteError),
+        "mse": ("regression", MeanSquaredError),
+        "rmse": ("regression", RootMeanSquaredError),
+        "r2": ("regression", R2Score),
+        "roc_auc": ("scores", ROC_AUC),
+        "loss": ("regression", lambda: Loss(torch.nn.functional.l1_loss)),
+        "average": ("regression", lambda: _Rows(Average())),
+    }
+    for kind, cls, average in itertools.product(
+        ("binary", "multiclass", "multilabel"), (Precision, Recall), (False, None, "micro", "macro", "weighted")
+    ):
+        table[f"{cls.__name__}_{kind}_{average}"] = (
+            kind, lambda cls=cls, average=average, kind=kind: cls(average=average, is_multilabel=kind == "multilabel")
+        )  # fmt: skip
+    table["Precision_multilabel_samples"] = ("multilabel", lambda: Precision(average="samples", is_multilabel=True))
+    table["Recall_multilabel_samples"] = ("multilabel", lambda: Recall(average="samples", is_multilabel=True))
+    return table
+
+
+class _Rows(Metric):
+    """Feeds only y_pred to a metric that takes one value."""
+
+    def __init__(self, inner: Metric) -> None:
+        self.inner = inner
+        super().__init__()
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def update(self, output: Any) -> None:
+        self.inner.update(output[0].unsqueeze(1))
+
+    def compute(self) -> Any:
+        return self.inner.compute()
+
+
+def batches(pair: tuple[torch.Tensor, torch.Tensor], start: int, stop: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Uneven batches of sizes 1, 2, 3, ... (with an empty one) over samples [start, stop)."""
+    cuts, size, position = [], 1, start
+    while position < stop:
+        cuts.append((position, min(stop, position + size)))
+        position, size = position + size, size + 1
+    cuts.insert(1, (start, start))
+    return [(pair[0][a:b], pair[1][a:b]) for a, b in cuts]
+
+
+def compute_all(start: int, stop: int) -> dict[str, Any]:
+    data = dataset()
+    results: dict[str, Any] = {}
+    for name, (kind, make) in metrics().items():
+        metric = make()
+        for batch in batches(data[kind], start, stop):
+            metric.update(batch)
+        first = metric.compute()
+        results[name] = first
+        results[f"{name}/again"] = metric.compute()  # a second compute must not reduce twice
+    results.update(_special_cases())
+    return results
+
+
+def _special_cases() -> dict[str, Any]:
+    rank, world = idist.get_rank(), idist.get_world_size()
+    results: dict[str, Any] = {}
+    # A process that sees no data at all still takes part (counts whose size is found from the data).
+    precision = Precision(average=None)
+    if rank == 0:
+        precision.update(dataset()["multiclass"])
+    results["precision_one_rank"] = precision.compute()
+    # The running average of the output averages the processes' values at each step.
+    running = RunningAverage(alpha=0.5, output_transform=float)
+    for step in range(3):
+        running.update(float(step * 10 + rank))
+    results["running_average"] = running.compute()
+    results["expected_running_average"] = _ema([step * 10 + (world - 1) / 2 for step in range(3)], 0.5)
+    return results
+
+
+def _ema(values: list[float], alpha: float) -> float:
+    value = values[0]
+    for new in values[1:]:
+        value = value * alpha + (1 - alpha) * new
+    return value
+
+
+def torchmetrics_result(start: int, stop: int) -> Any:
+    import torchmetrics
+
+    adapter = TorchMetricsAdapter(torchmetrics.classification.MulticlassF1Score(num_classes=CLASSES, average="macro"))
+    for batch in batches(dataset()["multiclass"], start, stop):
+        if batch[1].numel():  # torchmetrics cannot take an empty batch
+            adapter.update(batch)
+    return adapter.compute()
+
+
+def run_sharded(local_rank: int) -> dict[str, Any]:
+    start, stop = (0, SHARD) if idist.get_rank() == 0 else (SHARD, N)
+    results = compute_all(start, stop)
+    results["torchmetrics"] = torchmetrics_result(start, stop)
+    return results
+
+
+def run_single() -> dict[str, Any]:
+    results = compute_all(0, N)
+    results["torchmetrics"] = torchmetrics_result(0, N)
+    return results
