@@ -7,6 +7,7 @@ Example:
     3
 """
 
+from cadence._version import __version__
 from cadence.engine import (
     CallableEventWithFilter,
     DeterministicEngine,
@@ -18,8 +19,6 @@ from cadence.engine import (
     RemovableEventHandle,
     State,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CallableEventWithFilter",

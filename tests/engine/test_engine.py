@@ -597,3 +597,21 @@ def test_state_repr_and_user_attributes() -> None:
     text = repr(state)
     assert "alpha: 1" in text and "output: 2" in text and "event_to_attr" not in text
     assert "lambda" in repr(Engine(lambda e, b: b))
+
+
+def test_last_event_name_is_exact_inside_handlers() -> None:
+    engine = Engine(lambda e, b: b)
+    engine.register_events(BackpropEvents.OPTIMIZER_STEP)
+    seen: list[Any] = []
+    for event in (Events.STARTED, Events.ITERATION_COMPLETED, Events.EPOCH_COMPLETED, BackpropEvents.OPTIMIZER_STEP):
+        engine.add_event_handler(event, lambda e: seen.append(e.last_event_name))
+    engine.add_event_handler(Events.COMPLETED, lambda e: e.fire_event(BackpropEvents.OPTIMIZER_STEP))
+    engine.run([1])
+    assert seen == [Events.STARTED, Events.ITERATION_COMPLETED, Events.EPOCH_COMPLETED, BackpropEvents.OPTIMIZER_STEP]
+
+
+def test_refused_registration_registers_nothing() -> None:
+    engine = Engine(lambda e, b: b)
+    with pytest.raises(ValueError, match="attribute names"):
+        engine.register_events("new_event", event_to_attr={"new_event": "1bad"})
+    assert not engine.has_registered_events("new_event")

@@ -242,3 +242,23 @@ def test_convert_tensor_and_prepare_batch() -> None:
     assert isinstance(converted[0], Pair) and converted[1][0] == "s"
     with pytest.raises(ValueError, match=r"\(x, y\) pair"):
         prepare_batch(torch.ones(3, 2))
+
+
+def test_deterministic_trainer_repeats_its_run_exactly() -> None:
+    from cadence import DeterministicEngine
+
+    data = [(torch.randn(4, 3), torch.randn(4, 1)) for _ in range(5)]
+
+    def train(seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        trainer = create_supervised_trainer(model, optimizer, nn.MSELoss(), deterministic=True, seed=seed)
+        assert isinstance(trainer, DeterministicEngine) and trainer.state.seed == seed
+        torch.manual_seed(seed + 100)  # the trainer reseeds at run start: this must not matter
+        trainer.run(data, max_epochs=2)
+        return [p.detach().clone() for p in model.parameters()]
+
+    first, again, other = train(1), train(1), train(2)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))

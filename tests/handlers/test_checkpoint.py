@@ -399,3 +399,52 @@ def test_only_save_on_rank_writes_and_ddp_is_unwrapped(tmp_path: Path) -> None:
     saved = Checkpoint.read_checkpoint(tmp_path / "rank1" / "checkpoint_2.pt")
     assert set(saved["model"]) == {"weight", "bias"}
     assert saved["trainer"]["iteration"] == 4
+
+
+def _training_checkpoints(folder: Path, stop_at: int) -> tuple[nn.Module, Engine[Any]]:
+    model = nn.Linear(2, 1)
+    trainer = Engine(lambda e, b: model.weight.data.add_(1.0))
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, DiskSaver(folder, require_empty=False), n_saved=3)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=2), checkpoint)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda e: e.terminate())
+    trainer.run(range(4), max_epochs=3)
+    return model, trainer
+
+
+def test_resume_loads_the_latest_checkpoint_and_continues(tmp_path: Path) -> None:
+    assert Checkpoint.resume({"model": nn.Linear(2, 1)}, tmp_path / "nothing here") is None
+    model, _ = _training_checkpoints(tmp_path, stop_at=7)
+    fresh_model, fresh_trainer = nn.Linear(2, 1), Engine(lambda e, b: None)
+    path = Checkpoint.resume({"model": fresh_model, "trainer": fresh_trainer}, tmp_path)
+    assert path is not None and path.name == "checkpoint_6.pt"
+    assert fresh_trainer.state.iteration == 6 and fresh_trainer.run(range(4)).iteration == 12
+    assert torch.equal(fresh_model.weight, model.weight - 1.0)  # saved at 6, the model stepped once more
+
+
+def test_resume_falls_back_past_a_half_written_latest_checkpoint(tmp_path: Path) -> None:
+    _training_checkpoints(tmp_path, stop_at=7)
+    latest = tmp_path / "checkpoint_6.pt"
+    latest.write_bytes(latest.read_bytes()[:100])  # a crash cut it short
+    trainer = Engine(lambda e, b: None)
+    with pytest.warns(UserWarning, match=r"checkpoint_6\.pt"):
+        path = Checkpoint.resume({"model": nn.Linear(2, 1), "trainer": trainer}, tmp_path)
+    assert path is not None and path.name == "checkpoint_4.pt" and trainer.state.iteration == 4
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path: Path) -> None:
+    _training_checkpoints(tmp_path, stop_at=7)
+    other = nn.Linear(3, 1)
+    before = other.weight.clone()
+    with pytest.raises(ValueError, match="shape"):
+        Checkpoint.resume({"model": other, "trainer": Engine(lambda e, b: None)}, tmp_path)
+    assert torch.equal(other.weight, before)
+
+
+def test_checkpoint_from_another_layout_names_the_version(tmp_path: Path) -> None:
+    _training_checkpoints(tmp_path, stop_at=3)
+    saved = torch.load(tmp_path / "checkpoint_2.pt", weights_only=True)
+    assert saved["__cadence__"]["layout"] == 1
+    saved["__cadence__"] = {"version": "0.0.1", "layout": 0}
+    torch.save(saved, tmp_path / "checkpoint_2.pt")
+    with pytest.raises(ValueError, match=r"cadence 0\.0\.1 with state layout 0"):
+        Checkpoint.load_objects({"model": nn.Linear(2, 1)}, tmp_path / "checkpoint_2.pt")

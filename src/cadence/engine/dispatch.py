@@ -48,7 +48,9 @@ class EventDispatcher:
 
     def __init__(self) -> None:
         self._event_to_attr: dict[str, str] = dict(DEFAULT_EVENT_TO_ATTR)
-        self._allowed_events: set[str] = {e.value for e in Events}
+        self._allowed_events: dict[str, CallableEventWithFilter | str] = {e.value: e for e in Events}
+        #: The last event fired that had handlers: exact inside any handler (Ignite's attribute of the same name).
+        self.last_event_name: CallableEventWithFilter | str | None = None
         self._handlers: dict[str, list[HandlerRecord]] = {}
         self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
 
@@ -70,24 +72,26 @@ class EventDispatcher:
             >>> engine.has_registered_events(StepEvents.OPTIMIZER_STEP)
             True
         """
-        names: list[str] = []
+        found: dict[str, CallableEventWithFilter | str] = {}
         for event in event_names:
             if isinstance(event, type) and issubclass(event, EventEnum):
-                names.extend(e.value for e in event)
+                found.update((e.value, e) for e in event)
             elif isinstance(event, CallableEventWithFilter | str):
                 if isinstance(event, CallableEventWithFilter) and event.filter is not None:
                     raise ValueError(f"Register the event itself, not a filtered event: {event!r}.")
-                names.append(_event_key(event))
+                found[_event_key(event)] = event
             else:
                 raise TypeError(f"Events to register must be strings or EventEnum members, got {event!r}.")
-        self._allowed_events.update(names)
+        counters: dict[str, str] = {}
         for event, attr in (event_to_attr or {}).items():
             key = _event_key(event)
-            if key not in self._allowed_events:
+            if key not in found and key not in self._allowed_events:
                 raise ValueError(f"event_to_attr names {event!r}, which is not registered on this engine.")
             if not isinstance(attr, str) or not attr.isidentifier():
                 raise ValueError(f"event_to_attr must map events to attribute names, got {attr!r} for {event!r}.")
-            self._event_to_attr[key] = attr
+            counters[key] = attr
+        self._allowed_events.update(found)  # only now: a refused call registers nothing
+        self._event_to_attr.update(counters)
 
     def has_registered_events(self, event: CallableEventWithFilter | str) -> bool:
         """Return whether ``event`` can be fired and listened to on this engine."""
@@ -228,6 +232,7 @@ class EventDispatcher:
         records = self._handlers.get(key)
         if not records:
             return
+        self.last_event_name = self._allowed_events[key]
         counter = 0
         if key in self._event_to_attr:
             counter = getattr(self.state, self._event_to_attr[key])
@@ -241,7 +246,8 @@ class EventDispatcher:
             else:
                 record.call(self)
 
-    def _fire_hot(self, records: tuple[HandlerRecord, ...], counter: int) -> None:
+    def _fire_hot(self, records: tuple[HandlerRecord, ...], counter: int, event: Events) -> None:
+        self.last_event_name = event
         for record in records:
             if record.every and counter % record.every:
                 continue

@@ -360,7 +360,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         while epoch_length is None or done < epoch_length:
             if fetch:
                 if hot[GET_BATCH_STARTED]:
-                    self._fire_hot(hot[GET_BATCH_STARTED], state.iteration)
+                    self._fire_hot(hot[GET_BATCH_STARTED], state.iteration, Events.GET_BATCH_STARTED)
                     if self._control is not None:
                         yield from self._honour_control()
                 if self._data_iter is None:
@@ -373,19 +373,19 @@ class Engine(EventDispatcher, Generic[OutputT]):
                         return
                 state.output = None
                 if hot[GET_BATCH_COMPLETED]:
-                    self._fire_hot(hot[GET_BATCH_COMPLETED], state.iteration)
+                    self._fire_hot(hot[GET_BATCH_COMPLETED], state.iteration, Events.GET_BATCH_COMPLETED)
                     if self._control is not None:
                         yield from self._honour_control()
             state.iteration += 1
             done += 1
             self._epoch_iteration = done
             if hot[ITERATION_STARTED]:
-                self._fire_hot(hot[ITERATION_STARTED], state.iteration)
+                self._fire_hot(hot[ITERATION_STARTED], state.iteration, Events.ITERATION_STARTED)
                 if self._control is not None:
                     yield from self._honour_control()
             state.output = process(self, state.batch)
             if hot[ITERATION_COMPLETED]:
-                self._fire_hot(hot[ITERATION_COMPLETED], state.iteration)
+                self._fire_hot(hot[ITERATION_COMPLETED], state.iteration, Events.ITERATION_COMPLETED)
             if self._control is not None:
                 yield from self._honour_control()
             if state.iteration == max_iters:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from cadence.engine.deterministic import DeterministicEngine
 from cadence.engine.engine import Engine
 from cadence.engine.events import Events
 
@@ -355,6 +356,8 @@ def create_supervised_trainer(
     *,
     clip_grad_norm: float | None = None,
     amp_dtype: torch.dtype | None = None,
+    deterministic: bool = False,
+    seed: int = 0,
 ) -> Engine[Any]:
     """Create an engine that trains ``model`` with ``optimizer`` on ``loss_fn``; ``model.train()`` is set
     at every ``EPOCH_STARTED`` (so an evaluation run between epochs does not leave it in eval mode).
@@ -367,6 +370,8 @@ def create_supervised_trainer(
             only for ``float16`` autocast; ``False`` never. A created scaler is ``engine.state.scaler``.
         gradient_accumulation_steps: iterations whose gradients add up before each optimizer step.
         clip_grad_norm: clip the gradients' total norm to this value before each optimizer step.
+        deterministic: return a :class:`~cadence.DeterministicEngine` seeded with ``seed``: reproducible,
+            and resumable bit for bit from a checkpoint taken at any optimizer step.
 
     Example:
         >>> model = nn.Linear(2, 1)
@@ -388,7 +393,7 @@ def create_supervised_trainer(
         gradient_accumulation_steps=gradient_accumulation_steps, clip_grad_norm=clip_grad_norm,
         model_fn=model_fn, autocast=(device_type, dtype) if dtype is not None else None, scaler=grad_scaler,
     )  # fmt: skip
-    trainer: Engine[Any] = Engine(step)
+    trainer: Engine[Any] = DeterministicEngine(step, seed=seed) if deterministic else Engine(step)
     trainer.add_event_handler(Events.EPOCH_STARTED, _set_train_mode, model)
     if grad_scaler is not None:
         setattr(trainer.state, "scaler", grad_scaler)  # noqa: B010  # a user attribute of State, as in Ignite

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from cadence._version import __version__
+
 __all__ = ["load_objects", "read_checkpoint"]
 
 
@@ -94,6 +96,30 @@ def _problems(to_load: Mapping[str, Any], states: Mapping[str, Any], strict: boo
     return problems
 
 
+#: Layout of the multi-object checkpoints that Checkpoint writes; bump it when that layout changes.
+CHECKPOINT_LAYOUT = 1
+#: The entry of a multi-object checkpoint that records who wrote it.
+FORMAT_KEY = "__cadence__"
+
+
+def format_marker() -> dict[str, Any]:
+    """The ``FORMAT_KEY`` entry written into multi-object checkpoints."""
+    return {"version": __version__, "layout": CHECKPOINT_LAYOUT}
+
+
+def _check_layout(checkpoint: Mapping[str, Any], source: str) -> None:
+    marker = checkpoint.get(FORMAT_KEY)
+    if marker is None:  # a file written by another tool, or a single object's bare state_dict
+        return
+    layout = marker.get("layout") if isinstance(marker, Mapping) else None
+    if layout != CHECKPOINT_LAYOUT:
+        version = marker.get("version", "an unknown version") if isinstance(marker, Mapping) else "an unknown version"
+        raise ValueError(
+            f"Checkpoint{source} was written by cadence {version} with state layout {layout!r}; this is cadence "
+            f"{__version__}, which reads layout {CHECKPOINT_LAYOUT}. Resume it with cadence {version}, or start afresh."
+        )
+
+
 def _states_for(to_load: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> Mapping[str, Any]:
     if len(to_load) == 1:
         ((name, _),) = to_load.items()
@@ -144,6 +170,7 @@ def load_objects(
         source = ""
     else:
         raise TypeError(f"checkpoint must be a file path or a mapping, got {type(checkpoint).__name__}.")
+    _check_layout(checkpoint, source)
     states = _states_for(to_load, checkpoint)
     problems = _problems(to_load, states, strict)
     if problems:

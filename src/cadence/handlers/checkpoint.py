@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple
 from torch import nn
 
 from cadence.engine import CallableEventWithFilter, Engine, Events
-from cadence.handlers._loading import load_objects, read_checkpoint
+from cadence.handlers._loading import FORMAT_KEY, format_marker, load_objects, read_checkpoint
 from cadence.handlers.savers import TEMP_SUFFIX, BaseSaveHandler, DiskSaver
 
 __all__ = [
@@ -228,9 +229,9 @@ class Checkpoint:
     def _current_event(self, engine: Engine[Any]) -> CallableEventWithFilter | str:
         """The event this call serves: ``engine.last_event_name`` where the engine records it, else the
         event this handler is attached to (an iteration-counted one when attached to several)."""
-        last = getattr(engine, "last_event_name", None)
+        last = engine.last_event_name
         if last is not None:
-            return last  # type: ignore[no-any-return]  # an engine attribute not declared on cadence's Engine
+            return last
         attached = [key for key in engine.state.event_to_attr if engine.has_event_handler(self, key)]
         by_iteration = [key for key in attached if engine.state.event_to_attr[key] == "iteration"]
         key = (by_iteration or attached or [Events.ITERATION_COMPLETED.value])[0]
@@ -251,6 +252,7 @@ class Checkpoint:
             (name,) = states
             # one object is saved as its bare state_dict (as Ignite does), unless our own state joins it
             return name, (states if self.include_self else states[name])
+        states[FORMAT_KEY] = format_marker()
         return "checkpoint", states
 
     def _basename(self, name: str) -> str:
@@ -377,6 +379,49 @@ class Checkpoint:
                 raise ValueError(f"Each saved entry must be a (priority, filename) pair, got {entry!r}.")
             items.append(Checkpoint.Item(entry[0], entry[1]))
         self._saved = sorted(items, key=lambda item: item.priority)
+
+    @staticmethod
+    def resume(
+        to_load: Mapping[str, Any], dirname: str | Path, *, filename_prefix: str = "", strict: bool = True
+    ) -> Path | None:
+        """Load the newest readable checkpoint in ``dirname`` into ``to_load``; return its path, or ``None``.
+
+        ``None`` (nothing loaded) means a fresh start: the folder is missing or holds no checkpoint.
+        A checkpoint that cannot be read (cut short by a crash, corrupted) is skipped with a warning
+        and the one before it is used. A readable checkpoint that does not fit ``to_load`` (other
+        model, missing keys, other shapes) raises ``ValueError`` and nothing is changed: falling back
+        would silently resume another run. Load an engine in ``to_load`` and the next
+        ``engine.run(data)`` continues from the checkpoint's iteration.
+
+        Example:
+            >>> import tempfile, torch
+            >>> from cadence import Engine, Events
+            >>> folder = tempfile.mkdtemp()
+            >>> model, trainer = torch.nn.Linear(2, 1), Engine(lambda e, b: None)
+            >>> to_save = {"model": model, "trainer": trainer}
+            >>> _ = trainer.add_event_handler(Events.ITERATION_COMPLETED(every=2), Checkpoint(to_save, folder))
+            >>> _ = trainer.on(Events.ITERATION_COMPLETED(once=5))(lambda e: e.terminate())
+            >>> _ = trainer.run(range(4), max_epochs=2)
+            >>> again = Engine(lambda e, b: None)
+            >>> Checkpoint.resume({"model": model, "trainer": again}, folder).name
+            'checkpoint_4.pt'
+            >>> again.run(range(4)).iteration
+            8
+        """
+        folder = Path(dirname)
+        if not folder.is_dir():
+            return None
+        for path in checkpoints_by_recency(folder, filename_prefix):
+            try:
+                checkpoint = read_checkpoint(path)
+            except ValueError as exc:
+                warnings.warn(
+                    f"Skipping a checkpoint that cannot be read, using the one before it: {exc}", stacklevel=2
+                )
+                continue
+            load_objects(to_load, checkpoint, strict=strict)
+            return path
+        return None
 
     load_objects = staticmethod(load_objects)
     read_checkpoint = staticmethod(read_checkpoint)
