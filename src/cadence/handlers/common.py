@@ -82,6 +82,10 @@ def _attach_running_averages(trainer: Engine[Any], output_names: Sequence[str]) 
         RunningAverage(output_transform=pick).attach(trainer, name)
 
 
+def _iteration_step(engine: Engine[Any], event: object) -> int:
+    return engine.state.iteration
+
+
 def setup_common_training_handlers(
     trainer: Engine[Any],
     train_sampler: Any = None,
@@ -153,6 +157,8 @@ def setup_common_training_handlers(
         trainer.add_event_handler(Events.EPOCH_COMPLETED, torch.cuda.empty_cache)
     if to_save is not None:
         store = _checkpoint_store(output_path, save_handler)
+        # Saved on iteration events and at COMPLETED: number both by iteration so the last one ranks last.
+        kwargs.setdefault("global_step_transform", _iteration_step)
         result.checkpoint = Checkpoint(to_save, store, filename_prefix="training", **kwargs)
         trainer.add_event_handler(
             Events.ITERATION_COMPLETED(every=save_every_iters) | Events.COMPLETED, result.checkpoint
