@@ -14,13 +14,13 @@ BINARY, MULTICLASS, MULTILABEL = "binary", "multiclass", "multilabel"
 
 
 def as_pair(output: Any, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unpack ``(y_pred, y)`` and check that both are tensors."""
+    """Unpack ``(y_pred, y)`` and check that both are tensors (not detached: callers that compute with them do)."""
     if not isinstance(output, tuple | list) or len(output) != 2:
         raise TypeError(f"{kind}.update takes a pair (y_pred, y), got {type(output).__name__}: {output!r:.100}.")
     y_pred, y = output
     if not isinstance(y_pred, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"{kind}.update takes tensors (y_pred, y), got ({type(y_pred).__name__}, {type(y).__name__}).")
-    return y_pred.detach(), y.detach()
+    return y_pred, y
 
 
 def check_binary_values(tensor: torch.Tensor, name: str, kind: str) -> None:

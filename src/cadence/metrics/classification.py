@@ -71,7 +71,7 @@ class Accuracy(ClassificationMetric):
             correct = y_pred.reshape(y.shape) == y
             if kind == MULTILABEL:
                 correct = correct.all(dim=1)
-        self._num_correct += correct.sum().to(self._device)
+        self._num_correct += torch.count_nonzero(correct).to(self._device)
         self._num_examples += correct.numel()
 
     def compute(self) -> float:
@@ -236,8 +236,8 @@ class _PrecisionRecall(ClassificationMetric):
             self._counts += counts
 
     def _label_counts(self, y_pred: torch.Tensor, y: torch.Tensor, labels: int) -> torch.Tensor:
-        rows_pred = y_pred.movedim(1, -1).reshape(-1, labels).double()
-        rows_true = y.movedim(1, -1).reshape(-1, labels).double()
+        rows_pred = y_pred.detach().movedim(1, -1).reshape(-1, labels).double()
+        rows_true = y.detach().movedim(1, -1).reshape(-1, labels).double()
         true_pos = rows_pred * rows_true
         if self._average is Averaging.SAMPLES:
             denominator = (rows_pred if self._divide_by_predicted else rows_true).sum(dim=1)

@@ -67,6 +67,7 @@ class ConfusionMatrix(Metric):
     """
 
     _state_names = ("confusion_matrix", "_num_examples")
+    _lazy_state_names = frozenset({"confusion_matrix"})  # checked in _check_state
 
     def __init__(
         self,
@@ -88,8 +89,28 @@ class ConfusionMatrix(Metric):
 
     def reset(self) -> None:
         """Zero the counts."""
-        self.confusion_matrix = torch.zeros(self.num_classes, self.num_classes, dtype=torch.int64, device=self._device)
+        # Flat, with one extra cell that collects targets outside the classes: updates need no masking.
+        self._cells = torch.zeros(self.num_classes**2 + 1, dtype=torch.int64, device=self._device)
+        self._ones = torch.ones(0, dtype=torch.int64, device=self._device)
         self._num_examples = 0
+
+    @property
+    def confusion_matrix(self) -> torch.Tensor:
+        """The counts so far on this process: row = true class, column = predicted class."""
+        return self._cells[:-1].view(self.num_classes, self.num_classes)
+
+    @confusion_matrix.setter
+    def confusion_matrix(self, matrix: torch.Tensor) -> None:
+        self._cells = torch.cat([matrix.reshape(-1).to(self._cells), self._cells.new_zeros(1)])
+
+    def _check_state(self, state: dict[str, Any]) -> None:
+        matrix, classes = state["confusion_matrix"], self.num_classes
+        if not isinstance(matrix, torch.Tensor) or tuple(matrix.shape) != (classes, classes):
+            shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix).__name__
+            raise ValueError(
+                f"Cannot load ConfusionMatrix state entry 'confusion_matrix': expected a tensor of shape "
+                f"{(classes, classes)}, got {shape}."
+            )
 
     def update(self, output: Any) -> None:
         """Count the (true, predicted) pairs of one batch ``(y_pred, y)``."""
@@ -106,14 +127,15 @@ class ConfusionMatrix(Metric):
                 f"without its class dim, got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
             )
         check_class_indices(y, "ConfusionMatrix")
-        target = y.reshape(-1)
-        predicted = y_pred.argmax(dim=1).reshape(-1)
-        cell = target * classes + predicted
-        # Out-of-range targets go to one extra bin that is dropped: no boolean indexing, so no host sync.
-        cell = torch.where((target >= 0) & (target < classes), cell, classes * classes)
-        counts = torch.bincount(cell, minlength=classes * classes + 1)[:-1]
-        self.confusion_matrix += counts.view(classes, classes).to(self._device)
-        self._num_examples += target.numel()
+        # cell = true * classes + predicted. A target outside the classes lands below 0 or at or above
+        # classes², and is clamped to -1 or classes²: both index the extra cell (-1 counts from the end).
+        # No boolean mask, so no host sync.
+        cell = y_pred.argmax(dim=1).add_(y, alpha=classes).reshape(-1).clamp_(-1, classes * classes)
+        cell = cell.to(self._device)
+        if self._ones.shape[0] != cell.shape[0]:
+            self._ones = torch.ones(cell.shape[0], dtype=torch.int64, device=self._device)
+        self._cells.index_put_((cell,), self._ones, accumulate=True)
+        self._num_examples += cell.shape[0]
 
     def compute(self) -> torch.Tensor:
         """The counts (``int64``), or normalised counts (``float64``) when ``average`` is set."""

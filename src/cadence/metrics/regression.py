@@ -15,6 +15,7 @@ __all__ = ["MeanAbsoluteError", "MeanSquaredError", "R2Score", "RootMeanSquaredE
 
 def _checked_pair(output: Any, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     y_pred, y = as_pair(output, kind)
+    y_pred, y = y_pred.detach(), y.detach()
     if y_pred.shape != y.shape:
         raise ValueError(
             f"{kind} needs y_pred and y of the same shape, got {tuple(y_pred.shape)} and {tuple(y.shape)}."

@@ -126,8 +126,8 @@ class ROC_AUC(Metric):
                 " every batch must have the same number of targets."
             )
         first = not self._score_batches
-        self._score_batches.append(y_pred.to(self._device, torch.float64, copy=True))
-        self._target_batches.append(y.to(self._device, torch.int64, copy=True))
+        self._score_batches.append(y_pred.detach().to(self._device, torch.float64, copy=True))
+        self._target_batches.append(y.detach().to(self._device, torch.int64, copy=True))
         if first and self._check_compute_fn:
             try:
                 roc_auc_score(self._score_batches[0], self._target_batches[0])
