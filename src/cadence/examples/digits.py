@@ -1,105 +1,216 @@
-"""Train a small network on scikit-learn's bundled digits (no download) with a plain cadence Engine.
+"""Train a small network on scikit-learn's bundled digits (no download): the cadence demo.
 
-Run with ``make demo`` or ``python -m cadence.examples.digits --epochs 10``.
+It uses the whole toolkit: supervised trainer and evaluator, metrics, progress bars, a warm-up +
+cosine LR schedule, early stopping, the best model kept by validation accuracy, CSV and TensorBoard
+logs, checkpoints every few iterations for exact resume, and distributed training.
+
+    python -m cadence.examples.digits                  # train (make demo)
+    python -m cadence.examples.digits --resume         # continue after Ctrl-C or kill -9
+    python -m cadence.examples.digits --nproc 2        # 2 CPU processes with gloo
+    torchrun --nproc_per_node 2 -m cadence.examples.digits
+
+Everything is written under ``--output`` (default ``runs/digits``): ``checkpoints/``, ``best/``,
+``metrics.csv``, ``tensorboard/`` and ``curves.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import TensorDataset
 
 from cadence import Engine, Events
+from cadence import distributed as dist
+from cadence.data import reproducible_dataloader
+from cadence.engine.supervised import create_supervised_evaluator, create_supervised_trainer
+from cadence.handlers import (
+    Checkpoint,
+    CosineAnnealingScheduler,
+    DiskSaver,
+    EarlyStopping,
+    ProgressBar,
+    create_lr_scheduler_with_warmup,
+    global_step_from_engine,
+)
+from cadence.loggers import CSVLogger
+from cadence.metrics import Accuracy, Loss, RunningAverage
 
-Batch = tuple[torch.Tensor, torch.Tensor]
 
-
-def load_digits_tensors(seed: int) -> tuple[Batch, Batch]:
-    """Return ``(train, validation)`` tensors: 8x8 digit images flattened to 64 features in [0, 1]."""
+def load_splits(seed: int) -> dict[str, TensorDataset]:
+    """Split digits 60/20/20 into train, validation and test sets (8x8 images as 64 features in [0, 1])."""
     from sklearn.datasets import load_digits
 
     features, targets = load_digits(return_X_y=True)
     x = torch.tensor(features, dtype=torch.float32) / 16.0
     y = torch.tensor(targets, dtype=torch.long)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    split = int(0.8 * len(x))
-    train, val = order[:split], order[split:]
-    return (x[train], y[train]), (x[val], y[val])
-
-
-def batches(data: Batch, batch_size: int, *, shuffle: bool, seed: int = 0) -> list[Batch]:
-    x, y = data
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)) if shuffle else torch.arange(len(x))
-    return [(x[idx], y[idx]) for idx in torch.split(order, batch_size)]
+    cut1, cut2 = int(0.6 * len(x)), int(0.8 * len(x))
+    parts = {"train": order[:cut1], "val": order[cut1:cut2], "test": order[cut2:]}
+    return {name: TensorDataset(x[idx], y[idx]) for name, idx in parts.items()}
 
 
 def make_model() -> nn.Module:
-    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32, help="global batch size (split among processes)")
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--warmup", type=int, default=50, help="warm-up iterations")
+    parser.add_argument("--patience", type=int, default=6, help="early stopping patience, in epochs")
+    parser.add_argument("--save-every", type=int, default=20, help="checkpoint every N iterations")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    parser.add_argument("--output", type=Path, default=Path("runs/digits"))
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
+    parser.add_argument("--nproc", type=int, default=1, help="spawn this many CPU processes (gloo)")
+    parser.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: Engine[Any], optimizer: Any) -> list[Any]:
+    """CSV (and TensorBoard) logs of the training loss, learning rate and validation metrics."""
+    loggers: list[Any] = [CSVLogger(args.output / "metrics.csv", append=args.resume)]
+    if args.tensorboard:
+        try:
+            from cadence.loggers import TensorboardLogger
+
+            loggers.append(TensorboardLogger(log_dir=args.output / "tensorboard"))
+        except ImportError as exc:  # tensorboard is an optional extra
+            print(f"TensorBoard logging skipped: {exc}")
+    for logger in loggers:
+        logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED(every=10), "train", metric_names=["loss"])
+        logger.attach_opt_params_handler(trainer, Events.ITERATION_COMPLETED(every=10), optimizer)
+        logger.attach_output_handler(
+            evaluator,
+            Events.COMPLETED,
+            "val",
+            metric_names="all",
+            global_step_transform=global_step_from_engine(trainer),
+        )
+    return loggers
+
+
+def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
+    rank, world = dist.get_rank(), dist.get_world_size()
+    splits = load_splits(args.seed)
+    train_loader = reproducible_dataloader(splits["train"], args.batch_size // world, seed=args.seed)
+    val_loader = dist.auto_dataloader(splits["val"], batch_size=256)
+    test_loader = dist.auto_dataloader(splits["test"], batch_size=256)
 
     torch.manual_seed(args.seed)
-    train_data, val_data = load_digits_tensors(args.seed)
-    train_batches = batches(train_data, args.batch_size, shuffle=True, seed=args.seed)
-    val_batches = batches(val_data, 256, shuffle=False)
-    model = make_model()
+    model = dist.auto_model(make_model())
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
+    trainer = create_supervised_trainer(model, optimizer, loss_fn, deterministic=True, seed=args.seed)
+    evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy(), "loss": Loss(loss_fn)})
 
-    def train_step(engine: Engine[float], batch: Batch) -> float:
-        model.train()
-        x, y = batch
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return float(loss.item())
-
-    def eval_step(engine: Engine[tuple[int, int]], batch: Batch) -> tuple[int, int]:
-        model.eval()
-        x, y = batch
-        with torch.inference_mode():
-            correct = int((model(x).argmax(dim=1) == y).sum())
-        engine.state.correct += correct
-        engine.state.seen += len(y)
-        return correct, len(y)
-
-    trainer = Engine(train_step)
-    evaluator = Engine(eval_step)
-    history: dict[str, list[float]] = {"loss": [], "val_accuracy": []}
-
-    @evaluator.on(Events.STARTED)
-    def reset_counts(engine: Engine[Any]) -> None:
-        engine.state.correct = engine.state.seen = 0
-
-    @trainer.on(Events.EPOCH_STARTED)
-    def reset_loss(engine: Engine[float]) -> None:
-        engine.state.loss_sum = 0.0
-
-    @trainer.on(Events.ITERATION_COMPLETED)
-    def accumulate_loss(engine: Engine[float]) -> None:
-        engine.state.loss_sum += engine.state.output
+    total = args.epochs * len(train_loader)
+    cosine = CosineAnnealingScheduler(optimizer, "lr", args.lr, 0.0, cycle_size=total - args.warmup)
+    scheduler = create_lr_scheduler_with_warmup(cosine, 0.0, args.warmup, args.lr)
+    trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
+    running_loss = RunningAverage(output_transform=lambda loss: loss)
+    running_loss.attach(trainer, "loss")
+    trainer.state.history = {"loss": [], "val_accuracy": []}
+    trainer.state_dict_user_keys.append("history")
 
     @trainer.on(Events.EPOCH_COMPLETED)
-    def validate(engine: Engine[float]) -> None:
-        state = evaluator.run(val_batches)
-        accuracy = state.correct / state.seen
-        loss = engine.state.loss_sum / engine.state.epoch_length
-        history["loss"].append(loss)
-        history["val_accuracy"].append(accuracy)
-        print(f"epoch {engine.state.epoch:2d}  train loss {loss:.4f}  val accuracy {accuracy:.2%}")
+    def validate(engine: Engine[Any]) -> None:
+        metrics = evaluator.run(val_loader).metrics
+        engine.state.history["loss"].append(engine.state.metrics["loss"])
+        engine.state.history["val_accuracy"].append(metrics["accuracy"])
+        if rank == 0:
+            print(
+                f"epoch {engine.state.epoch:2d}  train loss {engine.state.metrics['loss']:.4f}  "
+                f"val loss {metrics['loss']:.4f}  val accuracy {metrics['accuracy']:.2%}",
+                flush=True,
+            )
 
-    trainer.run(train_batches, max_epochs=args.epochs)
-    return history
+    def accuracy(engine: Engine[Any]) -> float:
+        return float(engine.state.metrics["accuracy"])
+
+    early_stopping = EarlyStopping(args.patience, accuracy, trainer)
+    evaluator.add_event_handler(Events.COMPLETED, early_stopping)
+    best = Checkpoint(
+        {"model": model},
+        DiskSaver(args.output / "best", require_empty=False),
+        score_function=accuracy,
+        score_name="val_accuracy",
+        global_step_transform=global_step_from_engine(trainer),
+    )
+    evaluator.add_event_handler(Events.COMPLETED, best)
+    to_save = {
+        "model": model,
+        "optimizer": optimizer,
+        "trainer": trainer,
+        "lr_scheduler": scheduler,
+        "running_loss": running_loss,
+        "early_stopping": early_stopping,
+        "best": best,
+    }
+    checkpoints = Checkpoint(to_save, DiskSaver(args.output / "checkpoints", require_empty=False), n_saved=2)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=args.save_every), checkpoints)
+    loggers = attach_logging(args, trainer, evaluator, optimizer)
+    if not args.quiet:
+        ProgressBar(persist=False).attach(trainer, metric_names=["loss"])
+
+    if args.resume:
+        resumed = Checkpoint.resume(to_save, args.output / "checkpoints")
+        if rank == 0:
+            where = f"epoch {trainer.state.epoch + 1}, iteration {trainer.state.iteration}" if resumed else ""
+            print(f"resumed from {resumed} at {where}" if resumed else "no checkpoint found: starting afresh")
+    trainer.run(train_loader, max_epochs=args.epochs)
+    for logger in loggers:
+        logger.close()
+
+    if best.last_checkpoint is not None:
+        Checkpoint.load_objects({"model": model}, best.last_checkpoint)
+    tester = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})
+    test_accuracy = float(tester.run(test_loader).metrics["accuracy"])
+    if rank == 0:
+        print(f"test accuracy of the best model: {test_accuracy:.2%}")
+        plot(trainer.state.history, args.output / "curves.png")
+    return {**trainer.state.history, "test_accuracy": test_accuracy}
+
+
+def plot(history: dict[str, list[float]], path: Path) -> None:
+    """Training loss and validation accuracy per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = range(1, len(history["loss"]) + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, history["loss"], marker="o")
+    left.set(title="training loss (running average)", xlabel="epoch")
+    right.plot(epochs, history["val_accuracy"], marker="o", color="tab:green")
+    right.set(title="validation accuracy", xlabel="epoch")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    print(f"curves written to {path}")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
+    args = parse_args(argv)
+    if not args.resume and (args.output / "checkpoints").exists():
+        shutil.rmtree(args.output / "checkpoints")  # a fresh run must not resume an old run's files
+        shutil.rmtree(args.output / "best", ignore_errors=True)
+    under_torchrun = "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+    if args.nproc > 1 or under_torchrun:
+        with dist.Parallel(backend="gloo", nproc_per_node=None if under_torchrun else args.nproc) as parallel:
+            parallel.run(training, args)
+        return None
+    return training(0, args)
 
 
 if __name__ == "__main__":
