@@ -36,7 +36,12 @@ class NotComputableError(RuntimeError):
 
 
 def identity(output: Any) -> Any:
-    """The default ``output_transform``: the engine's output as it is."""
+    """The default ``output_transform``: the engine's output as it is.
+
+    Example:
+        >>> identity((1, 2))
+        (1, 2)
+    """
     return output
 
 
