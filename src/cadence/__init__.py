@@ -18,6 +18,8 @@ from cadence.engine import (
     EventsList,
     RemovableEventHandle,
     State,
+    create_supervised_evaluator,
+    create_supervised_trainer,
 )
 
 __all__ = [
@@ -30,5 +32,7 @@ __all__ = [
     "EventsList",
     "RemovableEventHandle",
     "State",
+    "create_supervised_evaluator",
+    "create_supervised_trainer",
     "__version__",
 ]

@@ -11,6 +11,12 @@ from cadence.engine.events import (
     RemovableEventHandle,
 )
 from cadence.engine.state import State
+from cadence.engine.supervised import (
+    create_supervised_evaluator,
+    create_supervised_trainer,
+    supervised_evaluation_step,
+    supervised_training_step,
+)
 
 __all__ = [
     "CallableEventWithFilter",
@@ -22,4 +28,8 @@ __all__ = [
     "EventsList",
     "RemovableEventHandle",
     "State",
+    "create_supervised_evaluator",
+    "create_supervised_trainer",
+    "supervised_evaluation_step",
+    "supervised_training_step",
 ]
