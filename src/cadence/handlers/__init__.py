@@ -15,27 +15,6 @@ Example:
 
 from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
 from cadence.handlers.early_stopping import EarlyStopping, ScoreMode
-from cadence.handlers.savers import BaseSaveHandler, DiskSaver
-from cadence.handlers.terminate_on_nan import TerminateOnNan
-from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
-
-__all__ = [
-    "BaseSaveHandler",
-    "Checkpoint",
-    "DiskSaver",
-    "EarlyStopping",
-    "HandlersTimeProfiler",
-    "ModelCheckpoint",
-    "ScoreMode",
-    "TerminateOnNan",
-    "TimeLimit",
-    "Timer",
-    "find_latest_checkpoint",
-    "global_step_from_engine",
-]
-
-# >>> progress bar and parameter schedulers (owned by the other handlers helper: add lines only here)
-# Add imports here and extend the list with `__all__ += [...]`.
 from cadence.handlers.lr_scheduler import (
     LRScheduler,
     PlateauMode,
@@ -52,19 +31,33 @@ from cadence.handlers.param_scheduler import (
     PiecewiseLinear,
 )
 from cadence.handlers.progress_bar import ProgressBar
+from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+from cadence.handlers.terminate_on_nan import TerminateOnNan
+from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
 
-__all__ += [
+__all__ = [
+    "BaseSaveHandler",
+    "Checkpoint",
     "ConcatScheduler",
     "CosineAnnealingScheduler",
     "CyclicalScheduler",
+    "DiskSaver",
+    "EarlyStopping",
+    "HandlersTimeProfiler",
     "LRScheduler",
     "LinearCyclicalScheduler",
+    "ModelCheckpoint",
     "ParamScheduler",
     "PiecewiseLinear",
     "PlateauMode",
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
+    "ScoreMode",
+    "TerminateOnNan",
     "ThresholdMode",
+    "TimeLimit",
+    "Timer",
     "create_lr_scheduler_with_warmup",
+    "find_latest_checkpoint",
+    "global_step_from_engine",
 ]
-# <<< progress bar and parameter schedulers
