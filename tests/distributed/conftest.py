@@ -29,7 +29,7 @@ def torchrun(job: str, outdir: Path, *, nproc_per_node: int, extra: list[str], p
         sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc_per_node}",
         "--master_addr=127.0.0.1", f"--master_port={port}", *extra, str(JOBS_SCRIPT), job, str(outdir),
     ]  # fmt: skip
-    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -19,7 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as torch_mp
 
-__all__ = ["ProcessFailedError", "SpawnPlan", "spawn"]
+__all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "spawn"]
 
 # After the first failure, how long to keep listening for the other processes' reports: the process that
 # failed first is the cause, the others usually fail because it went away.
@@ -102,17 +103,24 @@ def _worker(
         # Report before tearing anything down, so this report is older than the errors it causes elsewhere.
         summary = f"{type(exc).__name__}: {exc}"
         conn.send(("error", summary, traceback.format_exc(), time.time()))
-        _destroy_group()
+        destroy_group(synchronise=False)
         conn.close()
         sys.exit(1)
-    _destroy_group()
+    destroy_group(synchronise=True)
     conn.send(("ok", payload))
     conn.close()
 
 
-def _destroy_group() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def destroy_group(*, synchronise: bool) -> None:
+    """Destroy the default process group; after a success, first wait for every rank to get here."""
+    if not dist.is_initialized():
+        return
+    if synchronise:
+        dist.barrier()
+    # Objects such as a DistributedDataParallel model keep the group alive; collect the unreachable ones now,
+    # so that the group's threads are torn down here and not during interpreter shutdown (which can abort).
+    gc.collect()
+    dist.destroy_process_group()
 
 
 def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:

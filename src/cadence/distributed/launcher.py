@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, spawn
+from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, destroy_group, spawn
 from cadence.distributed.context import Backend
 
 __all__ = ["DEFAULT_TIMEOUT", "Parallel", "ProcessFailedError"]
@@ -147,8 +147,8 @@ class Parallel:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._entered = False
-        if self._owns_group and dist.is_initialized():
-            dist.destroy_process_group()
+        if self._owns_group:
+            destroy_group(synchronise=exc_type is None)
         self._owns_group = False
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Any]:
@@ -176,7 +176,7 @@ class Parallel:
         master_addr = self.master_addr or "127.0.0.1"
         master_port = self.master_port if self.master_port is not None else _free_port(master_addr)
         threads = None
-        if "OMP_NUM_THREADS" not in os.environ:
+        if "OMP_NUM_THREADS" not in os.environ and self.nproc_per_node > 1:  # share the cores, as torchrun does
             threads = max(1, (os.cpu_count() or 1) // self.nproc_per_node)
         return SpawnPlan(
             backend=self.backend.value,
