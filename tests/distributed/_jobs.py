@@ -5,6 +5,8 @@ Run as a script (under torchrun) it runs one job and saves each rank's result to
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -143,6 +145,12 @@ def fail_at_iteration(local_rank: int, failing_rank: int, iteration: int) -> Non
 def hang_on_rank_1(local_rank: int) -> None:
     if idist.get_rank() == 1:
         time.sleep(60)
+    idist.all_reduce(1.0)
+
+
+def killed_on_rank_1(local_rank: int) -> None:
+    if idist.get_rank() == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
     idist.all_reduce(1.0)
 
 

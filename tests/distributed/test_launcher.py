@@ -125,6 +125,13 @@ def test_a_hung_collective_becomes_an_error_after_the_timeout() -> None:
     assert "Timed out" in str(caught.value)
 
 
+def test_a_rank_killed_by_a_signal_is_named() -> None:
+    with Parallel("gloo", nproc_per_node=2, timeout=20) as parallel, pytest.raises(ProcessFailedError) as caught:
+        parallel.run(_jobs.killed_on_rank_1)
+    assert caught.value.rank == 1
+    assert "rank 1 (local rank 1) failed: process was killed by signal SIGKILL" in str(caught.value)
+
+
 @pytest.mark.slow
 def test_two_torchrun_nodes_on_one_machine(tmp_path: Path) -> None:
     port = free_port()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import gc
 import os
 import pickle
@@ -22,8 +23,8 @@ import torch.multiprocessing as torch_mp
 
 __all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "spawn"]
 
-# After the first failure, how long to keep listening for the other processes' reports: the process that
-# failed first is the cause, the others usually fail because it went away.
+# After the first failure, how long to keep listening for the other processes' reports: one of them is the
+# cause (see _Cause), the others usually fail because it went away.
 _GRACE_SECONDS = 1.0
 _STOP_SECONDS = 3.0
 
@@ -75,9 +76,30 @@ class SpawnPlan:
         }
 
 
+class _Cause(enum.IntEnum):
+    """How likely a failure is the root cause; the lowest value wins, then the earliest time."""
+
+    RAISED = 0  # the process raised an ordinary exception
+    DIED = 1  # the process ended without a report (signal, os._exit, crash)
+    LOST_PEER = 2  # a collective failed: usually the consequence of another process failing, or a timeout
+
+
+# Error text of collectives that failed because a peer went away or did not answer in time.
+_COMMUNICATION_ERRORS = ("gloo/transport", "Connection closed by peer", "Connection reset by peer", "NCCL")
+
+
+def _cause_of(exc: BaseException) -> _Cause:
+    if isinstance(exc, dist.DistError):
+        return _Cause.LOST_PEER
+    if isinstance(exc, RuntimeError) and any(text in str(exc) for text in _COMMUNICATION_ERRORS):
+        return _Cause.LOST_PEER
+    return _Cause.RAISED
+
+
 @dataclass
 class _Failure:
     local_rank: int
+    cause: _Cause
     summary: str
     details: str
     at: float
@@ -102,7 +124,7 @@ def _worker(
     except BaseException as exc:
         # Report before tearing anything down, so this report is older than the errors it causes elsewhere.
         summary = f"{type(exc).__name__}: {exc}"
-        conn.send(("error", summary, traceback.format_exc(), time.time()))
+        conn.send(("error", summary, traceback.format_exc(), time.time(), _cause_of(exc).value))
         destroy_group(synchronise=False)
         conn.close()
         sys.exit(1)
@@ -169,7 +191,8 @@ def _supervise(plan: SpawnPlan, processes: list[BaseProcess], connections: list[
             _receive(local_rank, connections[local_rank], listening, messages)
             message = messages.get(local_rank)
             if message is not None and message[0] == "error":
-                failures[local_rank] = _Failure(local_rank, message[1], message[2], message[3])
+                cause = _Cause(message[4])
+                failures[local_rank] = _Failure(local_rank, cause, message[1], message[2], message[3])
                 pending.discard(local_rank)
             elif processes[local_rank].exitcode is not None:
                 processes[local_rank].join()
@@ -211,14 +234,14 @@ def _finish(
         summary = f"process was killed by signal {signal.Signals(-code).name}"
     else:
         summary = f"process exited with code {code} without reporting an error"
-    failures[local_rank] = _Failure(local_rank, summary, "", time.time())
+    failures[local_rank] = _Failure(local_rank, _Cause.DIED, summary, "", time.time())
 
 
 def _first_failure(plan: SpawnPlan, failures: dict[int, _Failure]) -> ProcessFailedError:
-    first = min(failures.values(), key=lambda failure: failure.at)
+    first = min(failures.values(), key=lambda failure: (failure.cause, failure.at))
     others = [
         f"rank {plan.global_rank(failure.local_rank)} also failed: {failure.summary}"
-        for failure in sorted(failures.values(), key=lambda failure: failure.at)
+        for failure in sorted(failures.values(), key=lambda failure: (failure.cause, failure.at))
         if failure is not first
     ]
     details = "\n".join([*others, f"Traceback from rank {plan.global_rank(first.local_rank)}:", first.details])
