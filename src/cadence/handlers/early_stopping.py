@@ -8,6 +8,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cadence.distributed import broadcast
 from cadence.engine import Engine
 
 __all__ = ["EarlyStopping", "ScoreMode"]
@@ -90,6 +91,7 @@ class EarlyStopping:
         raw = self.score_function(engine)
         if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
             raise ValueError(f"score_function must return a number, got {raw!r} ({type(raw).__name__}).")
+        raw = broadcast(float(raw), src=0)  # every rank decides on rank 0's score: all stop together
         score = float(raw) if self.mode is ScoreMode.MAX else -float(raw)  # compare as "higher is better"
         if self.best_score is None or score > self.best_score + self.min_delta:
             self.best_score = score

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from cadence.distributed import ReduceOp, all_reduce
 from cadence.engine import Engine
 
 __all__ = ["TerminateOnNan"]
@@ -32,7 +33,8 @@ class TerminateOnNan:
     """Terminate the engine when ``output_transform(engine.state.output)`` has a NaN or infinite value.
 
     Numbers and tensors are checked, also inside lists, tuples and dicts; anything else is ignored.
-    Attach it to ``ITERATION_COMPLETED``.
+    Attach it to ``ITERATION_COMPLETED``. In a distributed run every rank stops when any rank sees a
+    non-finite value (one ``all_reduce`` of a flag per call), so none is left waiting in a collective.
 
     Example:
         >>> from cadence import Events
@@ -51,7 +53,7 @@ class TerminateOnNan:
     def __call__(self, engine: Engine[Any]) -> None:
         """Check the engine's output now."""
         output = self.output_transform(engine.state.output)
-        if not _is_finite(output):
+        if all_reduce(int(not _is_finite(output)), ReduceOp.MAX):
             self.logger.warning(
                 "TerminateOnNan: output %r at iteration %d has NaN or infinite values; stopping the run.",
                 output,

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MethodType
 from typing import Any
 
+from cadence.distributed import ReduceOp, all_reduce
 from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList, RemovableEventHandle
 
 __all__ = ["HandlersTimeProfiler", "TimeLimit", "Timer"]
@@ -116,7 +117,8 @@ class Timer:
 class TimeLimit:
     """Terminate the engine once ``limit_sec`` seconds have passed since this handler was created.
 
-    Attach it to ``ITERATION_COMPLETED`` (or any event) of the trainer.
+    Attach it to ``ITERATION_COMPLETED`` (or any event) of the trainer. In a distributed run all
+    ranks stop together once any rank is over the limit.
 
     Example:
         >>> from cadence import Events
@@ -140,7 +142,7 @@ class TimeLimit:
     def __call__(self, engine: Engine[Any]) -> None:
         """Terminate ``engine`` if the time is up."""
         elapsed = time.perf_counter() - self.start_time
-        if elapsed > self.limit_sec:
+        if all_reduce(int(elapsed > self.limit_sec), ReduceOp.MAX):  # all ranks stop at the same iteration
             self.logger.info("TimeLimit: %.1f s limit reached after %.1f s; stopping the run.", self.limit_sec, elapsed)
             engine.terminate()
 
