@@ -21,7 +21,7 @@ from torch import nn
 
 from cadence import Engine, Events
 from cadence import distributed as idist
-from cadence.examples.digits import load_digits_tensors, make_model
+from cadence.examples.digits import make_model
 
 
 class TimedLoader:
@@ -47,12 +47,21 @@ class TimedLoader:
             yield batch
 
 
+def digits() -> torch.utils.data.TensorDataset:
+    """All 1797 digits (bundled with scikit-learn, no download) as 64 features in [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    features, targets = load_digits(return_X_y=True)
+    return torch.utils.data.TensorDataset(
+        torch.tensor(features, dtype=torch.float32) / 16.0, torch.tensor(targets, dtype=torch.long)
+    )
+
+
 def measure(local_rank: int, epochs: int, batch_size: int, threads: int) -> dict[str, float]:
     """Train for one warm-up epoch and ``epochs`` timed ones; return this rank's timings."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    (features, targets), _ = load_digits_tensors(seed=0)
-    dataset = torch.utils.data.TensorDataset(features, targets)
+    dataset = digits()
     model = idist.auto_model(make_model())
     optimizer = idist.auto_optim(torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9))
     loader = TimedLoader(idist.auto_dataloader(dataset, batch_size=batch_size, shuffle=True))
