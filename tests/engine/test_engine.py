@@ -615,3 +615,36 @@ def test_refused_registration_registers_nothing() -> None:
     with pytest.raises(ValueError, match="attribute names"):
         engine.register_events("new_event", event_to_attr={"new_event": "1bad"})
     assert not engine.has_registered_events("new_event")
+
+
+def test_wrap_handlers_wraps_existing_and_future_handlers_but_lookups_use_originals() -> None:
+    engine = Engine(lambda e, b: b)
+    calls: list[str] = []
+
+    def before(engine: Engine[Any]) -> None:
+        calls.append("before")
+
+    engine.add_event_handler(Events.EPOCH_COMPLETED, before)
+    engine.add_event_handler(Events.TERMINATE_SINGLE_EPOCH, lambda e, iter_counter: calls.append(f"tse{iter_counter}"))
+
+    def wrapper(event_name: str, handler: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            calls.append(f"<{event_name}>")
+            return handler(*args, **kwargs)
+
+        return wrapped
+
+    engine.wrap_handlers(wrapper)
+    engine.add_event_handler(Events.COMPLETED, lambda: calls.append("after"))
+    engine.add_event_handler(Events.ITERATION_COMPLETED(once=1), lambda e: e.terminate_epoch(True))
+    engine.run([1, 2], max_epochs=2)
+    assert calls == [
+        "<ITERATION_COMPLETED>", "<TERMINATE_SINGLE_EPOCH>", "tse1",
+        "<EPOCH_COMPLETED>", "before", "<COMPLETED>", "after",
+    ]  # fmt: skip
+    assert engine.has_event_handler(before, Events.EPOCH_COMPLETED)
+    engine.remove_event_handler(before, Events.EPOCH_COMPLETED)
+    with pytest.raises(ValueError, match="already wrapped"):
+        engine.wrap_handlers(wrapper)
+    with pytest.raises(TypeError, match="callable"):
+        Engine(lambda e, b: b).wrap_handlers(3)  # type: ignore[arg-type]

@@ -135,8 +135,8 @@ def test_profiler_results_reset_on_a_fresh_run_and_print(tmp_path: Path, capsys:
     engine.run(range(2), max_epochs=3)
     engine.run(range(2), max_epochs=1)
     results = profiler.get_results()
-    assert results[0][1] == "EPOCH_COMPLETED | COMPLETED"
-    assert results[0][3][1] <= 2 and results[0][4][1] <= 2  # only the second run's 2 calls are counted
+    assert [row[1] for row in results[:2]] == ["EPOCH_COMPLETED", "COMPLETED"]  # timed per event
+    assert results[0][3][1] <= 1 and results[0][4][1] <= 1  # only the second run's call is counted
     text = HandlersTimeProfiler.print_results(results)
     assert capsys.readouterr().out.strip() == text
     assert text.splitlines()[0].split()[:2] == ["Handler", "Event"]
@@ -153,7 +153,27 @@ def test_profiler_not_triggered_and_bad_attach() -> None:
     engine.add_event_handler(Events.TERMINATE, lambda: None)
     engine.run(range(1))
     assert profiler.get_results()[0][3] == "not triggered"
-    with pytest.raises(ValueError, match="already attached"):
+    with pytest.raises(ValueError, match="already wrapped"):
         HandlersTimeProfiler().attach(engine)
+    with pytest.raises(ValueError, match="already attached"):
+        profiler.attach(_sleeping_engine(0))
     with pytest.raises(TypeError, match="cadence Engine"):
         HandlersTimeProfiler().attach(object())  # type: ignore[arg-type]
+
+
+def test_profiler_times_handlers_attached_before_it() -> None:
+    engine = _sleeping_engine(0)
+    calls: list[int] = []
+
+    def early(engine: Engine[Any]) -> None:
+        calls.append(engine.state.iteration)
+
+    engine.add_event_handler(Events.ITERATION_COMPLETED(every=2), early)
+    profiler = HandlersTimeProfiler()
+    profiler.attach(engine)
+    engine.run(range(6))
+    row = next(row for row in profiler.get_results() if row[0].endswith("early"))
+    assert row[1] == "ITERATION_COMPLETED" and calls == [2, 4, 6]
+    assert row[3] != "not triggered" and 1 <= row[3][1] <= 3 and 1 <= row[4][1] <= 3  # (seconds, call index)
+    assert engine.has_event_handler(early, Events.ITERATION_COMPLETED)
+    engine.remove_event_handler(early, Events.ITERATION_COMPLETED)

@@ -64,6 +64,7 @@ class HandlerRecord:
 
     __slots__ = (
         "__weakref__",
+        "_original",
         "_target",
         "args",
         "call",
@@ -86,7 +87,7 @@ class HandlerRecord:
         event_filter: EventFilter | None,
         sig: inspect.Signature | None,
     ) -> None:
-        self._target = target
+        self._original = self._target = target
         self.pass_engine = pass_engine
         self.args = args
         self.kwargs = kwargs
@@ -100,12 +101,19 @@ class HandlerRecord:
     @property
     def handler(self) -> Callable[..., Any] | None:
         """The handler as the user attached it (``None`` if it was a method of a collected engine)."""
-        target = self._target
-        return target() if isinstance(target, weakref.WeakMethod) else target
+        original = self._original
+        return original() if isinstance(original, weakref.WeakMethod) else original
+
+    def wrap(self, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        """Call ``wrapper(handler)`` instead of the handler from now on (a method of the engine is not wrapped)."""
+        if not isinstance(self._original, weakref.WeakMethod):
+            self._target = wrapper(self._original)
+            self.call = _make_call(self._target, self.pass_engine, self.args, self.kwargs)
 
     def call_with(self, engine: Any, event_args: tuple[Any, ...], event_kwargs: dict[str, Any]) -> None:
         """Call the handler with arguments supplied when the event is fired (the general path)."""
-        handler = self.handler
+        target = self._target
+        handler = target() if isinstance(target, weakref.WeakMethod) else target
         if handler is None:
             return
         if not self.var_kw:

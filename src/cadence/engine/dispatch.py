@@ -16,6 +16,8 @@ from cadence.engine.state import DEFAULT_EVENT_TO_ATTR, State
 __all__ = ["EventDispatcher", "EventLike"]
 
 EventLike = CallableEventWithFilter | EventsList | str
+#: ``wrapper(event_name, handler) -> replacement``, see :meth:`EventDispatcher.wrap_handlers`.
+HandlerWrapper = Callable[[str, Callable[..., Any]], Callable[..., Any]]
 
 # Slots of the hot-path dispatch table (one per event fired for every iteration).
 GET_BATCH_STARTED, GET_BATCH_COMPLETED, ITERATION_STARTED, ITERATION_COMPLETED = range(4)
@@ -53,6 +55,7 @@ class EventDispatcher:
         self.last_event_name: CallableEventWithFilter | str | None = None
         self._handlers: dict[str, list[HandlerRecord]] = {}
         self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
+        self._handler_wrapper: HandlerWrapper | None = None
 
     def register_events(
         self, *event_names: str | EventEnum | type[EventEnum], event_to_attr: Mapping[Any, str] | None = None
@@ -152,9 +155,47 @@ class EventDispatcher:
         record = bind_handler(
             self, handler, key.upper(), _EVENT_ARGS.get(key, ()), _EVENT_KWARGS.get(key, {}), args, kwargs, event_filter
         )
+        self._apply_wrapper(record, key)
         self._handlers.setdefault(key, []).append(record)
         self._rebuild(key)
         return record
+
+    def wrap_handlers(self, wrapper: HandlerWrapper) -> None:
+        """Call ``wrapper(event_name, handler)`` in place of every handler, attached now or later.
+
+        For profilers and tracers: ``wrapper`` returns a callable that takes the same arguments as
+        ``handler`` (and usually calls it). Lookups and removal still use the original handlers. The
+        engine's own bound methods are not wrapped. One wrapper per engine.
+
+        Example:
+            >>> from cadence import Engine
+            >>> engine = Engine(lambda e, b: None)
+            >>> _ = engine.on(Events.COMPLETED)(lambda: print("done"))
+            >>> def announce(event_name, handler):
+            ...     def wrapped(*args):
+            ...         print("calling a handler of", event_name)
+            ...         return handler(*args)
+            ...     return wrapped
+            >>> engine.wrap_handlers(announce)
+            >>> _ = engine.run([0])
+            calling a handler of COMPLETED
+            done
+        """
+        if not callable(wrapper):
+            raise TypeError(f"wrapper must be callable as wrapper(event_name, handler), got {wrapper!r}.")
+        if self._handler_wrapper is not None:
+            raise ValueError("This engine's handlers are already wrapped; an engine takes one wrapper.")
+        self._handler_wrapper = wrapper
+        for key, records in self._handlers.items():
+            for record in records:
+                self._apply_wrapper(record, key)
+            self._rebuild(key)
+
+    def _apply_wrapper(self, record: HandlerRecord, key: str) -> None:
+        wrapper = self._handler_wrapper
+        if wrapper is not None:
+            name = key.upper()
+            record.wrap(lambda handler: wrapper(name, handler))
 
     def _rebuild(self, key: str) -> None:
         if key in _HOT_EVENTS:

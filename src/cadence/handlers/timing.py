@@ -9,11 +9,10 @@ import numbers
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import MethodType
 from typing import Any
 
 from cadence.distributed import ReduceOp, all_reduce
-from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList, RemovableEventHandle
+from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList
 
 __all__ = ["HandlersTimeProfiler", "TimeLimit", "Timer"]
 
@@ -212,28 +211,21 @@ class _TimedHandler:
             if self._mark:
                 self._profiler._marks[self._mark] = end
 
-    def __eq__(self, other: object) -> bool:
-        return other is self or other == self.__wrapped__
-
-    def __hash__(self) -> int:
-        return hash(self.__wrapped__)
-
 
 class HandlersTimeProfiler:
     """Time every handler of an engine (per handler and event), the process function and the data fetch.
 
-    Attach the profiler right after creating the engine: it times the handlers attached *after* it
-    (cadence's public API does not list the handlers attached before). Results are reset when a fresh
-    run starts.
+    It times every handler of the engine, attached before or after it (through
+    :meth:`Engine.wrap_handlers`). Results are reset when a fresh run starts.
 
     Example:
         >>> from cadence import Events
         >>> engine = Engine(lambda engine, batch: time.sleep(0.001))
-        >>> profiler = HandlersTimeProfiler()
-        >>> profiler.attach(engine)
         >>> @engine.on(Events.EPOCH_COMPLETED)
         ... def log_epoch(engine):
         ...     pass
+        >>> profiler = HandlersTimeProfiler()
+        >>> profiler.attach(engine)
         >>> _ = engine.run(range(3), max_epochs=2)
         >>> [row[:2] for row in profiler.get_results()]
         [['log_epoch', 'EPOCH_COMPLETED'], ['Total', ''], ['Processing', 'None'], ['Dataflow', 'None']]
@@ -249,36 +241,22 @@ class HandlersTimeProfiler:
         self._engine: Engine[Any] | None = None
 
     def attach(self, engine: Engine[Any]) -> None:
-        """Start profiling ``engine``: handlers attached from now on are timed."""
+        """Start profiling ``engine``: every handler, attached before or after, is timed."""
         if not isinstance(engine, Engine):
             raise TypeError(f"HandlersTimeProfiler attaches to a cadence Engine, got {type(engine).__name__}.")
-        if "add_event_handler" in vars(engine):
-            raise ValueError("A HandlersTimeProfiler is already attached to this engine.")
-        add = engine.add_event_handler
-        add(Events.STARTED, self._on_started)
-        add(Events.GET_BATCH_STARTED, self._set_mark, "fetch")
-        add(Events.GET_BATCH_COMPLETED, self._measure, "fetch", self._dataflow)
-        add(Events.ITERATION_STARTED, self._set_mark, "process")
-        add(Events.ITERATION_COMPLETED, self._measure, "process", self._processing)
-
-        def add_timed(
-            event_name: CallableEventWithFilter | EventsList | str,
-            handler: Callable[..., Any],
-            *args: Any,
-            **kwargs: Any,
-        ) -> RemovableEventHandle:
-            return add(event_name, self._wrap(engine, event_name, handler), *args, **kwargs)
-
-        add_timed.__doc__ = add.__doc__
-        engine.add_event_handler = add_timed  # type: ignore[method-assign]  # per-instance: profiles this engine only
+        if self._engine is not None:
+            raise ValueError("This HandlersTimeProfiler is already attached to an engine; make one per engine.")
+        engine.wrap_handlers(self._wrap)  # refuses an engine that already has a profiler (or another wrapper)
+        engine.add_event_handler(Events.STARTED, self._on_started)
+        engine.add_event_handler(Events.GET_BATCH_STARTED, self._set_mark, "fetch")
+        engine.add_event_handler(Events.GET_BATCH_COMPLETED, self._measure, "fetch", self._dataflow)
+        engine.add_event_handler(Events.ITERATION_STARTED, self._set_mark, "process")
+        engine.add_event_handler(Events.ITERATION_COMPLETED, self._measure, "process", self._processing)
         self._engine = engine
 
-    def _wrap(
-        self, engine: Engine[Any], event: CallableEventWithFilter | EventsList | str, handler: Callable[..., Any]
-    ) -> Callable[..., Any]:
-        if not callable(handler) or (isinstance(handler, MethodType) and handler.__self__ is engine):
-            return handler  # let the engine report the error / keep its weak reference to its own methods
-        event_name = _event_name(event)
+    def _wrap(self, event_name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        if getattr(handler, "__self__", None) is self:
+            return handler  # the profiler's own timing handlers are not profiled
         stats = self._stats.setdefault((_handler_name(handler), event_name), _Stats())
         mark = {Events.GET_BATCH_STARTED.name: "fetch", Events.ITERATION_STARTED.name: "process"}.get(event_name, "")
         return _TimedHandler(handler, stats, self, mark)
