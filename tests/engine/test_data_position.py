@@ -190,3 +190,13 @@ def test_torchdata_stateful_dataloader_resumes_its_epoch_exactly() -> None:
     resumed = batches_seen(second)
     second.run(make())
     assert [b.tolist() for b in got + resumed] == [b.tolist() for b in expected]
+
+
+def test_resume_with_data_of_another_length_names_both_lengths() -> None:
+    engine = Engine(lambda e, b: b)
+    engine.add_event_handler(Events.ITERATION_COMPLETED(once=3), lambda e: e.interrupt())
+    engine.run(list(range(5)), max_epochs=2)
+    resumed = Engine(lambda e, b: b)
+    resumed.load_state_dict(engine.state_dict())
+    with pytest.raises(ValueError, match="data of 5 batches per pass; this data has 7"):
+        resumed.run(list(range(7)))

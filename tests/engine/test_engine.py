@@ -531,7 +531,7 @@ def test_state_dict_round_trip_resumes_mid_epoch() -> None:
     engine.add_event_handler(Events.ITERATION_COMPLETED(once=6), lambda e: e.interrupt())
     engine.run(data, max_epochs=3)
     saved = engine.state_dict()
-    assert saved == {"epoch_length": 4, "iteration": 6, "max_epochs": 3, "alpha": 0.3}
+    assert saved == {"epoch_length": 4, "iteration": 6, "max_epochs": 3, "alpha": 0.3, "data_length": 4}
 
     resumed = Engine(lambda e, b: b)
     resumed.state_dict_user_keys.append("alpha")

@@ -53,10 +53,11 @@ def data_states(data: Iterable[Any] | None) -> dict[str, Any]:
     """What of the data must be saved with the engine: a stateful loader's state, or its sampler's."""
     if data is None:
         return {}
+    states: dict[str, Any] = {"data_length": len(data)} if isinstance(data, Sized) else {}
     if _stateful(data):
-        return {"dataloader": data.state_dict()}  # type: ignore[attr-defined]  # checked by _stateful
+        return {**states, "dataloader": data.state_dict()}  # type: ignore[attr-defined]  # checked by _stateful
     samplers = [s for s in _samplers(data) if _stateful(s)]
-    return {"sampler": samplers[0].state_dict()} if samplers else {}
+    return {**states, "sampler": samplers[0].state_dict()} if samplers else states
 
 
 def open_iterator(data: Iterable[Any], pass_index: int, offset: int, saved: dict[str, Any]) -> Iterator[Any]:
@@ -64,6 +65,12 @@ def open_iterator(data: Iterable[Any], pass_index: int, offset: int, saved: dict
 
     ``saved`` holds states from :func:`data_states` loaded with a checkpoint (consumed here).
     """
+    saved_length = saved.pop("data_length", None)
+    if saved_length is not None and isinstance(data, Sized) and len(data) != saved_length:
+        raise ValueError(
+            f"The checkpoint was made with data of {saved_length} batches per pass; this data has {len(data)} "
+            "(another dataset or batch size?). Resume with the same data, or start a fresh run."
+        )
     if "dataloader" in saved and _stateful(data):
         data.load_state_dict(saved.pop("dataloader"))  # type: ignore[attr-defined]  # checked by _stateful
         return iter(data)

@@ -110,7 +110,7 @@ class DeterministicEngine(Engine[OutputT]):
             >>> engine = DeterministicEngine(lambda e, b: None, seed=3)
             >>> _ = engine.run([0])
             >>> sorted(engine.state_dict())
-            ['epoch_length', 'iteration', 'max_epochs', 'rng_states', 'seed']
+            ['data_length', 'epoch_length', 'iteration', 'max_epochs', 'rng_states', 'seed']
         """
         return {**super().state_dict(), "seed": self.state.seed, "rng_states": capture_rng_states()}
 

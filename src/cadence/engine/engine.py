@@ -450,15 +450,16 @@ class Engine(EventDispatcher, Generic[OutputT]):
     # ------------------------------------------------------------------ serialisation
     def state_dict(self) -> dict[str, Any]:
         """Return the run position: ``epoch_length``, ``iteration``, ``max_epochs`` or ``max_iters``, the
-        state attributes named in ``engine.state_dict_user_keys``, and, when the data can say where it
-        stands, its state (a ``StatefulDataLoader``'s ``"dataloader"`` or a reproducible ``"sampler"``).
+        state attributes named in ``engine.state_dict_user_keys``, the data's length (``"data_length"``,
+        checked on resume), and, when the data can say where it stands, its state (a
+        ``StatefulDataLoader``'s ``"dataloader"`` or a reproducible ``"sampler"``).
 
         Example:
             >>> engine = Engine(lambda engine, batch: None)
             >>> engine.run([0, 1, 2], max_epochs=2).iteration
             6
             >>> engine.state_dict()
-            {'epoch_length': 3, 'iteration': 6, 'max_epochs': 2}
+            {'epoch_length': 3, 'iteration': 6, 'max_epochs': 2, 'data_length': 3}
         """
         state = self.state
         limit = "max_iters" if state.max_iters is not None else "max_epochs"
@@ -495,12 +496,12 @@ class Engine(EventDispatcher, Generic[OutputT]):
             self._run_gen.close()
             self._run_gen = None
         self._data_iter = None
-        self._saved_data_state = {k: state_dict[k] for k in ("dataloader", "sampler") if k in state_dict}
+        self._saved_data_state = {k: state_dict[k] for k in ("data_length", "dataloader", "sampler") if k in state_dict}
         self._epoch_iteration = iteration % epoch_length
         self._epoch_in_progress = False
 
     #: Keys a subclass may add to :meth:`state_dict` beyond the run position and user keys.
-    _optional_state_keys: frozenset[str] = frozenset({"dataloader", "sampler"})
+    _optional_state_keys: frozenset[str] = frozenset({"data_length", "dataloader", "sampler"})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(process_function={describe(self._process_function)})"
