@@ -55,6 +55,10 @@ class EventDispatcher:
         self.last_event_name: CallableEventWithFilter | str | None = None
         self._handlers: dict[str, list[HandlerRecord]] = {}
         self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
+        # The same handlers as plain tuples: bare calls when none is filtered (the common case), else
+        # (call, every, check) triples; unpacking a tuple is cheaper than reading a record's attributes.
+        self._hot_calls: list[tuple[Callable[[Any], Any], ...] | None] = [None, None, None, None]
+        self._hot_filtered: list[tuple[tuple[Callable[[Any], Any], int, Any], ...]] = [(), (), (), ()]
         self._handler_wrapper: HandlerWrapper | None = None
 
     def register_events(
@@ -199,7 +203,12 @@ class EventDispatcher:
 
     def _rebuild(self, key: str) -> None:
         if key in _HOT_EVENTS:
-            self._hot[_HOT_EVENTS.index(key)] = tuple(self._handlers.get(key, ()))
+            slot = _HOT_EVENTS.index(key)
+            records = tuple(self._handlers.get(key, ()))
+            self._hot[slot] = records
+            unfiltered = all(not r.every and r.check is None for r in records)
+            self._hot_calls[slot] = tuple(r.call for r in records) if unfiltered else None
+            self._hot_filtered[slot] = tuple((r.call, r.every, r.check) for r in records)
 
     def _remove_record(self, record: HandlerRecord) -> None:
         for key, records in self._handlers.items():
@@ -287,11 +296,16 @@ class EventDispatcher:
             else:
                 record.call(self)
 
-    def _fire_hot(self, records: tuple[HandlerRecord, ...], counter: int, event: Events) -> None:
+    def _fire_hot(self, slot: int, counter: int, event: Events) -> None:
         self.last_event_name = event
-        for record in records:
-            if record.every and counter % record.every:
+        calls = self._hot_calls[slot]
+        if calls is not None:
+            for call in calls:
+                call(self)
+            return
+        for call, every, check in self._hot_filtered[slot]:
+            if every and counter % every:
                 continue
-            if record.check is not None and not record.check(self, counter):
+            if check is not None and not check(self, counter):
                 continue
-            record.call(self)
+            call(self)
