@@ -93,7 +93,14 @@ def sharding() -> dict[str, Any]:
             idist.auto_dataloader(data, **bad)
         except ValueError as error:
             errors.append(str(error))
-    return {"exact": exact, "padded": padded, "errors": errors}
+    loader = idist.auto_dataloader(data, batch_size=4, seed=3)
+    loader.batch_sampler.set_epoch(1)  # type: ignore[union-attr]  # a ReproducibleBatchSampler
+    reproducible = [batch.tolist() for batch in loader]
+    try:
+        idist.auto_dataloader(data, batch_size=4, seed=3, sharding="exact")
+    except ValueError as error:
+        errors.append(str(error))
+    return {"exact": exact, "padded": padded, "errors": errors, "reproducible": reproducible}
 
 
 def make_data() -> torch.utils.data.TensorDataset:

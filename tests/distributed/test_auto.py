@@ -50,6 +50,11 @@ def test_sharding_in_two_processes(two_ranks: list[dict[str, Any]]) -> None:
     errors = two_ranks[0]["sharding"]["errors"]
     assert "the sampler must split data among ranks; got SequentialSampler" in errors[0]
     assert "batch_size=1 is the global batch and must be at least the world size 2" in errors[1]
+    assert "cannot use Sharding.EXACT" in errors[2]
+    shards = [[i for batch in result["sharding"]["reproducible"] for i in batch] for result in two_ranks]
+    assert [len(b) for b in two_ranks[0]["sharding"]["reproducible"]] == [2, 2, 2]  # global batch 4 -> 2 per rank
+    assert len(shards[0]) == len(shards[1]) == 6 and set(shards[0]) | set(shards[1]) == set(range(11))
+    assert shards[0] != sorted(shards[0]) or shards[1] != sorted(shards[1])  # shuffled by (seed, epoch)
 
 
 def test_samplers_are_distributed_ones() -> None:

@@ -76,7 +76,7 @@ def auto_optim(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
 
 
 def auto_dataloader(
-    dataset: Dataset[Any], *, sharding: Sharding | str | None = None, **dataloader_kwargs: Any
+    dataset: Dataset[Any], *, sharding: Sharding | str | None = None, seed: int | None = None, **dataloader_kwargs: Any
 ) -> DataLoader[Any]:
     """Make a ``DataLoader`` that gives this rank its share of ``dataset``.
 
@@ -85,16 +85,23 @@ def auto_dataloader(
     ``DistributedSampler`` for ``Sharding.PAD``, :class:`UnpaddedDistributedSampler` for ``Sharding.EXACT``.
     By default ``shuffle=True`` means training (``PAD``) and no shuffle means evaluation (``EXACT``).
     ``pin_memory`` defaults to ``True`` on CUDA. In one process this is a plain ``DataLoader``.
+    With ``seed=`` it is :func:`cadence.data.reproducible_dataloader` instead (shuffled unless
+    ``shuffle=False``), sharded among the ranks: its order depends only on ``(seed, epoch)`` and a
+    resumed run picks up mid-epoch in O(1).
 
     Example:
         >>> loader = auto_dataloader(list(range(10)), batch_size=4)
         >>> [batch.tolist() for batch in loader]
         [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+        >>> hasattr(auto_dataloader(list(range(10)), batch_size=4, seed=0).batch_sampler, "resume_from")
+        True
     """
     kwargs = dict(dataloader_kwargs)
-    chosen = _parse_sharding(sharding, shuffle=bool(kwargs.get("shuffle", False)))
+    chosen = _parse_sharding(sharding, shuffle=seed is not None or bool(kwargs.get("shuffle", False)))
     if "pin_memory" not in kwargs and device().type == "cuda":
         kwargs["pin_memory"] = True
+    if seed is not None:
+        return _reproducible(dataset, kwargs, chosen, seed)
     world_size = get_world_size()
     if world_size > 1:
         _split_per_rank(kwargs, world_size)
@@ -112,6 +119,29 @@ def _parse_sharding(sharding: Sharding | str | None, *, shuffle: bool) -> Shardi
         return Sharding(sharding)
     except ValueError:
         raise ValueError(f"Unknown sharding {sharding!r}; use Sharding.PAD/'pad' or Sharding.EXACT/'exact'.") from None
+
+
+def _reproducible(dataset: Dataset[Any], kwargs: dict[str, Any], sharding: Sharding, seed: int) -> DataLoader[Any]:
+    """cadence's reproducible loader, sharded among the ranks like ``DistributedSampler`` (padded)."""
+    from cadence.data import reproducible_dataloader  # cadence.data is only needed on this path
+
+    if sharding is Sharding.EXACT and get_world_size() > 1:
+        raise ValueError(
+            "seed= builds a training loader, padded so that every rank runs the same number of steps; "
+            "it cannot use Sharding.EXACT. Drop seed= for an exact evaluation loader."
+        )
+    world_size = get_world_size()
+    if world_size > 1:
+        _split_per_rank(kwargs, world_size)
+    return reproducible_dataloader(
+        dataset,
+        kwargs.pop("batch_size", 1),
+        shuffle=bool(kwargs.pop("shuffle", True)),
+        seed=seed,
+        num_replicas=world_size,
+        rank=get_rank(),
+        **kwargs,
+    )
 
 
 def _split_per_rank(kwargs: dict[str, Any], world_size: int) -> None:
