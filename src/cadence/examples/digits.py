@@ -27,7 +27,6 @@ from torch.utils.data import TensorDataset
 
 from cadence import Engine, Events
 from cadence import distributed as dist
-from cadence.data import reproducible_dataloader
 from cadence.engine.supervised import create_supervised_evaluator, create_supervised_trainer
 from cadence.handlers import (
     Checkpoint,
@@ -100,9 +99,9 @@ def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: En
 
 
 def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank = dist.get_rank()
     splits = load_splits(args.seed)
-    train_loader = reproducible_dataloader(splits["train"], args.batch_size // world, seed=args.seed)
+    train_loader = dist.auto_dataloader(splits["train"], batch_size=args.batch_size, seed=args.seed)
     val_loader = dist.auto_dataloader(splits["val"], batch_size=256)
     test_loader = dist.auto_dataloader(splits["test"], batch_size=256)
 
