@@ -96,7 +96,12 @@ class State:
 def validate_state_dict(
     state_dict: Mapping[str, Any], user_keys: Collection[str], optional_keys: Collection[str]
 ) -> dict[str, int]:
-    """Check an engine ``state_dict`` completely and return its position values, or raise ``ValueError``."""
+    """Check an engine ``state_dict`` completely and return its position values, or raise ``ValueError``.
+
+    Example:
+        >>> validate_state_dict({"epoch_length": 4, "epoch": 2, "max_epochs": 3}, [], [])
+        {'epoch_length': 4, 'epoch': 2, 'max_epochs': 3}
+    """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"load_state_dict needs a mapping, got {type(state_dict).__name__}.")
     keys = set(state_dict)

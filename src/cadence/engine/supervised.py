@@ -37,13 +37,25 @@ StepFunction = Callable[[Engine[Any], Any], Any]
 
 
 class AttachableMetric(Protocol):
-    """Anything that can attach itself to an engine under a name (every cadence metric does)."""
+    """Anything that can attach itself to an engine under a name (every cadence metric does).
+
+    Example:
+        >>> from cadence.metrics import Accuracy
+        >>> metric: AttachableMetric = Accuracy()
+        >>> callable(metric.attach)
+        True
+    """
 
     def attach(self, engine: Engine[Any], name: str) -> Any: ...
 
 
 class AmpMode(enum.Enum):
-    """Mixed precision modes: ``AMP`` runs the forward pass under :func:`torch.autocast`."""
+    """Mixed precision modes: ``AMP`` runs the forward pass under :func:`torch.autocast`.
+
+    Example:
+        >>> AmpMode("amp") is AmpMode.AMP
+        True
+    """
 
     AMP = "amp"
 

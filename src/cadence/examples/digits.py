@@ -55,10 +55,12 @@ def load_splits(seed: int) -> dict[str, TensorDataset]:
 
 
 def make_model() -> nn.Module:
+    """A small MLP for 8x8 digit images."""
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The demo's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32, help="global batch size (split among processes)")
@@ -98,35 +100,17 @@ def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: En
     return loggers
 
 
-def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
-    rank = dist.get_rank()
-    splits = load_splits(args.seed)
-    train_loader = dist.auto_dataloader(splits["train"], batch_size=args.batch_size, seed=args.seed)
-    val_loader = dist.auto_dataloader(splits["val"], batch_size=256)
-    test_loader = dist.auto_dataloader(splits["test"], batch_size=256)
-
-    torch.manual_seed(args.seed)
-    model = dist.auto_model(make_model())
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    trainer = create_supervised_trainer(model, optimizer, loss_fn, deterministic=True, seed=args.seed)
-    evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy(), "loss": Loss(loss_fn)})
-
-    total = args.epochs * len(train_loader)
-    cosine = CosineAnnealingScheduler(optimizer, "lr", args.lr, 0.0, cycle_size=total - args.warmup)
-    scheduler = create_lr_scheduler_with_warmup(cosine, 0.0, args.warmup, args.lr)
-    trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
-    running_loss = RunningAverage(output_transform=lambda loss: loss)
-    running_loss.attach(trainer, "loss")
-    trainer.state.history = {"loss": [], "val_accuracy": []}
-    trainer.state_dict_user_keys.append("history")
+def validation_and_stopping(
+    args: argparse.Namespace, trainer: Engine[Any], evaluator: Engine[Any], val_loader: Any, model: nn.Module
+) -> tuple[EarlyStopping, Checkpoint]:
+    """Validate after each epoch; stop early on a validation-accuracy plateau; keep the best model."""
 
     @trainer.on(Events.EPOCH_COMPLETED)
     def validate(engine: Engine[Any]) -> None:
         metrics = evaluator.run(val_loader).metrics
         engine.state.history["loss"].append(engine.state.metrics["loss"])
         engine.state.history["val_accuracy"].append(metrics["accuracy"])
-        if rank == 0:
+        if dist.get_rank() == 0:
             print(
                 f"epoch {engine.state.epoch:2d}  train loss {engine.state.metrics['loss']:.4f}  "
                 f"val loss {metrics['loss']:.4f}  val accuracy {metrics['accuracy']:.2%}",
@@ -146,15 +130,31 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
         global_step_transform=global_step_from_engine(trainer),
     )
     evaluator.add_event_handler(Events.COMPLETED, best)
-    to_save = {
-        "model": model,
-        "optimizer": optimizer,
-        "trainer": trainer,
-        "lr_scheduler": scheduler,
-        "running_loss": running_loss,
-        "early_stopping": early_stopping,
-        "best": best,
-    }
+    return early_stopping, best
+
+
+def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Train, validate and test in this process (one of several in a distributed run)."""
+    splits = load_splits(args.seed)
+    train_loader = dist.auto_dataloader(splits["train"], batch_size=args.batch_size, seed=args.seed)
+    torch.manual_seed(args.seed)
+    model = dist.auto_model(make_model())
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    trainer = create_supervised_trainer(model, optimizer, loss_fn, deterministic=True, seed=args.seed)
+    evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy(), "loss": Loss(loss_fn)})
+
+    cosine = CosineAnnealingScheduler(optimizer, "lr", args.lr, 0.0, args.epochs * len(train_loader) - args.warmup)
+    scheduler = create_lr_scheduler_with_warmup(cosine, 0.0, args.warmup, args.lr)
+    trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
+    running_loss = RunningAverage(output_transform=lambda loss: loss)
+    running_loss.attach(trainer, "loss")
+    trainer.state.history = {"loss": [], "val_accuracy": []}
+    trainer.state_dict_user_keys.append("history")
+    val_loader = dist.auto_dataloader(splits["val"], batch_size=256)
+    early_stopping, best = validation_and_stopping(args, trainer, evaluator, val_loader, model)
+    to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "lr_scheduler": scheduler}
+    to_save |= {"running_loss": running_loss, "early_stopping": early_stopping, "best": best}
     checkpoints = Checkpoint(to_save, DiskSaver(args.output / "checkpoints", require_empty=False), n_saved=2)
     trainer.add_event_handler(Events.ITERATION_COMPLETED(every=args.save_every), checkpoints)
     loggers = attach_logging(args, trainer, evaluator, optimizer)
@@ -163,22 +163,28 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
 
     if args.resume:
         resumed = Checkpoint.resume(to_save, args.output / "checkpoints")
-        if rank == 0:
-            where = f"epoch {trainer.state.epoch + 1}, iteration {trainer.state.iteration}" if resumed else ""
+        if dist.get_rank() == 0:
+            where = f"epoch {trainer.state.epoch + 1}, iteration {trainer.state.iteration}"
             print(f"resumed from {resumed} at {where}" if resumed else "no checkpoint found: starting afresh")
     trainer.run(train_loader, max_epochs=args.epochs)
     for logger in loggers:
         logger.close()
+    test_accuracy = test(model, best, splits["test"])
+    if dist.get_rank() == 0:
+        plot(trainer.state.history, args.output / "curves.png")
+    return {**trainer.state.history, "test_accuracy": test_accuracy}
 
+
+def test(model: nn.Module, best: Checkpoint, test_set: TensorDataset) -> float:
+    """Accuracy of the best checkpointed model on the test set."""
     dist.barrier()  # rank 0 writes the best model; the others wait until it is on disk
     if best.last_checkpoint is not None:
         Checkpoint.load_objects({"model": model}, best.last_checkpoint)
     tester = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})
-    test_accuracy = float(tester.run(test_loader).metrics["accuracy"])
-    if rank == 0:
-        print(f"test accuracy of the best model: {test_accuracy:.2%}")
-        plot(trainer.state.history, args.output / "curves.png")
-    return {**trainer.state.history, "test_accuracy": test_accuracy}
+    accuracy = float(tester.run(dist.auto_dataloader(test_set, batch_size=256)).metrics["accuracy"])
+    if dist.get_rank() == 0:
+        print(f"test accuracy of the best model: {accuracy:.2%}")
+    return accuracy
 
 
 def plot(history: dict[str, list[float]], path: Path) -> None:
@@ -201,6 +207,7 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
+    """Run the demo in this process, in ``--nproc`` spawned processes, or as one process of torchrun."""
     args = parse_args(argv)
     if not args.resume and (args.output / "checkpoints").exists():
         shutil.rmtree(args.output / "checkpoints")  # a fresh run must not resume an old run's files

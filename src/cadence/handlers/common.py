@@ -36,7 +36,12 @@ __all__ = [
 
 @dataclass
 class CommonHandlers:
-    """The handlers :func:`setup_common_training_handlers` attached (``None`` where not asked for)."""
+    """The handlers :func:`setup_common_training_handlers` attached (``None`` where not asked for).
+
+    Example:
+        >>> CommonHandlers().checkpoint is None
+        True
+    """
 
     checkpoint: Checkpoint | None = None
     progress_bar: ProgressBar | None = None

@@ -15,7 +15,12 @@ __all__ = ["EarlyStopping", "ScoreMode"]
 
 
 class ScoreMode(enum.Enum):
-    """Whether a higher (``MAX``) or a lower (``MIN``) score is better."""
+    """Whether a higher (``MAX``) or a lower (``MIN``) score is better.
+
+    Example:
+        >>> ScoreMode("min")
+        <ScoreMode.MIN: 'min'>
+    """
 
     MAX = "max"
     MIN = "min"

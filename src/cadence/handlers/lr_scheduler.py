@@ -191,14 +191,24 @@ def create_lr_scheduler_with_warmup(
 
 
 class PlateauMode(Enum):
-    """Whether the watched metric should go down (``MIN``, a loss) or up (``MAX``, an accuracy)."""
+    """Whether the watched metric should go down (``MIN``, a loss) or up (``MAX``, an accuracy).
+
+    Example:
+        >>> PlateauMode("max")
+        <PlateauMode.MAX: 'max'>
+    """
 
     MIN = "min"
     MAX = "max"
 
 
 class ThresholdMode(Enum):
-    """Whether ``threshold`` is relative to the best value (``REL``) or an absolute margin (``ABS``)."""
+    """Whether ``threshold`` is relative to the best value (``REL``) or an absolute margin (``ABS``).
+
+    Example:
+        >>> ThresholdMode("abs")
+        <ThresholdMode.ABS: 'abs'>
+    """
 
     REL = "rel"
     ABS = "abs"

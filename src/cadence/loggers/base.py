@@ -33,7 +33,13 @@ GlobalStepTransform = Callable[[Engine[Any], EventName], int]
 
 
 def event_label(event_name: EventName) -> str:
-    """The plain name of an event as written in log files (``"iteration_completed"``)."""
+    """The plain name of an event as written in log files (``"iteration_completed"``).
+
+    Example:
+        >>> from cadence import Events
+        >>> event_label(Events.EPOCH_COMPLETED(every=2))
+        'epoch_completed'
+    """
     return event_name.value if isinstance(event_name, CallableEventWithFilter) else str(event_name)
 
 
@@ -42,7 +48,13 @@ def _default_step(engine: Engine[Any], event_name: EventName) -> int:
 
 
 def flatten_scalars(name: str, value: Any, into: dict[str, float]) -> bool:
-    """Add ``value`` under ``name`` (``name/i`` or ``name/key`` for a vector or mapping); ``False`` if not numeric."""
+    """Add ``value`` under ``name`` (``name/i`` or ``name/key`` for a vector or mapping); ``False`` if not numeric.
+
+    Example:
+        >>> scalars = {}
+        >>> flatten_scalars("loss", {"total": 1.5, "parts": torch.tensor([0.5, 1.0])}, scalars), scalars
+        (True, {'loss/total': 1.5, 'loss/parts/0': 0.5, 'loss/parts/1': 1.0})
+    """
     if isinstance(value, torch.Tensor):
         if value.numel() == 1:
             into[name] = float(value.item())
@@ -169,7 +181,15 @@ class _HandleGroup(RemovableEventHandle):
 
 
 class BaseHandler(ABC):
-    """A log handler: called as ``handler(engine, logger, event_name)`` by :meth:`BaseLogger.attach`."""
+    """A log handler: called as ``handler(engine, logger, event_name)`` by :meth:`BaseLogger.attach`.
+
+    Example:
+        >>> class EpochHandler(BaseHandler):
+        ...     def __call__(self, engine, logger, event_name):
+        ...         logger.write_scalars({"epoch": engine.state.epoch}, engine.state.epoch, event_label(event_name))
+        >>> issubclass(EpochHandler, BaseHandler)
+        True
+    """
 
     @abstractmethod
     def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None: ...
