@@ -62,27 +62,47 @@ def test_events_fire_in_order_with_counters() -> None:
     ]
 
 
-@settings(max_examples=40, deadline=None)
+FILTERS: list[dict[str, Any] | None] = [
+    None,
+    {"every": 2},
+    {"every": 3},
+    {"once": 4},
+    {"once": [1, 3, 7]},
+    {"before": 5},
+    {"after": 2},
+    {"every": 2, "after": 1},
+    {"event_filter": lambda engine, counter: counter % 3 == 1},
+]
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     length=st.integers(1, 6),
     max_epochs=st.integers(1, 4),
     epoch_length=st.one_of(st.none(), st.integers(1, 9)),
-    every=st.integers(1, 4),
+    event_filter=st.sampled_from(FILTERS),
+    no_data=st.booleans(),
 )
-def test_event_sequence_matches_ignite(length: int, max_epochs: int, epoch_length: int | None, every: int) -> None:
+def test_event_sequence_matches_ignite(
+    length: int, max_epochs: int, epoch_length: int | None, event_filter: dict[str, Any] | None, no_data: bool
+) -> None:
+    """Counters, outputs and batches seen by every handler are Ignite's, for any data size, limits and filter."""
     ignite_engine = pytest.importorskip("ignite.engine")
+    if no_data and epoch_length is None:
+        epoch_length = length
 
-    def trace(engine_cls: Any, events_cls: Any) -> list[tuple[str, int, int, Any]]:
-        engine = engine_cls(lambda e, b: b * 2)
-        log: list[tuple[str, int, int, Any]] = []
+    def trace(engine_cls: Any, events_cls: Any) -> list[tuple[Any, ...]]:
+        engine = engine_cls(lambda e, b: (b, e.state.iteration))
+        log: list[tuple[Any, ...]] = []
         for name in [e.name for e in ALL_EVENTS]:
             event = getattr(events_cls, name)
-            if name in ("ITERATION_COMPLETED", "EPOCH_COMPLETED"):
-                event = event(every=every)
+            if event_filter and name in ("ITERATION_STARTED", "ITERATION_COMPLETED", "EPOCH_COMPLETED"):
+                event = event(**event_filter)
             engine.add_event_handler(
-                event, lambda e, n=name: log.append((n, e.state.epoch, e.state.iteration, e.state.output))
+                event,
+                lambda e, n=name: log.append((n, e.state.epoch, e.state.iteration, e.state.output, e.state.batch)),
             )
-        engine.run(list(range(length)), max_epochs=max_epochs, epoch_length=epoch_length)
+        engine.run(None if no_data else list(range(length)), max_epochs=max_epochs, epoch_length=epoch_length)
         return log
 
     assert trace(Engine, Events) == trace(ignite_engine.Engine, ignite_engine.Events)

@@ -362,6 +362,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         done = self._epoch_iteration
         while epoch_length is None or done < epoch_length:
             if fetch:
+                state.batch = None  # as Ignite: the previous batch is dropped before fetching, its output after
                 if hot[GET_BATCH_STARTED]:
                     self._fire_hot(GET_BATCH_STARTED, state.iteration, _GET_BATCH_STARTED)
                     if self._control is not None:
@@ -379,6 +380,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
                     self._fire_hot(GET_BATCH_COMPLETED, state.iteration, _GET_BATCH_COMPLETED)
                     if self._control is not None:
                         yield from self._honour_control()
+            else:
+                state.output = None
             state.iteration += 1
             done += 1
             self._epoch_iteration = done
