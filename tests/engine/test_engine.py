@@ -108,6 +108,45 @@ def test_event_sequence_matches_ignite(
     assert trace(Engine, Events) == trace(ignite_engine.Engine, ignite_engine.Events)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    length=st.integers(1, 6),
+    max_epochs=st.integers(1, 4),
+    epoch_length=st.one_of(st.none(), st.integers(1, 9)),
+    control=st.sampled_from(["interrupt", "terminate_epoch"]),
+    event_name=st.sampled_from(
+        ["GET_BATCH_STARTED", "GET_BATCH_COMPLETED", "ITERATION_STARTED", "ITERATION_COMPLETED"]
+    ),
+    stops=st.lists(st.integers(1, 12), min_size=1, max_size=3, unique=True),
+)
+def test_interrupt_and_terminate_epoch_match_ignite(
+    length: int, max_epochs: int, epoch_length: int | None, control: str, event_name: str, stops: list[int]
+) -> None:
+    ignite_engine = pytest.importorskip("ignite.engine")
+
+    def trace(engine_cls: Any, events_cls: Any) -> list[tuple[Any, ...]]:
+        engine = engine_cls(lambda e, b: (b, e.state.iteration))
+        log: list[tuple[Any, ...]] = []
+        for name in [e.name for e in ALL_EVENTS]:
+            engine.add_event_handler(
+                getattr(events_cls, name),
+                lambda e, n=name: log.append((n, e.state.epoch, e.state.iteration, e.state.output, e.state.batch)),
+            )
+        engine.add_event_handler(
+            events_cls.TERMINATE_SINGLE_EPOCH,
+            lambda e, iter_counter: log.append(("TSE", e.state.iteration, iter_counter)),
+        )
+        engine.add_event_handler(getattr(events_cls, event_name)(once=stops), lambda e: getattr(e, control)())
+        data = list(range(length))
+        for _ in range(len(stops) + 1):  # an interrupted run is resumed by calling run() again
+            engine.run(data, max_epochs=max_epochs, epoch_length=epoch_length)
+            if log[-1][0] == "COMPLETED":
+                break
+        return log
+
+    assert trace(Engine, Events) == trace(ignite_engine.Engine, ignite_engine.Events)
+
+
 def test_iterator_continues_across_epochs_and_is_recreated_when_exhausted() -> None:
     engine = Engine(lambda e, b: b)
     seen = collect_batches(engine)

@@ -87,6 +87,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
         self._in_iterations = False
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
+        self._restart_data = False  # after terminate_epoch(): the next epoch reads the data from its start
 
     # ------------------------------------------------------------------ control
     def terminate(self, skip_completed: bool = False) -> None:
@@ -338,7 +339,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
         except _TerminateEpoch:
             skip_completed = self._control is _Control.TERMINATE_EPOCH_SKIP_COMPLETED
             self._control = None
-            self._data_iter = None  # the next epoch starts from the beginning of the data
+            self._data_iter = None
+            self._restart_data = True
             self._fire(Events.TERMINATE_SINGLE_EPOCH.value, iter_counter=self._epoch_iteration)
         finally:
             self._in_iterations = False
@@ -368,7 +370,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
                     if self._control is not None:
                         yield from self._honour_control()
                 if self._data_iter is None:
-                    self._data_iter = self._new_iterator()
+                    self._data_iter = self._new_iterator(new_pass=self._restart_data)
+                    self._restart_data = False
                 try:
                     state.batch = next(self._data_iter)
                 except StopIteration:
