@@ -381,6 +381,8 @@ def create_supervised_trainer(
         scaler: ``True`` or a ``torch.amp.GradScaler`` scales the loss; ``None`` (default) makes one
             only for ``float16`` autocast; ``False`` never. A created scaler is ``engine.state.scaler``.
         gradient_accumulation_steps: iterations whose gradients add up before each optimizer step.
+            Gradients are not part of a checkpoint: for an exact resume, checkpoint on a multiple of it
+            (``Events.ITERATION_COMPLETED(every=k * gradient_accumulation_steps)``).
         clip_grad_norm: clip the gradients' total norm to this value before each optimizer step.
         deterministic: return a :class:`~cadence.DeterministicEngine` seeded with ``seed``: reproducible,
             and resumable bit for bit from a checkpoint taken at any optimizer step.
