@@ -71,6 +71,8 @@ FILTERS: list[dict[str, Any] | None] = [
     {"before": 5},
     {"after": 2},
     {"every": 2, "after": 1},
+    {"every": 3, "after": 4},
+    {"every": 3, "before": 10},
     {"event_filter": lambda engine, counter: counter % 3 == 1},
 ]
 

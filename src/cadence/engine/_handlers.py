@@ -91,8 +91,9 @@ class HandlerRecord:
         self.pass_engine = pass_engine
         self.args = args
         self.kwargs = kwargs
-        self.every = (event_filter.every or 0) if event_filter is not None else 0
-        self.check = event_filter.check_without_every if event_filter is not None and event_filter.needs_check else None
+        inline_every = event_filter.inline_every if event_filter is not None else None
+        self.every = inline_every or 0  # a bare every=N is tested inline, anything else through the filter
+        self.check = event_filter if event_filter is not None and inline_every is None else None
         params = list(sig.parameters.values()) if sig is not None else []
         self.var_kw = sig is None or any(p.kind is p.VAR_KEYWORD for p in params)
         self.kw_names = frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))

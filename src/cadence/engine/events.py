@@ -38,13 +38,16 @@ class EventFilter:
 
     Built by calling an event (``Events.ITERATION_COMPLETED(every=10)``); rarely made directly.
     ``every`` fires when ``counter % every == 0``; ``once`` fires at one counter value or at each
-    of a collection of values; ``before`` and ``after`` are exclusive bounds (``after < counter < before``)
-    and may be combined with ``every``; ``event_filter`` is a user function ``(engine, counter) -> bool``.
+    of a collection of values; ``before`` and ``after`` are exclusive bounds (``after < counter < before``);
+    ``every`` combined with them counts from the first counter after ``after`` (``after + 1``,
+    ``after + 1 + every``, ...), as Ignite does; ``event_filter`` is a user function ``(engine, counter) -> bool``.
 
     Example:
         >>> f = EventFilter(every=3, after=4)
         >>> [c for c in range(1, 13) if f(None, c)]
-        [6, 9, 12]
+        [5, 8, 11]
+        >>> EventFilter(every=3).inline_every, f.inline_every
+        (3, None)
     """
 
     __slots__ = ("after", "before", "custom", "every", "once")
@@ -90,12 +93,11 @@ class EventFilter:
 
     def __call__(self, engine: Any, counter: int) -> bool:
         """Return whether the event fires for ``counter``."""
-        if self.every is not None and counter % self.every:
-            return False
-        return self.check_without_every(engine, counter)
-
-    def check_without_every(self, engine: Any, counter: int) -> bool:
-        """The part of the filter other than ``every`` (the engine inlines the ``every`` test)."""
+        if self.every is not None:
+            # alone: the multiples of every; with before/after: after + 1, after + 1 + every, ... (Ignite's rule)
+            start = 0 if self.before is None and self.after is None else (self.after or 0) + 1
+            if (counter - start) % self.every:
+                return False
         if self.once is not None:
             return counter in self.once
         if self.after is not None and counter <= self.after:
@@ -107,9 +109,10 @@ class EventFilter:
         return True
 
     @property
-    def needs_check(self) -> bool:
-        """Whether anything besides ``every`` must be evaluated."""
-        return self.once is not None or self.before is not None or self.after is not None or self.custom is not None
+    def inline_every(self) -> int | None:
+        """``every`` when it is the whole filter (the engine tests it inline), else ``None``."""
+        pure = self.once is None and self.before is None and self.after is None and self.custom is None
+        return self.every if pure else None
 
     def __repr__(self) -> str:
         parts = [f"{k}={getattr(self, k)!r}" for k in ("every", "once", "before", "after", "custom")]
