@@ -200,3 +200,14 @@ def test_resume_with_data_of_another_length_names_both_lengths() -> None:
     resumed.load_state_dict(engine.state_dict())
     with pytest.raises(ValueError, match="data of 5 batches per pass; this data has 7"):
         resumed.run(list(range(7)))
+
+
+def test_a_refused_resume_stays_refused() -> None:
+    engine = Engine(lambda e, b: b)
+    engine.load_state_dict({"epoch_length": 4, "iteration": 2, "max_epochs": 2, "data_length": 4})
+    started = batches_seen(engine)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="data of 4 batches per pass; this data has 10"):
+            engine.run(list(range(10)))
+    assert started == [] and engine.state.iteration == 2
+    assert engine.run(list(range(4))).iteration == 8

@@ -709,3 +709,105 @@ def test_wrap_handlers_wraps_existing_and_future_handlers_but_lookups_use_origin
         engine.wrap_handlers(wrapper)
     with pytest.raises(TypeError, match="callable"):
         Engine(lambda e, b: b).wrap_handlers(3)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- regressions found in review
+def test_interrupted_run_continued_with_a_larger_max_iters_finishes_its_epoch() -> None:
+    engine = Engine(lambda e, b: b)
+    log = record_events(engine, [Events.EPOCH_COMPLETED])
+    engine.add_event_handler(Events.ITERATION_COMPLETED(once=3), lambda e: e.interrupt())
+    engine.run(list(range(10)), max_iters=5)
+    assert engine.run(list(range(10)), max_iters=8).iteration == 8
+    assert log == [("EPOCH_COMPLETED", 1, 8)]
+
+
+def test_interrupted_stream_continued_with_an_epoch_length_ends_its_epochs() -> None:
+    class Stream:
+        def __iter__(self) -> Iterator[int]:
+            return iter(range(4))
+
+    data, engine = Stream(), Engine(lambda e, b: b)
+    engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.interrupt())
+    engine.run(data, max_epochs=3)
+    state = engine.run(data, epoch_length=4)
+    assert (state.epoch, state.iteration) == (3, 12)
+
+
+def test_dataloader_over_an_iterable_dataset_without_len_runs() -> None:
+    from torch.utils.data import DataLoader, IterableDataset
+
+    class Numbers(IterableDataset[int]):
+        def __iter__(self) -> Iterator[int]:
+            return iter(range(6))
+
+    state = Engine(lambda e, b: b).run(DataLoader(Numbers(), batch_size=2), max_epochs=2)
+    assert (state.epoch_length, state.iteration) == (3, 6)
+
+
+def test_state_saved_before_an_unknown_epoch_length_is_known_resumes() -> None:
+    class Stream:
+        def __iter__(self) -> Iterator[int]:
+            return iter(range(5))
+
+    saved: list[dict[str, Any]] = []
+    engine = Engine(lambda e, b: b)
+    engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: saved.append(e.state_dict()))
+    engine.run(Stream(), max_epochs=2)
+    assert saved[0]["epoch_length"] is None
+    resumed = Engine(lambda e, b: b)
+    seen = collect_batches(resumed)
+    resumed.load_state_dict(saved[0])
+    with pytest.warns(RuntimeWarning, match="re-reading"):
+        state = resumed.run(Stream())
+    assert seen == [2, 3, 4, 0, 1, 2, 3, 4] and (state.epoch_length, state.iteration) == (5, 10)
+
+
+def test_exception_with_a_one_shot_iterator_loses_no_batch() -> None:
+    seen: list[int] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        seen.append(batch)
+        if len(seen) == 3:
+            raise RuntimeError("boom")
+
+    engine = Engine(step)
+    engine.add_event_handler(Events.EXCEPTION_RAISED, lambda e, exc: None)
+    data = iter(range(10))
+    engine.run(data, epoch_length=10)
+    engine.run(data)
+    assert seen == list(range(10))
+
+
+def test_a_never_run_engine_state_round_trips() -> None:
+    fresh = Engine(lambda e, b: b).state_dict()
+    engine = Engine(lambda e, b: b)
+    engine.run([1, 2], max_epochs=3)
+    engine.load_state_dict(fresh)
+    assert engine.state.max_epochs is None and engine.run([1, 2]).iteration == 2  # a fresh run again
+
+
+def test_terminate_epoch_then_checkpoint_resumes_exactly() -> None:
+    def make(seen: list[int]) -> Engine[Any]:
+        engine = Engine(lambda e, b: seen.append(b))
+        engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate_epoch())
+        return engine
+
+    expected: list[int] = []
+    make(expected).run([0, 1, 2], max_epochs=3)
+    got: list[int] = []
+    first = make(got)
+    first.add_event_handler(Events.ITERATION_COMPLETED(once=4), lambda e: e.interrupt())
+    first.run([0, 1, 2], max_epochs=3)
+    saved = first.state_dict()
+    assert saved["position"] == [1, 2]
+    second = Engine(lambda e, b: got.append(b))
+    second.load_state_dict(saved)
+    second.run([0, 1, 2])
+    assert got == expected == [0, 1, 0, 1, 2, 0, 1, 2]
+
+
+def test_terminate_epoch_after_the_iterations_is_a_no_op() -> None:
+    engine = Engine(lambda e, b: b)
+    engine.add_event_handler(Events.EPOCH_COMPLETED(once=1), lambda e: e.terminate_epoch())
+    state = engine.run([1, 2, 3], max_epochs=2)
+    assert (state.epoch, state.iteration) == (2, 6)

@@ -21,7 +21,17 @@ from typing import Any
 
 from cadence.data.position import set_data_position, skip_batches
 
-__all__ = ["data_states", "open_iterator", "stream_position"]
+__all__ = ["check_saved_data", "data_length", "data_states", "open_iterator", "stream_position"]
+
+
+def data_length(data: Iterable[Any]) -> int | None:
+    """``len(data)``, or ``None`` when it has none (a generator, a DataLoader over an IterableDataset)."""
+    if not isinstance(data, Sized):
+        return None
+    try:
+        return len(data)
+    except TypeError:  # DataLoader defines __len__ but raises for an IterableDataset without one
+        return None
 
 
 def _samplers(data: Iterable[Any]) -> list[Any]:
@@ -43,7 +53,7 @@ def stream_position(
     When an epoch is one pass over the data, the pass is the 0-based epoch; otherwise the data is a
     continuous stream and the position follows from the total iteration count.
     """
-    length = len(data) if isinstance(data, Sized) else None
+    length = data_length(data)
     if length is None or length == epoch_length or length == 0:
         return max(epoch - 1, 0), epoch_iteration
     return divmod(iteration, length)
@@ -53,11 +63,32 @@ def data_states(data: Iterable[Any] | None) -> dict[str, Any]:
     """What of the data must be saved with the engine: a stateful loader's state, or its sampler's."""
     if data is None:
         return {}
-    states: dict[str, Any] = {"data_length": len(data)} if isinstance(data, Sized) else {}
+    length = data_length(data)
+    states: dict[str, Any] = {"data_length": length} if length is not None else {}
     if _stateful(data):
         return {**states, "dataloader": data.state_dict()}  # type: ignore[attr-defined]  # checked by _stateful
     samplers = [s for s in _samplers(data) if _stateful(s)]
     return {**states, "sampler": samplers[0].state_dict()} if samplers else states
+
+
+def check_saved_data(data: Iterable[Any], saved: dict[str, Any]) -> None:
+    """Check ``data`` against what a checkpoint recorded of its data, before a resumed run starts.
+
+    The length and the sampler's settings (seed, batch size, dataset length...) must match; each is
+    removed from ``saved`` once it has passed, so a refused run can be retried with the right data.
+    """
+    length = data_length(data)
+    if saved.get("data_length") is not None and length is not None and length != saved["data_length"]:
+        raise ValueError(
+            f"The checkpoint was made with data of {saved['data_length']} batches per pass; this data has {length} "
+            "(another dataset or batch size?). Resume with the same data, or start a fresh run."
+        )
+    saved.pop("data_length", None)
+    if "sampler" in saved:
+        samplers = [s for s in _samplers(data) if _stateful(s)]
+        if samplers:  # raises, naming both values, when the sampler differs from the checkpoint's
+            samplers[0].load_state_dict(saved["sampler"])
+        del saved["sampler"]
 
 
 def open_iterator(data: Iterable[Any], pass_index: int, offset: int, saved: dict[str, Any]) -> Iterator[Any]:
@@ -65,19 +96,9 @@ def open_iterator(data: Iterable[Any], pass_index: int, offset: int, saved: dict
 
     ``saved`` holds states from :func:`data_states` loaded with a checkpoint (consumed here).
     """
-    saved_length = saved.pop("data_length", None)
-    if saved_length is not None and isinstance(data, Sized) and len(data) != saved_length:
-        raise ValueError(
-            f"The checkpoint was made with data of {saved_length} batches per pass; this data has {len(data)} "
-            "(another dataset or batch size?). Resume with the same data, or start a fresh run."
-        )
     if "dataloader" in saved and _stateful(data):
         data.load_state_dict(saved.pop("dataloader"))  # type: ignore[attr-defined]  # checked by _stateful
         return iter(data)
-    if "sampler" in saved:
-        samplers = [s for s in _samplers(data) if _stateful(s)]
-        if samplers:  # validates that the sampler matches the one the checkpoint was made with
-            samplers[0].load_state_dict(saved.pop("sampler"))
     positioned = set_data_position(data, epoch=pass_index, batch_index=offset)
     if not offset or positioned:
         return iter(data)

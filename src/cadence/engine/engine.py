@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from cadence.engine._data import data_states, open_iterator, stream_position
+from cadence.engine._data import check_saved_data, data_length, data_states, open_iterator, stream_position
 from cadence.engine._handlers import check_process_function, describe
 from cadence.engine.dispatch import (
     GET_BATCH_COMPLETED,
@@ -39,6 +39,14 @@ class _Control(enum.Enum):
     TERMINATE_EPOCH = "terminate_epoch"
     TERMINATE_EPOCH_SKIP_COMPLETED = "terminate_epoch_skip_completed"
     INTERRUPT = "interrupt"
+
+
+class _Phase(enum.Enum):
+    """Where the run stands relative to the current epoch's iterations (for terminate_epoch)."""
+
+    OUTSIDE = "outside"
+    RUNNING = "running"
+    ENDED = "ended"
 
 
 class _Terminate(Exception):
@@ -85,7 +93,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         self._data_iter: Iterator[Any] | None = None
         self._epoch_iteration = 0  # iterations done in the current epoch: where a resumed run picks up
         self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
-        self._in_iterations = False
+        self._iteration_phase = _Phase.OUTSIDE
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
         self._restart_data = False  # after terminate_epoch(): the next epoch reads the data from its start
 
@@ -101,14 +109,17 @@ class Engine(EventDispatcher, Generic[OutputT]):
         """End the current epoch after the current event; the run goes on with the next epoch.
 
         ``TERMINATE_SINGLE_EPOCH`` fires (with ``iter_counter=``), then ``EPOCH_COMPLETED`` unless skipped.
-        Only valid while iterations run (not from ``STARTED`` or ``EPOCH_STARTED`` handlers).
+        An error from ``STARTED`` or ``EPOCH_STARTED`` handlers; nothing happens once the epoch's iterations
+        are over (an ``EPOCH_COMPLETED`` handler).
         """
-        if not self._in_iterations:
+        if self._iteration_phase is _Phase.OUTSIDE:
             raise RuntimeError(
-                "terminate_epoch() can only be called while an epoch's iterations run (from the process "
-                "function or GET_BATCH_*/ITERATION_*/DATALOADER_STOP_ITERATION handlers), not before or "
-                "between epochs; use terminate() to stop the run."
+                "terminate_epoch() can only be called once an epoch's iterations run (from the process "
+                "function or GET_BATCH_*/ITERATION_*/DATALOADER_STOP_ITERATION handlers), not from STARTED or "
+                "EPOCH_STARTED handlers nor outside a run; use terminate() to stop the run."
             )
+        if self._iteration_phase is _Phase.ENDED:
+            return  # the epoch's iterations are over (EPOCH_COMPLETED): nothing left to cut short, as in Ignite
         self._control = _Control.TERMINATE_EPOCH_SKIP_COMPLETED if skip_epoch_completed else _Control.TERMINATE_EPOCH
 
     def interrupt(self) -> None:
@@ -142,7 +153,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             yield  # run() returns here; the next run() resumes right after
             return
         if control in (_Control.TERMINATE_EPOCH, _Control.TERMINATE_EPOCH_SKIP_COMPLETED):
-            if self._in_iterations:
+            if self._iteration_phase is _Phase.RUNNING:
                 raise _TerminateEpoch()
             return
         if control is not None:
@@ -191,6 +202,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
             self._start_fresh(data, max_epochs, epoch_length, max_iters)
         else:
             self._continue(data, max_epochs, epoch_length, max_iters)
+        if self._saved_data_state and self.state.dataloader is not None:
+            check_saved_data(self.state.dataloader, self._saved_data_state)  # before anything runs or fires
         if self._run_gen is None:
             self._run_gen = self._run_as_gen()
         self._running = True
@@ -224,8 +237,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
     ) -> None:
         if data is None and epoch_length is None:
             raise ValueError("run(data=None) needs epoch_length: how many iterations (with batch=None) make an epoch.")
-        if epoch_length is None and hasattr(data, "__len__"):
-            epoch_length = len(data)  # type: ignore[arg-type]  # checked with hasattr just above
+        if epoch_length is None and data is not None:
+            epoch_length = data_length(data)
             if epoch_length == 0:
                 raise ValueError("data is empty (len(data) == 0): there is nothing to iterate over.")
         if max_epochs is None and max_iters is None:
@@ -316,8 +329,9 @@ class Engine(EventDispatcher, Generic[OutputT]):
         except GeneratorExit:
             raise
         except BaseException as exc:
-            self._data_iter = None  # it may be broken; a resumed run positions a fresh one
-            self._in_iterations = False
+            if self._data_iter is not self.state.dataloader:  # a one-shot iterator is kept: it cannot be re-read
+                self._data_iter = None  # it may be broken; a resumed run positions a fresh one
+            self._iteration_phase = _Phase.OUTSIDE
             if not self._handlers.get(Events.EXCEPTION_RAISED.value):
                 raise
             self._fire(Events.EXCEPTION_RAISED.value, exc)
@@ -333,7 +347,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         if self._control is not None:
             yield from self._honour_control()
         skip_completed = False
-        self._in_iterations = True
+        self._iteration_phase = _Phase.RUNNING
         try:
             yield from self._run_iterations()
         except _TerminateEpoch:
@@ -343,7 +357,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             self._restart_data = True
             self._fire(Events.TERMINATE_SINGLE_EPOCH.value, iter_counter=self._epoch_iteration)
         finally:
-            self._in_iterations = False
+            self._iteration_phase = _Phase.ENDED
         self._epoch_iteration = 0
         self._epoch_in_progress = False
         state.times[_EPOCH_TIME] = time.perf_counter() - start
@@ -352,17 +366,17 @@ class Engine(EventDispatcher, Generic[OutputT]):
             state.times[_EPOCH_TIME] = time.perf_counter() - start
             if self._control is not None:
                 yield from self._honour_control()
+        self._iteration_phase = _Phase.OUTSIDE
 
     def _run_iterations(self) -> Generator[None, None, None]:
         """The hot loop: no logging, no clock, and one falsy check per event nobody listens to."""
         state = self.state
         hot = self._hot
         process = self._process_function
-        epoch_length = state.epoch_length
-        max_iters = state.max_iters if state.max_iters is not None else -1
         fetch = state.dataloader is not None
         done = self._epoch_iteration
-        while epoch_length is None or done < epoch_length:
+        # Limits are read from the state on every check: run() may raise them while this loop is paused.
+        while state.epoch_length is None or done < state.epoch_length:
             if fetch:
                 state.batch = None  # as Ignite: the previous batch is dropped before fetching, its output after
                 if hot[GET_BATCH_STARTED]:
@@ -397,7 +411,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
             if self._control is not None:
                 yield from self._honour_control()
-            if state.iteration == max_iters:
+            if state.iteration == state.max_iters:
                 return
 
     def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
@@ -473,7 +487,12 @@ class Engine(EventDispatcher, Generic[OutputT]):
         state = self.state
         limit = "max_iters" if state.max_iters is not None else "max_epochs"
         keys = ["epoch_length", "iteration", limit, *self.state_dict_user_keys]
-        return {**{key: getattr(state, key) for key in keys}, **data_states(state.dataloader)}
+        saved = {key: getattr(state, key) for key in keys}
+        completed = state.epoch - 1 if self._epoch_in_progress else state.epoch
+        length = state.epoch_length
+        if (completed, self._epoch_iteration) != (divmod(state.iteration, length) if length else (0, state.iteration)):
+            saved["position"] = [completed, self._epoch_iteration]  # counters not derivable (after terminate_epoch)
+        return {**saved, **data_states(state.dataloader)}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a run position saved by :meth:`state_dict`; the next :meth:`run` continues from it.
@@ -491,14 +510,14 @@ class Engine(EventDispatcher, Generic[OutputT]):
         """
         if self._running:
             raise RuntimeError("load_state_dict() cannot be called while the engine runs.")
-        values = validate_state_dict(state_dict, self.state_dict_user_keys, self._optional_state_keys)
+        position = validate_state_dict(state_dict, self.state_dict_user_keys, self._optional_state_keys)
         state = self.state
-        epoch_length: int = values["epoch_length"]
-        iteration = values.get("iteration", values.get("epoch", 0) * epoch_length)
-        state.epoch_length = epoch_length
-        state.max_iters = values.get("max_iters")
-        state.max_epochs = values.get("max_epochs") or self._epochs_for(values["max_iters"], epoch_length)
-        state.iteration, state.epoch = iteration, iteration // epoch_length
+        state.epoch_length, state.iteration = position["epoch_length"], position["iteration"] or 0
+        state.max_iters = position["max_iters"]
+        state.max_epochs = position["max_epochs"]
+        if state.max_iters is not None:
+            state.max_epochs = self._epochs_for(state.max_iters, state.epoch_length)
+        state.epoch = position["completed_epochs"] or 0
         for key in self.state_dict_user_keys:
             setattr(state, key, state_dict[key])
         if self._run_gen is not None:
@@ -506,7 +525,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             self._run_gen = None
         self._data_iter = None
         self._saved_data_state = {k: state_dict[k] for k in ("data_length", "dataloader", "sampler") if k in state_dict}
-        self._epoch_iteration = iteration % epoch_length
+        self._epoch_iteration = position["epoch_iteration"] or 0
         self._epoch_in_progress = False
 
     #: Keys a subclass may add to :meth:`state_dict` beyond the run position and user keys.

@@ -93,19 +93,31 @@ class State:
         return "State:\n" + "\n".join(fields)
 
 
+def _check_int(key: str, value: object, minimum: int, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"Cannot load engine state_dict: {key} must be an integer >= {minimum}, got {value!r}.")
+
+
 def validate_state_dict(
     state_dict: Mapping[str, Any], user_keys: Collection[str], optional_keys: Collection[str]
-) -> dict[str, int]:
-    """Check an engine ``state_dict`` completely and return its position values, or raise ``ValueError``.
+) -> dict[str, int | None]:
+    """Check an engine ``state_dict`` completely and return the position it describes, or raise ``ValueError``.
+
+    The position has ``epoch_length`` (``None`` while unknown), ``iteration``, the completed epochs and
+    the iterations into the current one (from the optional ``"position"`` entry, else derived), and the
+    limits (``None`` for an engine that never ran).
 
     Example:
-        >>> validate_state_dict({"epoch_length": 4, "epoch": 2, "max_epochs": 3}, [], [])
-        {'epoch_length': 4, 'epoch': 2, 'max_epochs': 3}
+        >>> position = validate_state_dict({"epoch_length": 4, "iteration": 9, "max_epochs": 3}, [], [])
+        >>> position["completed_epochs"], position["epoch_iteration"]
+        (2, 1)
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"load_state_dict needs a mapping, got {type(state_dict).__name__}.")
     keys = set(state_dict)
-    unknown = keys - set(_POSITION_KEYS) - set(user_keys) - set(optional_keys)
+    unknown = keys - set(_POSITION_KEYS) - {"position"} - set(user_keys) - set(optional_keys)
     missing = ({"epoch_length"} | set(user_keys)) - keys
     problems = [f"unknown keys {sorted(unknown)}"] if unknown else []
     problems += [f"missing keys {sorted(missing)}"] if missing else []
@@ -115,15 +127,35 @@ def validate_state_dict(
         problems.append("exactly one of 'max_epochs' and 'max_iters' is needed")
     if problems:
         raise ValueError(f"Cannot load engine state_dict: {'; '.join(problems)}. Got keys {sorted(keys)}.")
-    values = {k: state_dict[k] for k in _POSITION_KEYS if k in keys}
-    for key, value in values.items():
-        minimum = 0 if key in ("iteration", "epoch") else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"Cannot load engine state_dict: {key} must be an integer >= {minimum}, got {value!r}.")
-    iteration = values.get("iteration", values.get("epoch", 0) * values["epoch_length"])
-    total = values.get("max_iters") or values["max_epochs"] * values["epoch_length"]
-    if iteration > total:
+    epoch_length, max_epochs, max_iters = (state_dict.get(k) for k in ("epoch_length", "max_epochs", "max_iters"))
+    for key in ("epoch_length", "max_epochs", "max_iters"):
+        _check_int(key, state_dict.get(key), 1, optional=True)  # None: not known yet / an engine that never ran
+    for key in ("iteration", "epoch"):
+        if key in keys:
+            _check_int(key, state_dict[key], 0)
+    if "epoch" in keys and epoch_length is None:
+        raise ValueError("Cannot load engine state_dict: an 'epoch' position needs a known epoch_length.")
+    iteration: int = state_dict["iteration"] if "iteration" in keys else state_dict["epoch"] * epoch_length
+    completed, in_epoch = divmod(iteration, epoch_length) if epoch_length else (0, iteration)
+    if "position" in keys:  # saved when the counters cannot be derived (after terminate_epoch)
+        position = state_dict["position"]
+        if not (isinstance(position, list | tuple) and len(position) == 2):
+            raise ValueError(f"Cannot load engine state_dict: position must be [epochs, iterations], got {position!r}.")
+        _check_int("position", position[0], 0)
+        _check_int("position", position[1], 0)
+        completed, in_epoch = position
+    if max_epochs is None and max_iters is None and iteration:
+        raise ValueError(f"Cannot load engine state_dict: iteration {iteration} without max_epochs or max_iters.")
+    total = max_iters or (max_epochs * epoch_length if max_epochs and epoch_length else None)
+    if total is not None and iteration > total:
         raise ValueError(
             f"Cannot load engine state_dict: iteration {iteration} is beyond the run's end ({total} iterations)."
         )
-    return values
+    return {
+        "epoch_length": epoch_length,
+        "iteration": iteration,
+        "completed_epochs": completed,
+        "epoch_iteration": in_epoch,
+        "max_epochs": max_epochs,
+        "max_iters": max_iters,
+    }
