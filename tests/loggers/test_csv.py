@@ -96,6 +96,57 @@ def test_append_continues_an_existing_file(tmp_path: Path) -> None:
     assert path.read_text() == ""
 
 
+@pytest.mark.parametrize(
+    ("text", "kept", "steps"),
+    [
+        ("event,step,a\r\nit,1,1.0\r\nit,2,2", "event,step,a\r\nit,1,1.0\r\n", ["1", "3"]),  # crash mid-row
+        ("event,st", "", ["3"]),  # crash mid-header: treated as an empty file
+        ("event,step,a\r\n", "event,step,a\r\n", ["3"]),  # complete file: untouched
+    ],
+)
+def test_csv_append_drops_a_partial_last_line(tmp_path: Path, text: str, kept: str, steps: list[str]) -> None:
+    path = tmp_path / "train.csv"
+    path.write_bytes(text.encode())
+    with CSVLogger(path, append=True) as logger:
+        logger.write_scalars({"a": 3.0}, 3, "it")
+    rows = read_rows(path)
+    assert rows[-1] == {"event": "it", "step": "3", "a": "3.0"}
+    assert path.read_bytes().startswith(kept.encode())
+    assert [row["step"] for row in rows] == steps
+
+
+def test_json_lines_append_drops_a_partial_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    first = '{"event": "it", "step": 1, "a": 1.0}\n'
+    path.write_text(first + '{"event": "it", "st')
+    with JSONLinesLogger(path, append=True) as logger:
+        logger.write_scalars({"a": 3.0}, 3, "it")
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [1, 3]
+    path.write_text('{"ev')
+    with JSONLinesLogger(path, append=True) as logger:
+        logger.write_scalars({"a": 4.0}, 4, "it")
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [4]
+
+
+def test_csv_header_rewrite_keeps_the_file_mode(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    with CSVLogger(path) as logger:
+        mode = path.stat().st_mode & 0o777
+        logger.write_scalars({"a": 1.0}, 1, "it")
+        assert path.stat().st_mode & 0o777 == mode
+        path.chmod(0o640)
+        logger.write_scalars({"b": 1.0}, 2, "it")  # a new column rewrites the file again
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["train.csv"]
+    probe = tmp_path / "probe"
+    probe.touch()
+    fresh_mode = probe.stat().st_mode & 0o777
+    with CSVLogger(path) as logger:
+        path.unlink()  # the log vanished before the first row: the rewrite gives it a new file's mode
+        logger.write_scalars({"a": 1.0}, 1, "it")
+    assert path.stat().st_mode & 0o777 == fresh_mode
+
+
 @pytest.mark.parametrize("logger_class", [CSVLogger, JSONLinesLogger])
 def test_other_ranks_write_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, logger_class: Any) -> None:
     monkeypatch.setattr(csv_module, "get_rank", lambda: 1)

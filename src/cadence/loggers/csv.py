@@ -16,6 +16,36 @@ from cadence.loggers.base import BaseLogger
 __all__ = ["CSVLogger", "JSONLinesLogger"]
 
 
+def _drop_partial_last_line(path: Path) -> None:
+    """Cut ``path`` back to just after its last newline: a crash mid-write leaves an incomplete last row."""
+    if not path.is_file():
+        return
+    with path.open("r+b") as file:
+        end = file.seek(0, os.SEEK_END)
+        position = end
+        while position > 0:
+            start = max(0, position - 65536)
+            file.seek(start)
+            chunk = file.read(position - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                position = start + newline + 1
+                break
+            position = start
+        if position < end:
+            file.truncate(position)
+
+
+def _file_mode(path: Path) -> int:
+    """Permission bits of ``path``, or those a new file gets under the current umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 class _FileLogger(BaseLogger):
     """Opens ``path`` on rank 0 (creating its folder); other ranks write nothing."""
 
@@ -33,6 +63,8 @@ class _FileLogger(BaseLogger):
             self._file = self._open()
 
     def _open(self) -> TextIO:
+        if self.append:
+            _drop_partial_last_line(self.path)
         return self.path.open("a" if self.append else "w", encoding="utf-8", newline="")
 
     def _row(self, scalars: Mapping[str, float], step: int, event_name: str) -> dict[str, Any]:
@@ -56,8 +88,9 @@ class CSVLogger(_FileLogger):
     A name that appears for the first time later in the run adds a column: the file is then rewritten
     once with the wider header (to a temporary file in the same folder, fsynced, then renamed over the
     old one) and earlier rows get empty cells, so the file is always a valid CSV with one header.
-    Each row is flushed as it is written. With ``append=True`` an existing file is continued (its
-    header is kept); otherwise it is replaced.
+    The rewritten file keeps the log's permissions. Each row is flushed as it is written. With
+    ``append=True`` an existing file is continued (its header is kept, an incomplete last line left by
+    a crash is dropped); otherwise it is replaced.
 
     Example:
         >>> import csv, os, tempfile
@@ -100,6 +133,7 @@ class CSVLogger(_FileLogger):
         padding = [""] * len(new)
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
+            os.chmod(temporary, _file_mode(self.path))
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
                 writer = csv.writer(out)
                 writer.writerow(self.columns)
@@ -118,7 +152,7 @@ class JSONLinesLogger(_FileLogger):
 
     Each line is flushed as it is written; new names need no special care. Non-finite values are written
     as ``NaN``/``Infinity`` (Python's and pandas' JSON readers accept them). With ``append=True`` an
-    existing file is continued; otherwise it is replaced.
+    existing file is continued (an incomplete last line left by a crash is dropped); otherwise it is replaced.
 
     Example:
         >>> import json, os, tempfile
