@@ -799,7 +799,7 @@ def test_terminate_epoch_then_checkpoint_resumes_exactly() -> None:
     first.add_event_handler(Events.ITERATION_COMPLETED(once=4), lambda e: e.interrupt())
     first.run([0, 1, 2], max_epochs=3)
     saved = first.state_dict()
-    assert saved["position"] == [1, 2]
+    assert saved["position"] == [1, 2, 2]  # 1 epoch done, 2 iterations in, data restarted at iteration 2
     second = Engine(lambda e, b: got.append(b))
     second.load_state_dict(saved)
     second.run([0, 1, 2])
@@ -811,3 +811,42 @@ def test_terminate_epoch_after_the_iterations_is_a_no_op() -> None:
     engine.add_event_handler(Events.EPOCH_COMPLETED(once=1), lambda e: e.terminate_epoch())
     state = engine.run([1, 2, 3], max_epochs=2)
     assert (state.epoch, state.iteration) == (2, 6)
+
+
+@pytest.mark.parametrize("stop_at", range(1, 9))
+def test_terminate_epoch_on_a_stream_then_checkpoint_resumes_exactly(stop_at: int) -> None:
+    """Epochs of 4 over data of 5: terminate_epoch restarts the data, a resumed run must know where."""
+
+    def make(seen: list[int]) -> Engine[Any]:
+        engine = Engine(lambda e, b: seen.append(b))
+        engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate_epoch())
+        return engine
+
+    expected: list[int] = []
+    make(expected).run(list(range(5)), max_epochs=3, epoch_length=4)
+    got: list[int] = []
+    first = make(got)
+    first.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda e: e.interrupt())
+    first.run(list(range(5)), max_epochs=3, epoch_length=4)
+    second = make(got)  # the same handlers in the new process, as a real resume would have
+    second.load_state_dict(first.state_dict())
+    second.run(list(range(5)))
+    assert got == expected
+
+
+def test_set_data_then_checkpoint_resumes_in_the_new_data() -> None:
+    def make(seen: list[int]) -> Engine[Any]:
+        engine = Engine(lambda e, b: seen.append(b))
+        engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.set_data([10, 20, 30, 40]))
+        return engine
+
+    expected: list[int] = []
+    make(expected).run([1, 2, 3, 4], max_epochs=2)
+    got: list[int] = []
+    first = make(got)
+    first.add_event_handler(Events.ITERATION_COMPLETED(once=4), lambda e: e.interrupt())
+    first.run([1, 2, 3, 4], max_epochs=2)
+    second = Engine(lambda e, b: got.append(b))
+    second.load_state_dict(first.state_dict())
+    second.run([10, 20, 30, 40])
+    assert got == expected == [1, 2, 10, 20, 30, 40, 10, 20]

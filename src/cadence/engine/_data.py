@@ -46,17 +46,20 @@ def _stateful(obj: object) -> bool:
 
 
 def stream_position(
-    data: Iterable[Any], *, epoch: int, epoch_iteration: int, iteration: int, epoch_length: int | None
+    data: Iterable[Any], *, epoch: int, epoch_iteration: int, iteration: int, epoch_length: int | None, origin: int = 0
 ) -> tuple[int, int]:
     """Return ``(pass_index, batch_offset)`` of the next batch to read from ``data``.
 
-    When an epoch is one pass over the data, the pass is the 0-based epoch; otherwise the data is a
-    continuous stream and the position follows from the total iteration count.
+    ``origin`` is the iteration at which the data was last read from its start (``terminate_epoch()``
+    and ``set_data()`` restart it). When an epoch is one pass over the data, the pass is the 0-based
+    epoch; otherwise the data is a continuous stream and the pass follows from the iteration count.
     """
     length = data_length(data)
-    if length is None or length == epoch_length or length == 0:
+    if length is None or length == 0:
         return max(epoch - 1, 0), epoch_iteration
-    return divmod(iteration, length)
+    if length == epoch_length:
+        return max(epoch - 1, 0), (iteration - origin) % length
+    return divmod(iteration - origin, length)
 
 
 def data_states(data: Iterable[Any] | None) -> dict[str, Any]:

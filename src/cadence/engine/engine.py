@@ -33,12 +33,9 @@ _GET_BATCH_STARTED, _GET_BATCH_COMPLETED = Events.GET_BATCH_STARTED, Events.GET_
 _ITERATION_STARTED, _ITERATION_COMPLETED = Events.ITERATION_STARTED, Events.ITERATION_COMPLETED
 
 
-class _Control(enum.Enum):
-    TERMINATE = "terminate"
-    TERMINATE_SKIP_COMPLETED = "terminate_skip_completed"
-    TERMINATE_EPOCH = "terminate_epoch"
-    TERMINATE_EPOCH_SKIP_COMPLETED = "terminate_epoch_skip_completed"
-    INTERRUPT = "interrupt"
+# Pending control requests, as bits of one int: several may be pending at once (a handler interrupts
+# while another ends the epoch) and the hot path tests them all with a single truthiness check.
+_TERMINATE, _SKIP_COMPLETED, _TERMINATE_EPOCH, _SKIP_EPOCH_COMPLETED, _INTERRUPT = 1, 2, 4, 8, 16
 
 
 class _Phase(enum.Enum):
@@ -88,14 +85,14 @@ class Engine(EventDispatcher, Generic[OutputT]):
         super().__init__()
         self.state = State(event_to_attr=self._event_to_attr)
         self.state_dict_user_keys: list[str] = []
-        self._control: _Control | None = None
+        self._control = 0  # the pending requests (bits above)
         self._run_gen: Generator[None, None, None] | None = None
         self._data_iter: Iterator[Any] | None = None
         self._epoch_iteration = 0  # iterations done in the current epoch: where a resumed run picks up
         self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
         self._iteration_phase = _Phase.OUTSIDE
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
-        self._restart_data = False  # after terminate_epoch(): the next epoch reads the data from its start
+        self._data_origin = 0  # the iteration at which the data was last read from its start
 
     # ------------------------------------------------------------------ control
     def terminate(self, skip_completed: bool = False) -> None:
@@ -103,7 +100,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
 
         A later :meth:`run` continues from the next iteration.
         """
-        self._control = _Control.TERMINATE_SKIP_COMPLETED if skip_completed else _Control.TERMINATE
+        self._control |= _TERMINATE | (_SKIP_COMPLETED if skip_completed else 0)
 
     def terminate_epoch(self, skip_epoch_completed: bool = False) -> None:
         """End the current epoch after the current event; the run goes on with the next epoch.
@@ -120,44 +117,40 @@ class Engine(EventDispatcher, Generic[OutputT]):
             )
         if self._iteration_phase is _Phase.ENDED:
             return  # the epoch's iterations are over (EPOCH_COMPLETED): nothing left to cut short, as in Ignite
-        self._control = _Control.TERMINATE_EPOCH_SKIP_COMPLETED if skip_epoch_completed else _Control.TERMINATE_EPOCH
+        self._control |= _TERMINATE_EPOCH | (_SKIP_EPOCH_COMPLETED if skip_epoch_completed else 0)
 
     def interrupt(self) -> None:
         """Pause the run after the current event: ``INTERRUPT`` fires and :meth:`run` returns.
 
         The next :meth:`run` call continues exactly where it paused, with the same data iterator.
         """
-        self._control = _Control.INTERRUPT
+        self._control |= _INTERRUPT
 
     @property
     def should_terminate(self) -> bool:
         """Whether a :meth:`terminate` request is pending."""
-        return self._control in (_Control.TERMINATE, _Control.TERMINATE_SKIP_COMPLETED)
+        return bool(self._control & _TERMINATE)
 
     @property
     def should_terminate_single_epoch(self) -> bool:
         """Whether a :meth:`terminate_epoch` request is pending."""
-        return self._control in (_Control.TERMINATE_EPOCH, _Control.TERMINATE_EPOCH_SKIP_COMPLETED)
+        return bool(self._control & _TERMINATE_EPOCH)
 
     @property
     def should_interrupt(self) -> bool:
         """Whether an :meth:`interrupt` request is pending."""
-        return self._control is _Control.INTERRUPT
+        return bool(self._control & _INTERRUPT)
 
     def _honour_control(self) -> Generator[None, None, None]:
-        """Act on a pending terminate/interrupt request; only entered when one is pending."""
-        control = self._control
-        if control is _Control.INTERRUPT:
-            self._control = None
+        """Act on pending requests, as Ignite: terminate first, then terminate_epoch, then interrupt."""
+        if self._control & _TERMINATE:
+            raise _Terminate()
+        if self._control & _TERMINATE_EPOCH and self._iteration_phase is _Phase.RUNNING:
+            raise _TerminateEpoch()  # cleared by _run_epoch; an interrupt still pending is honoured after it
+        if self._control & _INTERRUPT:
+            self._control &= ~_INTERRUPT
             self._fire(Events.INTERRUPT.value)
             yield  # run() returns here; the next run() resumes right after
-            return
-        if control in (_Control.TERMINATE_EPOCH, _Control.TERMINATE_EPOCH_SKIP_COMPLETED):
-            if self._iteration_phase is _Phase.RUNNING:
-                raise _TerminateEpoch()
-            return
-        if control is not None:
-            raise _Terminate()
 
     # ------------------------------------------------------------------ running
     def run(
@@ -248,6 +241,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         state.epoch_length, state.max_iters, state.dataloader = epoch_length, max_iters, data
         state.max_epochs = max_epochs if max_iters is None else self._epochs_for(max_iters, epoch_length)
         self._data_iter = None
+        self._data_origin = 0
         self._epoch_iteration = 0
         self._epoch_in_progress = False
 
@@ -304,7 +298,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
 
     def _run_as_gen(self) -> Generator[None, None, None]:
         state = self.state
-        self._control = None
+        self._control = 0
         if self._epoch_in_progress:  # a partly run epoch resumes with EPOCH_STARTED, then its next iteration
             state.epoch -= 1
             self._epoch_in_progress = False
@@ -312,7 +306,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         try:
             try:
                 self._fire(Events.STARTED.value)
-                if self._control is not None:
+                if self._control:
                     yield from self._honour_control()
                 while not self._is_done():
                     yield from self._run_epoch()
@@ -321,7 +315,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             except _DataExhausted:
                 pass
             state.times[_RUN_TIME] = time.perf_counter() - start
-            if self._control is not _Control.TERMINATE_SKIP_COMPLETED:
+            if not self._control & _SKIP_COMPLETED:
                 self._fire(Events.COMPLETED.value)
                 state.times[_RUN_TIME] = time.perf_counter() - start
             if self._is_done():
@@ -336,7 +330,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 raise
             self._fire(Events.EXCEPTION_RAISED.value, exc)
         finally:
-            self._control = None
+            self._control = 0
 
     def _run_epoch(self) -> Generator[None, None, None]:
         state = self.state
@@ -344,17 +338,17 @@ class Engine(EventDispatcher, Generic[OutputT]):
         self._epoch_in_progress = True
         start = time.perf_counter()
         self._fire(Events.EPOCH_STARTED.value)
-        if self._control is not None:
+        if self._control:
             yield from self._honour_control()
         skip_completed = False
         self._iteration_phase = _Phase.RUNNING
         try:
             yield from self._run_iterations()
         except _TerminateEpoch:
-            skip_completed = self._control is _Control.TERMINATE_EPOCH_SKIP_COMPLETED
-            self._control = None
-            self._data_iter = None
-            self._restart_data = True
+            skip_completed = bool(self._control & _SKIP_EPOCH_COMPLETED)
+            self._control &= ~(_TERMINATE_EPOCH | _SKIP_EPOCH_COMPLETED)
+            self._data_iter = None  # the next epoch reads the data from its start, as in Ignite
+            self._data_origin = state.iteration
             self._fire(Events.TERMINATE_SINGLE_EPOCH.value, iter_counter=self._epoch_iteration)
         finally:
             self._iteration_phase = _Phase.ENDED
@@ -364,7 +358,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         if not skip_completed:
             self._fire(Events.EPOCH_COMPLETED.value)
             state.times[_EPOCH_TIME] = time.perf_counter() - start
-            if self._control is not None:
+            if self._control:
                 yield from self._honour_control()
         self._iteration_phase = _Phase.OUTSIDE
 
@@ -381,11 +375,10 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 state.batch = None  # as Ignite: the previous batch is dropped before fetching, its output after
                 if hot[GET_BATCH_STARTED]:
                     self._fire_hot(GET_BATCH_STARTED, state.iteration, _GET_BATCH_STARTED)
-                    if self._control is not None:
+                    if self._control:
                         yield from self._honour_control()
                 if self._data_iter is None:
-                    self._data_iter = self._new_iterator(new_pass=self._restart_data)
-                    self._restart_data = False
+                    self._data_iter = self._new_iterator()
                 try:
                     state.batch = next(self._data_iter)
                 except StopIteration:
@@ -395,7 +388,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 state.output = None
                 if hot[GET_BATCH_COMPLETED]:
                     self._fire_hot(GET_BATCH_COMPLETED, state.iteration, _GET_BATCH_COMPLETED)
-                    if self._control is not None:
+                    if self._control:
                         yield from self._honour_control()
             else:
                 state.output = None
@@ -404,12 +397,12 @@ class Engine(EventDispatcher, Generic[OutputT]):
             self._epoch_iteration = done
             if hot[ITERATION_STARTED]:
                 self._fire_hot(ITERATION_STARTED, state.iteration, _ITERATION_STARTED)
-                if self._control is not None:
+                if self._control:
                     yield from self._honour_control()
             state.output = process(self, state.batch)
             if hot[ITERATION_COMPLETED]:
                 self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
-            if self._control is not None:
+            if self._control:
                 yield from self._honour_control()
             if state.iteration == state.max_iters:
                 return
@@ -424,6 +417,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             epoch_iteration=self._epoch_iteration,
             iteration=state.iteration,
             epoch_length=state.epoch_length,
+            origin=self._data_origin,
         )
         return open_iterator(state.dataloader, pass_index, 0 if new_pass else offset, self._saved_data_state)
 
@@ -438,7 +432,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 state.max_epochs = self._epochs_for(state.max_iters, done)
             return True
         self._fire(Events.DATALOADER_STOP_ITERATION.value)
-        if self._control is not None:
+        if self._control:
             yield from self._honour_control()
         self._data_iter = self._new_iterator(new_pass=True)
         try:
@@ -469,6 +463,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             raise TypeError(f"set_data needs an iterable, got {type(data).__name__}.")
         self.state.dataloader = data
         self._data_iter = iter(data)  # from the start of the new data, not positioned
+        self._data_origin = self.state.iteration
 
     # ------------------------------------------------------------------ serialisation
     def state_dict(self) -> dict[str, Any]:
@@ -490,8 +485,10 @@ class Engine(EventDispatcher, Generic[OutputT]):
         saved = {key: getattr(state, key) for key in keys}
         completed = state.epoch - 1 if self._epoch_in_progress else state.epoch
         length = state.epoch_length
-        if (completed, self._epoch_iteration) != (divmod(state.iteration, length) if length else (0, state.iteration)):
-            saved["position"] = [completed, self._epoch_iteration]  # counters not derivable (after terminate_epoch)
+        derived = divmod(state.iteration, length) if length else (0, state.iteration)
+        if (completed, self._epoch_iteration) != derived or self._data_origin:
+            # not derivable from the iteration count (after terminate_epoch or set_data)
+            saved["position"] = [completed, self._epoch_iteration, self._data_origin]
         return {**saved, **data_states(state.dataloader)}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -526,6 +523,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         self._data_iter = None
         self._saved_data_state = {k: state_dict[k] for k in ("data_length", "dataloader", "sampler") if k in state_dict}
         self._epoch_iteration = position["epoch_iteration"] or 0
+        self._data_origin = position["data_origin"] or 0
         self._epoch_in_progress = False
 
     #: Keys a subclass may add to :meth:`state_dict` beyond the run position and user keys.

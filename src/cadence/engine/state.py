@@ -137,13 +137,16 @@ def validate_state_dict(
         raise ValueError("Cannot load engine state_dict: an 'epoch' position needs a known epoch_length.")
     iteration: int = state_dict["iteration"] if "iteration" in keys else state_dict["epoch"] * epoch_length
     completed, in_epoch = divmod(iteration, epoch_length) if epoch_length else (0, iteration)
-    if "position" in keys:  # saved when the counters cannot be derived (after terminate_epoch)
+    origin = 0
+    if "position" in keys:  # saved when the counters cannot be derived (after terminate_epoch or set_data)
         position = state_dict["position"]
-        if not (isinstance(position, list | tuple) and len(position) == 2):
-            raise ValueError(f"Cannot load engine state_dict: position must be [epochs, iterations], got {position!r}.")
-        _check_int("position", position[0], 0)
-        _check_int("position", position[1], 0)
-        completed, in_epoch = position
+        if not (isinstance(position, list | tuple) and len(position) in (2, 3)):
+            raise ValueError(
+                f"Cannot load engine state_dict: position must be [epochs, iterations, data origin], got {position!r}."
+            )
+        for value in position:
+            _check_int("position", value, 0)
+        completed, in_epoch, origin = (*position, 0)[:3]
     if max_epochs is None and max_iters is None and iteration:
         raise ValueError(f"Cannot load engine state_dict: iteration {iteration} without max_epochs or max_iters.")
     total = max_iters or (max_epochs * epoch_length if max_epochs and epoch_length else None)
@@ -156,6 +159,7 @@ def validate_state_dict(
         "iteration": iteration,
         "completed_epochs": completed,
         "epoch_iteration": in_epoch,
+        "data_origin": origin,
         "max_epochs": max_epochs,
         "max_iters": max_iters,
     }
