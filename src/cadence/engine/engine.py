@@ -369,14 +369,16 @@ class Engine(EventDispatcher, Generic[OutputT]):
         process = self._process_function
         fetch = state.dataloader is not None
         done = self._epoch_iteration
-        # Limits are read from the state on every check: run() may raise them while this loop is paused.
-        while state.epoch_length is None or done < state.epoch_length:
+        # Local copies of the limits, re-read after every pause: run() may raise them while this loop is paused.
+        epoch_length, max_iters = state.epoch_length, state.max_iters
+        while epoch_length is None or done < epoch_length:
             if fetch:
                 state.batch = None  # as Ignite: the previous batch is dropped before fetching, its output after
                 if hot[GET_BATCH_STARTED]:
                     self._fire_hot(GET_BATCH_STARTED, state.iteration, _GET_BATCH_STARTED)
                     if self._control:
                         yield from self._honour_control()
+                        epoch_length, max_iters = state.epoch_length, state.max_iters
                 if self._data_iter is None:
                     self._data_iter = self._new_iterator()
                 try:
@@ -385,11 +387,13 @@ class Engine(EventDispatcher, Generic[OutputT]):
                     epoch_ends = yield from self._on_data_exhausted(done)
                     if epoch_ends:
                         return
+                    epoch_length, max_iters = state.epoch_length, state.max_iters
                 state.output = None
                 if hot[GET_BATCH_COMPLETED]:
                     self._fire_hot(GET_BATCH_COMPLETED, state.iteration, _GET_BATCH_COMPLETED)
                     if self._control:
                         yield from self._honour_control()
+                        epoch_length, max_iters = state.epoch_length, state.max_iters
             else:
                 state.output = None
             state.iteration += 1
@@ -399,12 +403,14 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 self._fire_hot(ITERATION_STARTED, state.iteration, _ITERATION_STARTED)
                 if self._control:
                     yield from self._honour_control()
+                    epoch_length, max_iters = state.epoch_length, state.max_iters
             state.output = process(self, state.batch)
             if hot[ITERATION_COMPLETED]:
                 self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
             if self._control:
                 yield from self._honour_control()
-            if state.iteration == state.max_iters:
+                epoch_length, max_iters = state.epoch_length, state.max_iters
+            if state.iteration == max_iters:
                 return
 
     def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
