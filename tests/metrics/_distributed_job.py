@@ -124,6 +124,25 @@ def _special_cases() -> dict[str, Any]:
     if rank == 0:
         precision.update(dataset()["multiclass"])
     results["precision_one_rank"] = precision.compute()
+    # ... also for binary data, whose per-class value depends on the kind of data that only rank 0 saw.
+    binary = dataset()["binary"]
+    for name, make in (("precision", Precision), ("recall", Recall), ("fbeta", lambda: Fbeta(1.0, average=False))):
+        metric = make()
+        if rank == 0:
+            metric.update(binary)
+        results[f"{name}_binary_one_rank"] = metric.compute()
+    # An average of vectors (or of numbers and vectors) where a process saw nothing or only numbers.
+    for name, feed in (
+        ("vectors", [torch.tensor([[1.0, 2.0], [3.0, 4.0]])]),
+        ("mixed", [1.0, torch.tensor([2.0, 6.0])]),
+    ):
+        average = Average()
+        for position, value in enumerate(feed):
+            if rank == position % world or world == 1:
+                average.update(value)
+        results[f"average_{name}_one_rank"] = average.compute()
+    if world > 1:
+        results["mismatch_errors"] = _mismatch_errors(rank)
     # The running average of the output averages the processes' values at each step.
     running = RunningAverage(alpha=0.5, output_transform=float)
     for step in range(3):
@@ -131,6 +150,21 @@ def _special_cases() -> dict[str, Any]:
     results["running_average"] = running.compute()
     results["expected_running_average"] = _ema([step * 10 + (world - 1) / 2 for step in range(3)], 0.5)
     return results
+
+
+def _mismatch_errors(rank: int) -> list[str]:
+    """Processes fed data of different kinds or shapes get a clear error, not a hang or a wrong value."""
+    binary, multiclass = dataset()["binary"], dataset()["multiclass"]
+    precision, average = Precision(), Average()
+    precision.update(binary if rank == 0 else (multiclass[0][:, :2], multiclass[1] % 2))
+    average.update(torch.ones(2 + rank))
+    errors = []
+    for metric in (precision, average):
+        try:
+            metric.compute()
+        except ValueError as error:
+            errors.append(str(error))
+    return errors
 
 
 def _ema(values: list[float], alpha: float) -> float:

@@ -42,5 +42,21 @@ def test_every_metric_over_uneven_shards_equals_the_single_process_value(sharded
 def test_processes_without_data_and_running_averages(sharded: list[dict[str, Any]]) -> None:
     single = job.run_single()
     for results in sharded:
-        assert close(results["precision_one_rank"], single["precision_one_rank"])
+        for name in (
+            "precision",
+            "precision_binary",
+            "recall_binary",
+            "fbeta_binary",
+            "average_vectors",
+            "average_mixed",
+        ):
+            assert close(results[f"{name}_one_rank"], single[f"{name}_one_rank"]), name
         assert results["running_average"] == pytest.approx(results["expected_running_average"])
+
+
+@pytest.mark.slow
+def test_processes_fed_different_kinds_or_shapes_get_a_clear_error(sharded: list[dict[str, Any]]) -> None:
+    for results in sharded:
+        kinds, shapes = results["mismatch_errors"]
+        assert "different kinds of data or numbers of classes" in kinds
+        assert "values of the same shape" in shapes

@@ -252,19 +252,29 @@ class _PrecisionRecall(ClassificationMetric):
         if counts is not None and (not isinstance(counts, torch.Tensor) or tuple(counts.shape) != (3, expected)):
             raise ValueError(f"Cannot load {type(self).__name__} state: its counts do not match {expected} classes.")
 
-    def _synced_counts(self) -> torch.Tensor | None:
+    def _synced_counts(self) -> tuple[torch.Tensor | None, str | None]:
+        """The counts summed over processes, and the kind of data that the processes saw."""
         if get_world_size() == 1:
-            return self._counts
-        # A process that saw no data has no counts yet; agree on the size first so every process joins in.
-        width = reduced(0 if self._counts is None else self._counts.shape[1], ReduceOp.MAX)
-        if width == 0:
-            return None
-        counts = self._counts if self._counts is not None else torch.zeros(3, width, dtype=torch.float64)
-        return reduced(counts.to(self._device))
+            return self._counts, self._type
+        # A process that saw no data has neither counts nor a kind yet: agree on both first (one MAX over
+        # [width, kind, -smallest width, -smallest kind], so that processes fed different data are caught too).
+        width = 0 if self._counts is None else self._counts.shape[1]
+        code = _KIND_CODES.index(self._type)
+        missing = -(1 << 30)
+        agreed = reduced(torch.tensor([width, code, -width or missing, -code or missing]), ReduceOp.MAX).tolist()
+        if agreed[0] == 0:
+            return None, None
+        if agreed[0] != -agreed[2] or agreed[1] != -agreed[3]:
+            raise ValueError(
+                f"{type(self).__name__}: the processes were fed different kinds of data or numbers of classes; "
+                "every process must give data of the same kind and number of classes."
+            )
+        counts = self._counts if self._counts is not None else torch.zeros(3, agreed[0], dtype=torch.float64)
+        return reduced(counts.to(self._device)), _KIND_CODES[agreed[1]]
 
     def compute(self) -> torch.Tensor | float:
         """The averaged value (a float), or a tensor of per-class values (``average=False``/``None``)."""
-        counts = self._synced_counts()
+        counts, kind = self._synced_counts()
         if counts is None or reduced(self._num_examples) == 0:
             raise NotComputableError(f"{type(self).__name__} must have at least one example before it can be computed.")
         if self._average is Averaging.SAMPLES:
@@ -274,7 +284,7 @@ class _PrecisionRecall(ClassificationMetric):
         per_class = true_pos / denominator.clamp(min=1)
         average = self._average
         if average is Averaging.NONE:
-            return per_class[1] if self._type == BINARY else per_class
+            return per_class[1] if kind == BINARY else per_class
         if average is Averaging.PER_CLASS:
             return per_class
         if average is Averaging.MACRO:
@@ -282,6 +292,9 @@ class _PrecisionRecall(ClassificationMetric):
         if average is Averaging.MICRO:
             return float(true_pos.sum() / denominator.sum().clamp(min=1))
         return float((per_class * actual).sum() / actual.sum().clamp(min=1))
+
+
+_KIND_CODES = (None, BINARY, MULTICLASS, MULTILABEL)  # the kind of data as a number, to agree on it across processes
 
 
 def _class_counts(predicted: torch.Tensor, target: torch.Tensor, classes: int, kind: str) -> torch.Tensor:

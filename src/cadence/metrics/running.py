@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from cadence.distributed import ReduceOp, all_reduce, get_world_size
+from cadence.distributed import ReduceOp, all_gather, all_reduce, get_world_size
 from cadence.engine import CallableEventWithFilter, Engine, Events
 from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
 from cadence.metrics.usage import (
@@ -71,7 +71,22 @@ class Average(Metric):
         num_examples = reduced(self._num_examples)
         if num_examples == 0:
             raise NotComputableError("Average must have at least one example before it can be computed.")
-        return reduced(self._accumulator) / num_examples
+        return reduced(self._agreed_accumulator()) / num_examples
+
+    def _agreed_accumulator(self) -> torch.Tensor:
+        """The accumulator broadcast to the shape shared by all processes: a process that saw no data, or only
+        numbers, holds a 0-d one while the others hold vectors, and all_reduce needs equal sizes everywhere."""
+        if get_world_size() == 1:
+            return self._accumulator
+        shapes = all_gather(tuple(self._accumulator.shape))
+        try:
+            shape = torch.broadcast_shapes(*shapes)  # type: ignore[no-untyped-call]  # unannotated in torch
+        except RuntimeError as error:
+            raise ValueError(
+                f"Average got values of shapes {shapes} on the different processes; every process must average "
+                "values of the same shape (or plain numbers)."
+            ) from error
+        return self._accumulator.expand(shape)
 
 
 class Loss(Metric):
