@@ -170,7 +170,7 @@ def checkpointed_run(make: Callable[[], Metric], usage: Any, stop_at: int | None
     [
         (Accuracy, "epoch_wise"),
         (lambda: ConfusionMatrix(4), "epoch_wise"),
-        (Accuracy, RunningEpochWise()),
+        (lambda: RunningAverage(Accuracy(), alpha=0.5), RunningEpochWise()),
         (lambda: Precision(average="weighted"), "running_batch_wise"),
         (lambda: RunningAverage(Accuracy(), alpha=0.5), "running_batch_wise"),
         (lambda: RunningAverage(Accuracy(), alpha=0.5), "single_epoch_running_batch_wise"),

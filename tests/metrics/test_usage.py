@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
+import torch
 
 from cadence import Engine, Events
+from cadence import metrics as cadence_metrics
 from cadence.metrics import (
     Average,
     BatchFiltered,
@@ -36,8 +39,8 @@ def published(usage: Any, event: Events) -> list[float]:
     [
         (EpochWise(), Events.EPOCH_COMPLETED, [2.0, 5.0]),
         ("epoch_wise", Events.EPOCH_COMPLETED, [2.0, 5.0]),
-        (RunningEpochWise(), Events.EPOCH_COMPLETED, [2.0, 3.5]),
-        ("running_epoch_wise", Events.EPOCH_COMPLETED, [2.0, 3.5]),
+        (RunningEpochWise(), Events.EPOCH_COMPLETED, [3.0, 4.5]),  # updated with each epoch's last output
+        ("running_epoch_wise", Events.EPOCH_COMPLETED, [3.0, 4.5]),
         (BatchWise(), Events.ITERATION_COMPLETED, DATA),
         ("batch_wise", Events.ITERATION_COMPLETED, DATA),
         (RunningBatchWise(), Events.ITERATION_COMPLETED, [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]),
@@ -73,3 +76,43 @@ def test_batch_filtered_needs_a_filter() -> None:
 def test_custom_usage() -> None:
     usage = MetricUsage(Events.STARTED, Events.ITERATION_COMPLETED, Events.COMPLETED)
     assert published(usage, Events.COMPLETED) == [3.5]
+
+
+def test_running_epoch_wise_updates_once_per_epoch() -> None:
+    usage = RunningEpochWise()
+    assert (usage.STARTED, usage.ITERATION_COMPLETED, usage.COMPLETED) == (
+        Events.STARTED,
+        Events.EPOCH_COMPLETED,
+        Events.EPOCH_COMPLETED,
+    )
+
+
+def _epoch_values(engine_type: Any, events: Any, metrics: Any, usage: Any, make: str) -> list[Any]:
+    generator = torch.Generator().manual_seed(0)
+    data = [(torch.randn(4, 3, generator=generator), torch.randint(0, 3, (4,), generator=generator)) for _ in range(5)]
+    engine = engine_type(lambda engine, batch: batch)
+    metric = (
+        metrics.RunningAverage(metrics.Accuracy(), alpha=0.5)
+        if make == "running_average"
+        else metrics.Average(output_transform=lambda output: output[0])
+    )
+    metric.attach(engine, "value", usage=usage)
+    values: list[Any] = []
+    engine.add_event_handler(events.EPOCH_COMPLETED, lambda engine: values.append(engine.state.metrics["value"]))
+    engine.run(data, max_epochs=3)
+    return values
+
+
+@pytest.mark.parametrize("make", ["running_average", "average"])
+def test_running_epoch_wise_matches_ignite(make: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ignite_engine = pytest.importorskip("ignite.engine")
+        ignite_metrics = pytest.importorskip("ignite.metrics")
+        from ignite.metrics.metric import RunningEpochWise as IgniteRunningEpochWise
+
+    expected = _epoch_values(ignite_engine.Engine, ignite_engine.Events, ignite_metrics, IgniteRunningEpochWise(), make)
+    got = _epoch_values(Engine, Events, cadence_metrics, RunningEpochWise(), make)
+    assert len(got) == len(expected) == 3
+    for value, reference in zip(got, expected, strict=True):
+        assert torch.allclose(torch.as_tensor(value).double(), torch.as_tensor(reference).double())

@@ -79,17 +79,20 @@ class EpochWise(MetricUsage):
 
 
 class RunningEpochWise(EpochWise):
-    """Reset once at the run start, update every iteration, publish at each epoch end.
+    """Reset once at the run start; update and publish at each epoch end (as Ignite).
+
+    Meant for running measures over epochs, such as ``RunningAverage(src=Accuracy())``; a metric of the
+    engine's output is updated with the last output of each epoch.
 
     Example:
-        >>> RunningEpochWise().STARTED.name
-        'STARTED'
+        >>> RunningEpochWise().STARTED.name, RunningEpochWise().ITERATION_COMPLETED.name
+        ('STARTED', 'EPOCH_COMPLETED')
     """
 
     usage_name: ClassVar[str] = "running_epoch_wise"
 
     def __init__(self) -> None:
-        MetricUsage.__init__(self, Events.STARTED, Events.ITERATION_COMPLETED, Events.EPOCH_COMPLETED)
+        MetricUsage.__init__(self, Events.STARTED, Events.EPOCH_COMPLETED, Events.EPOCH_COMPLETED)
 
 
 class BatchWise(MetricUsage):
