@@ -80,6 +80,37 @@ def test_attaching_a_lambda_attaches_its_dependencies_once() -> None:
     assert not engine.has_event_handler(precision.iteration_completed)
 
 
+@pytest.mark.parametrize("dependency_first", [True, False])
+def test_detaching_a_lambda_keeps_a_dependency_attached_on_its_own(dependency_first: bool) -> None:
+    engine = Engine(lambda e, b: b)
+    accuracy = Accuracy()
+    scaled = accuracy * 100
+    if dependency_first:
+        accuracy.attach(engine, "acc")
+    scaled.attach(engine, "acc100")
+    if not dependency_first:
+        accuracy.attach(engine, "acc")
+    scaled.detach(engine)
+    assert accuracy.is_attached(engine) and not scaled.is_attached(engine)
+    batches = [(torch.eye(2), torch.tensor([0, 1])), (torch.eye(2), torch.tensor([0, 0]))]
+    assert engine.run(batches).metrics == {"acc": 0.75}
+    accuracy.detach(engine)
+    assert not engine.has_event_handler(accuracy.iteration_completed)
+    assert not engine.has_event_handler(accuracy.started)
+
+
+def test_detaching_a_nested_lambda_removes_the_handlers_it_added() -> None:
+    engine = Engine(lambda e, b: b)
+    precision, recall = Precision(average=False), Recall(average=False)
+    f1 = (precision * recall * 2 / (precision + recall + 1e-20)).mean()
+    f1.attach(engine, "f1")
+    f1.detach(engine)
+    for metric in (precision, recall):
+        assert not engine.has_event_handler(metric.iteration_completed)
+        assert not engine.has_event_handler(metric.started)
+    assert engine.run([(torch.eye(2), torch.tensor([0, 1]))]).metrics == {}
+
+
 def test_update_by_hand_updates_each_dependency_once_and_is_refused_when_attached() -> None:
     accuracy = Accuracy()
     doubled = MetricsLambda(operator.add, accuracy, accuracy)

@@ -49,6 +49,8 @@ class MetricsLambda(Metric):
         # Not Metric.__init__: that resets, and building ``m * 2`` must not wipe what ``m`` has accumulated.
         self._setup(identity, "cpu", False)
         self._engine: weakref.ref[Engine[Any]] | None = None
+        # The dependencies' handlers that attach() added (not those already there), so detach() removes only them.
+        self._added: weakref.WeakKeyDictionary[Engine[Any], list[tuple[Metric, str]]] = weakref.WeakKeyDictionary()
 
     def _dependencies(self) -> Iterator[Metric]:
         for value in itertools.chain(self.args, self.kwargs.values()):
@@ -87,28 +89,41 @@ class MetricsLambda(Metric):
     def attach(self, engine: Engine[Any], name: str, usage: MetricUsage | str = "epoch_wise") -> None:
         """Attach the dependencies' reset and update handlers (once each), and publish as ``name``."""
         usage = self._check_attach(engine, name, usage)
-        self._attach_dependencies(engine, usage)
+        self._attach_dependencies(engine, usage, self._added.setdefault(engine, []))
         engine.add_event_handler(usage.COMPLETED, self.completed, name)
         self._engine = weakref.ref(engine)
 
-    def _attach_dependencies(self, engine: Engine[Any], usage: MetricUsage) -> None:
+    def _attach_dependencies(self, engine: Engine[Any], usage: MetricUsage, added: list[tuple[Metric, str]]) -> None:
         for metric in self._dependencies():
             if isinstance(metric, MetricsLambda):
-                metric._attach_dependencies(engine, usage)
+                metric._attach_dependencies(engine, usage, added)
                 continue
             metric._reset_event = usage.STARTED
             if not engine.has_event_handler(metric.started, usage.STARTED):
                 engine.add_event_handler(usage.STARTED, metric.started)
+                added.append((metric, "started"))
             if not engine.has_event_handler(metric.iteration_completed, usage.ITERATION_COMPLETED):
                 engine.add_event_handler(usage.ITERATION_COMPLETED, metric.iteration_completed)
+                added.append((metric, "iteration_completed"))
 
     def detach(self, engine: Engine[Any], usage: MetricUsage | str = "epoch_wise") -> None:
-        """Remove this metric's and its dependencies' handlers for ``usage``."""
+        """Stop publishing, and remove the dependencies' handlers that :meth:`attach` added for ``usage``.
+
+        A dependency that publishes under its own name keeps its handlers.
+        """
         usage = to_usage(usage)
         super().detach(engine, usage)
         self._engine = None
-        for metric in self._dependencies():
-            metric.detach(engine, usage)
+        kept = []
+        for metric, handler_name in self._added.pop(engine, []):
+            event = usage.STARTED if handler_name == "started" else usage.ITERATION_COMPLETED
+            handler = getattr(metric, handler_name)
+            if not engine.has_event_handler(handler, event):
+                kept.append((metric, handler_name))  # added for another usage
+            elif not metric.is_attached(engine, usage):
+                engine.remove_event_handler(handler, event)
+        if kept:
+            self._added[engine] = kept
 
     def is_attached(self, engine: Engine[Any], usage: MetricUsage | str = "epoch_wise") -> bool:
         """Whether this metric publishes on ``engine`` and all its dependencies are updated there."""
