@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn import metrics as sk
 from cadence.metrics import ConfusionMatrix, ConfusionMatrixAverage, IoU, NotComputableError, Precision, mIoU
 from tests.metrics._data import SETTINGS, cuts, multiclass, split
 
-NORMALIZE = {None: None, "samples": "all", "recall": "true", "precision": "pred"}
+NORMALIZE = {None: None, "samples": None, "recall": "true", "precision": "pred"}  # samples: counts / n, as Ignite
 
 
 @pytest.mark.parametrize("average", list(NORMALIZE))
@@ -33,7 +34,23 @@ def test_confusion_matrix_matches_sklearn(
         y.reshape(-1).numpy(), y_pred.argmax(1).reshape(-1).numpy(), labels=list(range(classes)),
         normalize=NORMALIZE[average],
     )  # fmt: skip
+    if average == "samples":
+        expected = expected / n
     np.testing.assert_allclose(cm.compute().numpy(), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("average", list(NORMALIZE))
+def test_confusion_matrix_matches_ignite_on_segmentation_data_with_ignored_targets(average: str | None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ignite_metrics = pytest.importorskip("ignite.metrics")
+    y_pred, y = multiclass(0, 5, 3, (4, 4))
+    y[0, 0] = 255
+    ours, theirs = ConfusionMatrix(3, average=average), ignite_metrics.ConfusionMatrix(3, average=average)
+    for batch in split([y_pred, y], [2, 2]):
+        ours.update(batch)
+        theirs.update(batch)
+    torch.testing.assert_close(ours.compute(), theirs.compute(), check_dtype=False)
 
 
 @pytest.mark.parametrize("ignore_index", [None, 0, 2])

@@ -18,8 +18,10 @@ __all__ = ["ConfusionMatrix", "ConfusionMatrixAverage", "IoU", "mIoU"]
 class ConfusionMatrixAverage(enum.Enum):
     """How :class:`ConfusionMatrix` normalises its counts; Ignite's ``average`` strings map onto it.
 
-    ``NONE`` (``None``): raw counts; ``SAMPLES``: divided by the number of samples; ``RECALL``: each row
-    divided by its sum (true class totals); ``PRECISION``: each column divided by its sum.
+    ``NONE`` (``None``): raw counts; ``SAMPLES``: divided by the number of samples, the batch sizes
+    ``y_pred.shape[0]`` summed (as Ignite; for segmentation data a sample holds many pixels, so the matrix
+    sums to pixels counted per sample, not to 1); ``RECALL``: each row divided by its sum (true class
+    totals); ``PRECISION``: each column divided by its sum.
 
     Example:
         >>> ConfusionMatrixAverage.parse("recall"), ConfusionMatrixAverage.parse(None)
@@ -55,7 +57,8 @@ class ConfusionMatrix(Metric):
 
     Args:
         num_classes: the number of classes (> 1).
-        average: ``None`` (counts), ``'samples'``, ``'recall'`` or ``'precision'``
+        average: ``None`` (counts), ``'samples'`` (counts divided by the number of samples, ``y_pred.shape[0]``
+            summed over batches, not by the number of pixels), ``'recall'`` or ``'precision'``
             (see :class:`ConfusionMatrixAverage`).
 
     Example:
@@ -135,7 +138,7 @@ class ConfusionMatrix(Metric):
         if self._ones.shape[0] != cell.shape[0]:
             self._ones = torch.ones(cell.shape[0], dtype=torch.int64, device=self._device)
         self._cells.index_put_((cell,), self._ones, accumulate=True)
-        self._num_examples += cell.shape[0]
+        self._num_examples += y_pred.shape[0]
 
     def compute(self) -> torch.Tensor:
         """The counts (``int64``), or normalised counts (``float64``) when ``average`` is set."""
