@@ -850,3 +850,16 @@ def test_set_data_then_checkpoint_resumes_in_the_new_data() -> None:
     second.load_state_dict(first.state_dict())
     second.run([10, 20, 30, 40])
     assert got == expected == [1, 2, 10, 20, 30, 40, 10, 20]
+
+
+def test_state_saved_at_an_epochs_last_iteration_still_completes_that_epoch_on_resume() -> None:
+    saved: list[dict[str, Any]] = []
+    engine = Engine(lambda e, b: b)
+    engine.add_event_handler(Events.ITERATION_COMPLETED(once=3), lambda e: saved.append(e.state_dict()))
+    engine.run([0, 1, 2], max_epochs=2)
+    assert saved[0]["position"] == [0, 3, 0]  # epoch 1's iterations are done, its EPOCH_COMPLETED is not
+    resumed = Engine(lambda e, b: b)
+    completed = record_events(resumed, [Events.EPOCH_COMPLETED])
+    resumed.load_state_dict(saved[0])
+    resumed.run([0, 1, 2])
+    assert completed == [("EPOCH_COMPLETED", 1, 3), ("EPOCH_COMPLETED", 2, 6)]
