@@ -1,4 +1,5 @@
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -382,9 +383,20 @@ def _save_from_two_ranks(local_rank: int, folder: str) -> dict[str, Any]:
     trainer = create_supervised_trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss())
     rank_folder = Path(folder) / f"rank{idist.get_rank()}"
     checkpoint = Checkpoint({"model": model, "trainer": trainer}, rank_folder, save_on_rank=1, n_saved=None)
+    if idist.get_rank() == 1:
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda: time.sleep(0.3))  # a slow writer
     trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+    on_disk: list[bool] = []  # every rank sees the file right after the save: the saver waits at a barrier
+    written = Path(folder) / "rank1"
+    trainer.add_event_handler(
+        Events.EPOCH_COMPLETED, lambda e: on_disk.append((written / f"checkpoint_{e.state.epoch}.pt").is_file())
+    )
     trainer.run(_data(batches=2), max_epochs=2)
-    return {"saved": [item.filename for item in checkpoint.saved], "last": str(checkpoint.last_checkpoint)}
+    return {
+        "saved": [item.filename for item in checkpoint.saved],
+        "last": str(checkpoint.last_checkpoint),
+        "on_disk": on_disk,
+    }
 
 
 @pytest.mark.slow
@@ -394,6 +406,7 @@ def test_only_save_on_rank_writes_and_ddp_is_unwrapped(tmp_path: Path) -> None:
     with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
         results = parallel.run(_save_from_two_ranks, str(tmp_path))
     assert [r["saved"] for r in results] == [["checkpoint_1.pt", "checkpoint_2.pt"]] * 2
+    assert [r["on_disk"] for r in results] == [[True, True]] * 2
     assert not (tmp_path / "rank0").exists()
     assert _files(tmp_path / "rank1") == ["checkpoint_1.pt", "checkpoint_2.pt"]
     saved = Checkpoint.read_checkpoint(tmp_path / "rank1" / "checkpoint_2.pt")

@@ -177,7 +177,6 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def test(model: nn.Module, best: Checkpoint, test_set: TensorDataset) -> float:
     """Accuracy of the best checkpointed model on the test set."""
-    dist.barrier()  # rank 0 writes the best model; the others wait until it is on disk
     if best.last_checkpoint is not None:
         Checkpoint.load_objects({"model": model}, best.last_checkpoint)
     tester = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})

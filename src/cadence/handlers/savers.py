@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import torch
 
-from cadence.distributed import get_rank
+from cadence.distributed import barrier, get_rank
 
 __all__ = ["BaseSaveHandler", "DiskSaver", "atomic_write"]
 
@@ -140,14 +140,15 @@ class DiskSaver(BaseSaveHandler):
                 )
 
     def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
-        """Write ``checkpoint`` to ``dirname/filename`` (on ``save_on_rank`` only)."""
-        if get_rank() != self.save_on_rank:
-            return
-        path = self.dirname / filename
-        if self.atomic:
-            atomic_write(path, lambda file: torch.save(checkpoint, file, **self.kwargs))
-        else:
-            torch.save(checkpoint, path, **self.kwargs)
+        """Write ``checkpoint`` to ``dirname/filename`` on ``save_on_rank``; in a distributed run every rank
+        then waits at a barrier, so that none goes on (or reads the file) before it is on disk."""
+        if get_rank() == self.save_on_rank:
+            path = self.dirname / filename
+            if self.atomic:
+                atomic_write(path, lambda file: torch.save(checkpoint, file, **self.kwargs))
+            else:
+                torch.save(checkpoint, path, **self.kwargs)
+        barrier()
 
     def remove(self, filename: str) -> None:
         """Delete ``dirname/filename`` (on ``save_on_rank`` only); a missing file is not an error."""
