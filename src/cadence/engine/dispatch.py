@@ -54,11 +54,11 @@ class EventDispatcher:
         #: The last event fired that had handlers: exact inside any handler (Ignite's attribute of the same name).
         self.last_event_name: CallableEventWithFilter | str | None = None
         self._handlers: dict[str, list[HandlerRecord]] = {}
-        self._hot: list[tuple[HandlerRecord, ...]] = [(), (), (), ()]
-        # The same handlers as plain tuples: bare calls when none is filtered (the common case), else
-        # (call, every, check) triples; unpacking a tuple is cheaper than reading a record's attributes.
+        # Per hot event, its handlers as (call, every, check) triples: empty (falsy) when nobody listens;
+        # unpacking a tuple is cheaper than reading a record's attributes.
+        self._hot: list[tuple[tuple[Callable[[Any], Any], int, Any], ...]] = [(), (), (), ()]
+        # The same handlers as bare calls when none is filtered (the common case), else None.
         self._hot_calls: list[tuple[Callable[[Any], Any], ...] | None] = [None, None, None, None]
-        self._hot_filtered: list[tuple[tuple[Callable[[Any], Any], int, Any], ...]] = [(), (), (), ()]
         self._handler_wrapper: HandlerWrapper | None = None
 
     def register_events(
@@ -205,10 +205,9 @@ class EventDispatcher:
         if key in _HOT_EVENTS:
             slot = _HOT_EVENTS.index(key)
             records = tuple(self._handlers.get(key, ()))
-            self._hot[slot] = records
+            self._hot[slot] = tuple((r.call, r.every, r.check) for r in records)
             unfiltered = all(not r.every and r.check is None for r in records)
             self._hot_calls[slot] = tuple(r.call for r in records) if unfiltered else None
-            self._hot_filtered[slot] = tuple((r.call, r.every, r.check) for r in records)
 
     def _remove_record(self, record: HandlerRecord) -> None:
         for key, records in self._handlers.items():
@@ -303,7 +302,7 @@ class EventDispatcher:
             for call in calls:
                 call(self)
             return
-        for call, every, check in self._hot_filtered[slot]:
+        for call, every, check in self._hot[slot]:
             if every and counter % every:
                 continue
             if check is not None and not check(self, counter):

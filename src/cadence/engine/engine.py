@@ -91,6 +91,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         self._epoch_iteration = 0  # iterations done in the current epoch: where a resumed run picks up
         self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
         self._iteration_phase = _Phase.OUTSIDE
+        self._running = False  # refuses run() from this engine's own handlers
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
         self._data_origin = 0  # the iteration at which the data was last read from its start
 
@@ -210,8 +211,6 @@ class Engine(EventDispatcher, Generic[OutputT]):
         finally:
             self._running = False
         return self.state
-
-    _running = False
 
     def _starts_fresh(self, max_epochs: int | None, max_iters: int | None) -> bool:
         state = self.state
