@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench clean
+.PHONY: test demo lint typecheck pytest bench compat clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks compat
+	$(BIN)/ruff format --check src tests benchmarks compat
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -27,8 +27,12 @@ test: lint typecheck pytest
 demo: $(STAMP)
 	$(BIN)/python -m cadence.examples.digits $(ARGS)
 
+# Ignite 0.5.5's own test suite against cadence (and against Ignite for the baseline); see compat/run.py.
+compat: $(STAMP)
+	$(BIN)/python compat/run.py $(ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs .compat .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,9 @@ from cadence.distributed.context import (
     get_nproc_per_node,
     get_rank,
     get_world_size,
+    has_hvd_support,
+    has_native_dist_support,
+    has_xla_support,
     is_distributed,
 )
 from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError
@@ -56,6 +59,9 @@ __all__ = [
     "get_nproc_per_node",
     "get_rank",
     "get_world_size",
+    "has_hvd_support",
+    "has_native_dist_support",
+    "has_xla_support",
     "is_distributed",
     "one_rank_first",
     "one_rank_only",

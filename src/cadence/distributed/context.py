@@ -21,8 +21,18 @@ __all__ = [
     "get_nproc_per_node",
     "get_rank",
     "get_world_size",
+    "has_hvd_support",
+    "has_native_dist_support",
+    "has_xla_support",
     "is_distributed",
 ]
+
+#: ``torch.distributed`` is available in this PyTorch build (Ignite's flag of the same name).
+has_native_dist_support: bool = dist.is_available()
+#: cadence runs on ``torch.distributed`` only: Horovod is not a supported backend.
+has_hvd_support: bool = False
+#: cadence runs on ``torch.distributed`` only: XLA/TPU is not a supported backend.
+has_xla_support: bool = False
 
 
 class Backend(str, enum.Enum):

@@ -1,0 +1,242 @@
+"""``make compat``: run Ignite 0.5.5's own released tests against cadence, and against Ignite for the baseline.
+
+Steps:
+1. Get the released source distribution with pip (cached in ``.compat/``) and take its ``tests/`` only.
+2. Apply the private-internals rule (``compat/exclusions.py``) and list what it leaves out.
+3. Run the selected test files twice, one pytest process per file: against the installed
+   pytorch-ignite 0.5.5 (the baseline) and against cadence through the stand-in ``compat/ignite``.
+4. Count, file by file, the tests that pass on Ignite and are not left out; print how many of them
+   pass on cadence, and the totals per part. Fail when a total is below ``compat/floor.json``.
+
+Usage: ``python compat/run.py [--only SUBSTRING] [--skip-baseline] [--raise-floor]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from exclusions import excluded_tests
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = ROOT / ".compat"
+VERSION = "0.5.5"
+SDIST = f"pytorch_ignite-{VERSION}"
+WORK = CACHE / "work"
+FLOOR = HERE / "floor.json"
+
+# The parts of Ignite's suite that this measure covers, with the part each file counts towards.
+SELECTION = {
+    "engine": ["tests/ignite/engine"],
+    "handlers": [
+        "tests/ignite/handlers",
+        "tests/ignite/contrib/handlers",
+        "tests/ignite/contrib/engines",
+        "tests/ignite/distributed",
+        "tests/ignite/test_utils.py",
+        "tests/ignite/base",
+    ],
+}
+# Service loggers are the subject of a later issue; their clients are not installed here.
+SERVICE_LOGGERS = ("clearml", "mlflow", "neptune", "polyaxon", "visdom", "wandb")
+PYTEST_INI = """[pytest]
+markers =
+    distributed: distributed
+    multinode_distributed: multinode distributed
+    tpu: tpu
+    order: order
+addopts = -p no:cacheprovider --continue-on-collection-errors -q
+"""
+FILE_TIMEOUT_S = 900
+
+
+def fetch_tests() -> Path:
+    tests = WORK / "tests"
+    if (tests / "ignite" / "conftest.py").exists():
+        return WORK
+    CACHE.mkdir(exist_ok=True)
+    archive = CACHE / f"{SDIST}.tar.gz"
+    if not archive.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"pytorch-ignite=={VERSION}",
+                "-d",
+                str(CACHE),
+            ],
+            check=True,
+        )
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(f"{SDIST}/tests/")]
+        for member in members:
+            member.name = member.name[len(SDIST) + 1 :]
+        tar.extractall(WORK, members=members, filter="data")
+    (WORK / "pytest.ini").write_text(PYTEST_INI)
+    return WORK
+
+
+def test_files(work: Path, only: str | None) -> dict[str, str]:
+    """Map each selected test file (relative to the work folder) to its part."""
+    files = {}
+    for part, roots in SELECTION.items():
+        for root in roots:
+            path = work / root
+            found = [path] if path.is_file() else sorted(path.rglob("test_*.py"))
+            for file in found:
+                rel = file.relative_to(work).as_posix()
+                if any(service in rel for service in SERVICE_LOGGERS):
+                    continue
+                if only is None or only in rel:
+                    files[rel] = part
+    return files
+
+
+def run_file(work: Path, rel: str, target: str) -> dict[str, str]:
+    """Run one test file against ``target`` ("ignite" or "cadence"); map each test id to its outcome."""
+    out = CACHE / "results" / target / (rel.replace("/", "__") + ".xml")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("WORLD_SIZE", None)
+    path = [str(work)]
+    if target == "cadence":
+        path.insert(0, str(HERE))
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    command = [sys.executable, "-m", "pytest", rel, f"--junitxml={out}", "--timeout=120", "-p", "no:randomly"]
+    with contextlib.suppress(subprocess.TimeoutExpired):  # the tests that finished are in the XML
+        subprocess.run(
+            command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=FILE_TIMEOUT_S
+        )
+    return parse_junit(out)
+
+
+def parse_junit(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    outcomes = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        classname = case.get("classname", "")
+        name = case.get("name", "")
+        parts = classname.split(".")
+        klass = parts[-1] if parts and parts[-1].startswith("Test") else None
+        test_id = f"{klass}::{name}" if klass else name
+        kinds = {child.tag for child in case}
+        if kinds & {"failure", "error"}:
+            outcome = "failed"
+        elif "skipped" in kinds:
+            outcome = "skipped"
+        else:
+            outcome = "passed"
+        outcomes[test_id] = outcome
+    return outcomes
+
+
+def function_of(test_id: str) -> str:
+    return test_id.split("[", 1)[0]
+
+
+def check_stand_in(work: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(work)]))
+    code = "import ignite, ignite.engine, cadence.engine; assert ignite.engine is cadence.engine"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help="run only the test files whose path contains this")
+    parser.add_argument("--skip-baseline", action="store_true", help="reuse the last baseline results")
+    parser.add_argument("--raise-floor", action="store_true", help="record the totals reached in floor.json")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    work = fetch_tests()
+    check_stand_in(work)
+    files = test_files(work, args.only)
+    excluded = {rel: excluded_tests(work / rel) for rel in files}
+
+    def both(rel: str) -> tuple[str, dict[str, str], dict[str, str]]:
+        baseline_xml = CACHE / "results" / "ignite" / (rel.replace("/", "__") + ".xml")
+        if args.skip_baseline and baseline_xml.exists():
+            baseline = parse_junit(baseline_xml)
+        else:
+            baseline = run_file(work, rel, "ignite")
+        return rel, baseline, run_file(work, rel, "cadence")
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(both, sorted(files)))
+
+    rows, totals, failures = [], {part: [0, 0] for part in SELECTION}, {}
+    for rel, baseline, ours in results:
+        left_out = excluded[rel]
+        counted = [t for t, outcome in baseline.items() if outcome == "passed" and function_of(t) not in left_out]
+        passed = [t for t in counted if ours.get(t) == "passed"]
+        failures[rel] = sorted(set(counted) - set(passed))
+        rows.append((rel, len(passed), len(counted), len(left_out)))
+        totals[files[rel]][0] += len(passed)
+        totals[files[rel]][1] += len(counted)
+
+    report = render(rows, totals, excluded, failures)
+    (CACHE / "report.md").write_text(report)
+    print(report)
+    if args.only:
+        return 0
+    return check_floor(totals, args.raise_floor)
+
+
+def render(
+    rows: list[tuple[str, int, int, int]],
+    totals: dict[str, list[int]],
+    excluded: dict[str, dict[str, str]],
+    failures: dict[str, list[str]],
+) -> str:
+    lines = ["| Ignite test file | passed on cadence / counted | left out (private internals) |", "|---|---|---|"]
+    for rel, passed, counted, left_out in rows:
+        lines.append(f"| `{rel.removeprefix('tests/ignite/')}` | {passed} / {counted} | {left_out} |")
+    for part, (passed, counted) in totals.items():
+        share = 100.0 * passed / counted if counted else 100.0
+        lines.append(f"| **{part} total** | **{passed} / {counted} ({share:.1f}%)** | |")
+    lines += ["", "Left out by the private-internals rule:"]
+    for rel, reasons in excluded.items():
+        for test, reason in sorted(reasons.items()):
+            lines.append(f"- `{rel.removeprefix('tests/ignite/')}::{test}`: {reason}")
+    lines += ["", "Counted tests failing on cadence:"]
+    for rel, tests in failures.items():
+        for test in tests:
+            lines.append(f"- `{rel.removeprefix('tests/ignite/')}::{test}`")
+    return "\n".join(lines) + "\n"
+
+
+def check_floor(totals: dict[str, list[int]], raise_floor: bool) -> int:
+    floor = json.loads(FLOOR.read_text()) if FLOOR.exists() else {}
+    status = 0
+    for part, (passed, _counted) in totals.items():
+        if passed < floor.get(part, 0):
+            print(f"make compat: the {part} total fell to {passed}, below the {floor[part]} reached before")
+            status = 1
+    if raise_floor and status == 0:
+        FLOOR.write_text(json.dumps({part: passed for part, (passed, _) in totals.items()}, indent=2) + "\n")
+        print(f"floor raised: {FLOOR}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
