@@ -8,7 +8,6 @@ underscore that the module defines or imports from ignite (not a module object).
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import sys
 import types
