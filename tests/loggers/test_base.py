@@ -14,6 +14,7 @@ from cadence.loggers import (
     GradsScalarHandler,
     OptimizerParamsHandler,
     OutputHandler,
+    WeightsScalarHandler,
     global_step_from_engine,
 )
 from tests.loggers._training import make_training
@@ -181,28 +182,126 @@ def test_warnings_for_missing_metrics_and_non_numbers() -> None:
 def test_handler_and_attach_errors() -> None:
     trainer: Engine[None] = Engine(lambda e, b: None)
     logger = RecordingLogger()
-    with pytest.raises(ValueError, match="logs nothing"):
+    with pytest.raises(ValueError, match="Either metric_names, output_transform or state_attributes"):
         OutputHandler("t")
     with pytest.raises(TypeError, match="tag"):
         OutputHandler(3, metric_names="all")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="metric_names"):
+    with pytest.raises(TypeError, match="metric_names should be either a list or equal 'all'"):
         OutputHandler("t", metric_names="accuracy")
-    with pytest.raises(TypeError, match="output_transform"):
+    with pytest.raises(TypeError, match="output_transform should be a function"):
         OutputHandler("t", output_transform=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="global_step_transform should be a function"):
+        OutputHandler("t", metric_names="all", global_step_transform=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="state_attributes"):
+        OutputHandler("t", state_attributes="alpha")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Engine"):
         logger.attach("trainer", OutputHandler("t", metric_names="all"), Events.COMPLETED)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="log_handler"):
         logger.attach(trainer, "handler", Events.COMPLETED)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="Optimizer"):
+    with pytest.raises(RuntimeError, match="Unknown event name 'no_such_event'"):
+        logger.attach(trainer, OutputHandler("t", metric_names="all"), "no_such_event")
+    with pytest.raises(TypeError, match=r"Argument optimizer should be torch\.optim\.Optimizer"):
         OptimizerParamsHandler("sgd")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'betas'"):
         OptimizerParamsHandler(torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1), "betas")
-    with pytest.raises(TypeError, match="Module"):
+    with pytest.raises(TypeError, match=r"Argument model should be of type torch\.nn\.Module"):
         GradsScalarHandler("model")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="whitelist"):
-        GradsScalarHandler(torch.nn.Linear(1, 1), whitelist="weight")
+        GradsScalarHandler(torch.nn.Linear(1, 1), whitelist="weight")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Argument reduction should be callable"):
+        GradsScalarHandler(torch.nn.Linear(1, 1), reduction=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Output of the reduction function should be a scalar"):
+        WeightsScalarHandler(torch.nn.Linear(1, 1), reduction=lambda t: t)
     logger.attach_output_handler(
         trainer, Events.COMPLETED, tag="t", metric_names="all", global_step_transform=lambda e, ev: "one"
     )
-    with pytest.raises(TypeError, match="must return an int"):
+    with pytest.raises(TypeError, match="global_step must be int"):
         trainer.run([0])
+
+
+def test_nested_sequences_and_mappings_are_flattened() -> None:
+    trainer: Engine[Any] = Engine(lambda e, b: None)
+    trainer.add_event_handler(
+        Events.COMPLETED,
+        lambda e: e.state.metrics.update(a=(22, [33, -5.5], {"e": 32.1}), flag=True, one=torch.tensor([4.0])),
+    )
+    logger = RecordingLogger()
+    logger.attach_output_handler(trainer, Events.COMPLETED, "t", "all")
+    trainer.run([0])
+    assert logger.rows == [
+        (
+            "completed",
+            1,
+            {"t/a/0": 22.0, "t/a/1/0": 33.0, "t/a/1/1": -5.5, "t/a/2/e": 32.1, "t/flag": 1.0, "t/one/0": 4.0},
+        )
+    ]
+
+
+def test_weights_scalar_handler_logs_each_selected_weight() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    for parameter in model.parameters():
+        torch.nn.init.constant_(parameter, 2.0)
+    trainer: Engine[None] = Engine(lambda e, b: None)
+    logger = RecordingLogger()
+    logger.attach(trainer, WeightsScalarHandler(model, tag="m", whitelist=["1"]), Events.EPOCH_COMPLETED)
+    logger.attach(trainer, WeightsScalarHandler(model, reduction=torch.max, whitelist=["0.bias"]), Events.COMPLETED)
+    trainer.run([0], max_epochs=2)
+    assert logger.rows == [
+        ("epoch_completed", 1, {"m/weights_norm/1/weight": pytest.approx(8**0.5), "m/weights_norm/1/bias": 2.0}),
+        ("epoch_completed", 2, {"m/weights_norm/1/weight": pytest.approx(8**0.5), "m/weights_norm/1/bias": 2.0}),
+        ("completed", 2, {"weights_max/0/bias": 2.0}),
+    ]
+
+
+def test_optimizer_like_object_with_param_groups_is_accepted() -> None:
+    class Wrapped:  # as DeepSpeed's optimizers: no torch Optimizer, but param_groups
+        def __init__(self) -> None:
+            self.param_groups = [{"lr": 0.5}]
+
+    handler = OptimizerParamsHandler(Wrapped())  # type: ignore[arg-type]
+    assert handler.collect() == {"lr/group_0": 0.5}
+
+
+def test_attach_passes_extra_arguments_and_custom_events() -> None:
+    trainer: Engine[None] = Engine(lambda e, b: None)
+    trainer.register_events("custom", event_to_attr={"custom": "custom_count"})
+    trainer.state.custom_count = 0
+
+    @trainer.on(Events.ITERATION_COMPLETED)
+    def fire(engine: Engine[None]) -> None:
+        engine.state.custom_count += 1
+        engine.fire_event("custom")
+
+    calls: list[tuple[str, int, str]] = []
+    logger = RecordingLogger()
+    logger.attach(trainer, lambda e, lg, ev, note: calls.append((ev, e.state.custom_count, note)), "custom", note="x")
+    trainer.run([0, 0])
+    assert calls == [("custom", 1, "x"), ("custom", 2, "x")]
+
+
+class IgniteStyleLogger(BaseLogger):
+    """A logger with handlers of its own, as Ignite's loggers are written."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, float]] = []
+
+    def _create_output_handler(self, *args: Any, **kwargs: Any) -> Any:
+        handler = OutputHandler(*args, **kwargs)
+        return lambda engine, logger, event_name: self.seen.append(handler.collect(engine))
+
+    def _create_opt_params_handler(self, *args: Any, **kwargs: Any) -> Any:
+        handler = OptimizerParamsHandler(*args, **kwargs)
+        return lambda engine, logger, event_name: self.seen.append(handler.collect())
+
+
+def test_logger_with_its_own_handlers_and_one_without_any() -> None:
+    trainer, _, optimizer, data = make_training(batches=1)
+    logger = IgniteStyleLogger()
+    logger.attach_output_handler(trainer, Events.COMPLETED, "train", None, lambda loss: {"loss": 1.0})
+    logger.attach_opt_params_handler(trainer, Events.COMPLETED, optimizer, "lr", "opt")
+    trainer.run(data)
+    assert logger.seen == [{"train/loss": 1.0}, {"opt/lr/group_0": 0.05}]
+    bare = BaseLogger()
+    bare.attach_output_handler(trainer, Events.COMPLETED, "train", output_transform=lambda loss: loss)
+    with pytest.raises(NotImplementedError, match="implement write_scalars"):
+        trainer.run(data)

@@ -22,18 +22,31 @@ Example:
 """
 
 from cadence.handlers.checkpoint import global_step_from_engine
-from cadence.loggers.base import BaseHandler, BaseLogger, GradsScalarHandler, OptimizerParamsHandler, OutputHandler
+from cadence.loggers.base import (
+    BaseHandler,
+    BaseOptimizerParamsHandler,
+    BaseOutputHandler,
+    BaseWeightsHandler,
+    BaseWeightsScalarHandler,
+)
 from cadence.loggers.csv import CSVLogger, JSONLinesLogger
+from cadence.loggers.logger import BaseLogger
+from cadence.loggers.scalars import GradsScalarHandler, OptimizerParamsHandler, OutputHandler, WeightsScalarHandler
 from cadence.loggers.tensorboard import TensorboardLogger
 
 __all__ = [
     "BaseHandler",
     "BaseLogger",
+    "BaseOptimizerParamsHandler",
+    "BaseOutputHandler",
+    "BaseWeightsHandler",
+    "BaseWeightsScalarHandler",
     "CSVLogger",
     "GradsScalarHandler",
     "JSONLinesLogger",
     "OptimizerParamsHandler",
     "OutputHandler",
     "TensorboardLogger",
+    "WeightsScalarHandler",
     "global_step_from_engine",
 ]

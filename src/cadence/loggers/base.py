@@ -1,8 +1,7 @@
-"""One small base for experiment loggers, and the handlers that feed them scalars.
+"""Bases of the log handlers: what to log (output and metrics, optimizer parameters, model weights or
+gradients) gathered as flat ``{name: number}`` mappings. Each logger's handlers add only where it goes.
 
-A logger only has to write a flat ``{name: number}`` mapping at a step (:meth:`BaseLogger.write_scalars`).
-The handlers turn what an engine knows (metrics, output, optimizer parameters, gradients) into such
-mappings, so every logger gets all of them.
+These are also Ignite's ``ignite.handlers.base_logger`` bases, with the same constructors and checks.
 """
 
 from __future__ import annotations
@@ -10,26 +9,28 @@ from __future__ import annotations
 import numbers
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from cadence.engine import CallableEventWithFilter, Engine, EventsList, RemovableEventHandle
+from cadence.engine import CallableEventWithFilter, Engine
 
 __all__ = [
     "BaseHandler",
-    "BaseLogger",
-    "GradsScalarHandler",
-    "OptimizerParamsHandler",
-    "OutputHandler",
+    "BaseOptimizerParamsHandler",
+    "BaseOutputHandler",
+    "BaseWeightsHandler",
+    "BaseWeightsScalarHandler",
+    "event_label",
+    "flatten_scalars",
 ]
 
 EventName = CallableEventWithFilter | str
 GlobalStepTransform = Callable[[Engine[Any], EventName], int]
+Whitelist = Sequence[str] | Callable[[str, nn.Parameter], bool]
 
 
 def event_label(event_name: EventName) -> str:
@@ -43,12 +44,24 @@ def event_label(event_name: EventName) -> str:
     return event_name.value if isinstance(event_name, CallableEventWithFilter) else str(event_name)
 
 
-def _default_step(engine: Engine[Any], event_name: EventName) -> int:
+def default_global_step(engine: Engine[Any], event_name: EventName) -> int:
+    """The engine's own counter for ``event_name``: the iteration for iteration events, else the epoch.
+
+    Example:
+        >>> from cadence import Events
+        >>> engine = Engine(lambda e, b: None)
+        >>> _ = engine.run([0, 0], max_epochs=3)
+        >>> default_global_step(engine, Events.ITERATION_COMPLETED), default_global_step(engine, Events.COMPLETED)
+        (6, 3)
+    """
     return engine.state.get_event_attrib_value(event_name)
 
 
 def flatten_scalars(name: str, value: Any, into: dict[str, float]) -> bool:
-    """Add ``value`` under ``name`` (``name/i`` or ``name/key`` for a vector or mapping); ``False`` if not numeric.
+    """Add the numbers in ``value`` under ``name``; ``False`` if some part of it is not a number (skipped).
+
+    A mapping adds ``name/key``, a list, tuple or 1-D tensor adds ``name/0``, ``name/1``...; a number or
+    a 0-D tensor is the value itself. Strings and tensors of more dimensions are not numbers.
 
     Example:
         >>> scalars = {}
@@ -56,132 +69,26 @@ def flatten_scalars(name: str, value: Any, into: dict[str, float]) -> bool:
         (True, {'loss/total': 1.5, 'loss/parts/0': 0.5, 'loss/parts/1': 1.0})
     """
     if isinstance(value, torch.Tensor):
-        if value.numel() == 1:
+        if value.ndim == 0:
             into[name] = float(value.item())
-        elif value.ndim == 1:
+            return True
+        if value.ndim == 1:
             for index, item in enumerate(value.tolist()):
                 into[f"{name}/{index}"] = float(item)
-        else:
-            return False
-    elif isinstance(value, Mapping):
-        return all([flatten_scalars(f"{name}/{key}", item, into) for key, item in value.items()])
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        into[name] = float(value)
-    else:
+            return True
         return False
-    return True
-
-
-class BaseLogger(ABC):
-    """A place to write scalars; attach handlers to engines to feed it. Closes on ``with`` exit.
-
-    Subclasses implement :meth:`write_scalars` (and :meth:`close` when they hold files).
-
-    Example:
-        >>> from cadence import Engine, Events
-        >>> class PrintLogger(BaseLogger):
-        ...     def write_scalars(self, scalars, step, event_name):
-        ...         print(event_name, step, scalars)
-        >>> trainer = Engine(lambda engine, batch: batch * 0.5)
-        >>> with PrintLogger() as logger:
-        ...     _ = logger.attach_output_handler(trainer, Events.EPOCH_COMPLETED, tag="train",
-        ...                                      output_transform=lambda out: {"loss": out})
-        ...     _ = trainer.run([1, 2], max_epochs=2)
-        epoch_completed 1 {'train/loss': 1.0}
-        epoch_completed 2 {'train/loss': 1.0}
-    """
-
-    @abstractmethod
-    def write_scalars(self, scalars: Mapping[str, float], step: int, event_name: str) -> None:
-        """Write ``scalars`` (name to number) at ``step``; ``event_name`` is the event that logged them."""
-
-    def close(self) -> None:  # noqa: B027  # optional: loggers without files need not override it
-        """Flush and release whatever the logger holds; further writes are errors."""
-
-    def __enter__(self) -> BaseLogger:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def attach(
-        self,
-        engine: Engine[Any],
-        log_handler: Callable[[Engine[Any], BaseLogger, EventName], None],
-        event_name: EventName | EventsList,
-    ) -> RemovableEventHandle:
-        """Call ``log_handler(engine, self, event_name)`` each time ``event_name`` fires on ``engine``.
-
-        With ``Events.A | Events.B`` each event is attached on its own, so the handler knows which one fired.
-        """
-        if not isinstance(engine, Engine):
-            raise TypeError(f"attach needs an Engine, got {type(engine).__name__}.")
-        if not callable(log_handler):
-            raise TypeError(
-                f"log_handler must be callable as log_handler(engine, logger, event_name), got {log_handler!r}."
-            )
-        events: list[EventName] = list(event_name) if isinstance(event_name, EventsList) else [event_name]
-        handles = [engine.add_event_handler(event, log_handler, self, event) for event in events]
-        return handles[0] if len(handles) == 1 else _HandleGroup(handles)
-
-    def attach_output_handler(
-        self,
-        engine: Engine[Any],
-        event_name: EventName | EventsList,
-        tag: str,
-        output_transform: Callable[[Any], Any] | None = None,
-        metric_names: str | list[str] | None = None,
-        global_step_transform: GlobalStepTransform | None = None,
-        state_attributes: list[str] | None = None,
-    ) -> RemovableEventHandle:
-        """Log metrics, the transformed output and state attributes as ``{tag}/{name}`` (see :class:`OutputHandler`)."""
-        handler = OutputHandler(
-            tag,
-            metric_names=metric_names,
-            output_transform=output_transform,
-            global_step_transform=global_step_transform,
-            state_attributes=state_attributes,
-        )
-        return self.attach(engine, handler, event_name)
-
-    def attach_opt_params_handler(
-        self,
-        engine: Engine[Any],
-        event_name: EventName | EventsList,
-        optimizer: Optimizer,
-        param_name: str = "lr",
-        tag: str | None = None,
-    ) -> RemovableEventHandle:
-        """Log ``param_name`` of each optimizer parameter group (see :class:`OptimizerParamsHandler`)."""
-        return self.attach(engine, OptimizerParamsHandler(optimizer, param_name, tag), event_name)
-
-    def attach_grad_norm_handler(
-        self,
-        engine: Engine[Any],
-        event_name: EventName | EventsList,
-        model: nn.Module,
-        tag: str | None = None,
-        whitelist: Sequence[str] | Callable[[str, nn.Parameter], bool] | None = None,
-    ) -> RemovableEventHandle:
-        """Log the norm of each parameter's gradient (see :class:`GradsScalarHandler`)."""
-        return self.attach(engine, GradsScalarHandler(model, tag=tag, whitelist=whitelist), event_name)
-
-
-class _HandleGroup(RemovableEventHandle):
-    """One handle for several attachments (an ``EventsList`` attached event by event)."""
-
-    def __init__(self, handles: list[RemovableEventHandle]) -> None:  # the group holds no records of its own
-        self._handles = handles
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
+    if isinstance(value, numbers.Real):
+        into[name] = float(value)
+        return True
+    if isinstance(value, Mapping):
+        return all([flatten_scalars(f"{name}/{key}", item, into) for key, item in value.items()])
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return all([flatten_scalars(f"{name}/{index}", item, into) for index, item in enumerate(value)])
+    return False
 
 
 class BaseHandler(ABC):
-    """A log handler: called as ``handler(engine, logger, event_name)`` by :meth:`BaseLogger.attach`.
+    """A log handler, called as ``handler(engine, logger, event_name)`` by :meth:`BaseLogger.attach`.
 
     Example:
         >>> class EpochHandler(BaseHandler):
@@ -192,35 +99,38 @@ class BaseHandler(ABC):
     """
 
     @abstractmethod
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None: ...
+    def __call__(self, engine: Engine[Any], logger: Any, event_name: EventName) -> None: ...
 
 
-def _names(value: object, what: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise TypeError(f"{what} must be a list of names, got {value!r}.")
+def _callable_or_none(name: str, fn: object) -> None:
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{name} should be a function, got {type(fn).__name__} instead.")
 
 
-class OutputHandler(BaseHandler):
-    """Log ``engine.state.metrics``, the transformed output and state attributes, each as ``{tag}/{name}``.
+class BaseOutputHandler(BaseHandler):
+    """Base of the handlers that log ``engine.state.metrics``, the transformed output and state attributes,
+    each as ``{tag}/{name}``.
 
     Args:
         tag: prefix of every name, e.g. ``"training"`` or ``"validation"``.
-        metric_names: ``"all"`` or the metric names to log.
+        metric_names: ``"all"`` or a list of the metric names to log.
         output_transform: maps ``engine.state.output`` to a number (logged as ``{tag}/output``) or a dict.
         global_step_transform: ``fn(engine, event_name) -> int``, the step to log at (default: the
             engine's own counter for the event; use ``global_step_from_engine(trainer)`` for an evaluator).
         state_attributes: names of ``engine.state`` attributes to log.
 
-    Tensors with one element become numbers, vectors become ``name/0``, ``name/1``...; other values are
-    skipped with a warning.
+    Values are flattened by :func:`flatten_scalars`; a value that is not a number is skipped with a
+    warning (once per name).
 
     Example:
-        >>> handler = OutputHandler("training", output_transform=lambda loss: {"loss": loss})
-        >>> handler.tag, handler.metric_names
-        ('training', None)
+        >>> class PrintOutput(BaseOutputHandler):
+        ...     def __call__(self, engine, logger, event_name):
+        ...         print(self.global_step(engine, event_name), self.collect(engine))
+        >>> from cadence import Events
+        >>> engine = Engine(lambda e, b: b * 0.5)
+        >>> _ = engine.run([1, 2, 3])
+        >>> PrintOutput("train", output_transform=lambda out: {"loss": out})(engine, None, Events.COMPLETED)
+        1 {'train/loss': 1.5}
     """
 
     def __init__(
@@ -233,38 +143,42 @@ class OutputHandler(BaseHandler):
     ) -> None:
         if not isinstance(tag, str):
             raise TypeError(f"tag must be a string, got {tag!r}.")
-        if metric_names != "all":
-            metric_names = _names(metric_names, "metric_names (or 'all')")
+        if metric_names is not None and metric_names != "all" and not _is_names(metric_names):
+            raise TypeError(f"metric_names should be either a list or equal 'all', got {metric_names!r} instead.")
+        _callable_or_none("output_transform", output_transform)
         if metric_names is None and output_transform is None and state_attributes is None:
-            raise ValueError("OutputHandler logs nothing: give metric_names, output_transform or state_attributes.")
-        for name, fn in (("output_transform", output_transform), ("global_step_transform", global_step_transform)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name} must be callable, got {fn!r}.")
+            raise ValueError("Either metric_names, output_transform or state_attributes should be defined.")
+        _callable_or_none("global_step_transform", global_step_transform)
+        if state_attributes is not None and not _is_names(state_attributes):
+            raise TypeError(f"state_attributes should be a list of names, got {state_attributes!r} instead.")
         self.tag = tag
-        self.metric_names = metric_names
+        self.metric_names = metric_names if isinstance(metric_names, str | None) else list(metric_names)
         self.output_transform = output_transform
-        self.global_step_transform = global_step_transform or _default_step
-        self.state_attributes = _names(state_attributes, "state_attributes")
+        self.global_step_transform: GlobalStepTransform = global_step_transform or default_global_step
+        self.state_attributes = None if state_attributes is None else list(state_attributes)
         self._warned: set[str] = set()
 
-    def _add(self, name: str, value: Any, scalars: dict[str, float]) -> None:
-        if not flatten_scalars(f"{self.tag}/{name}", value, scalars) and name not in self._warned:
-            self._warned.add(name)
-            warnings.warn(f"OutputHandler cannot log {name!r}: {type(value).__name__} is not a number.", stacklevel=3)
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, UserWarning, stacklevel=4)
 
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
+    def _add(self, name: str, value: Any, scalars: dict[str, float]) -> None:
+        if not flatten_scalars(f"{self.tag}/{name}", value, scalars):
+            self._warn_once(name, f"Logger output handler cannot log {name!r}: {type(value).__name__} is not a number.")
+
+    def collect(self, engine: Engine[Any]) -> dict[str, float]:
+        """The metrics, transformed output and state attributes of ``engine`` as ``{tag/name: number}``."""
         scalars: dict[str, float] = {}
         metrics = engine.state.metrics
         names = list(metrics) if self.metric_names == "all" else self.metric_names or []
         for name in names:
-            if name not in metrics:
-                if name not in self._warned:
-                    self._warned.add(name)
-                    warnings.warn(
-                        f"Metric {name!r} is not in engine.state.metrics (has {sorted(metrics)}).", stacklevel=2
-                    )
-                continue
-            self._add(name, metrics[name], scalars)
+            if name in metrics:
+                self._add(name, metrics[name], scalars)
+            else:
+                self._warn_once(
+                    name, f"Provided metric name {name!r} is missing in engine's state metrics: {list(metrics)}."
+                )
         if self.output_transform is not None:
             output = self.output_transform(engine.state.output)
             items = output.items() if isinstance(output, Mapping) else [("output", output)]
@@ -272,89 +186,142 @@ class OutputHandler(BaseHandler):
                 self._add(str(key), value, scalars)
         for attribute in self.state_attributes or []:
             self._add(attribute, getattr(engine.state, attribute, None), scalars)
+        return scalars
+
+    def global_step(self, engine: Engine[Any], event_name: EventName) -> int:
+        """The step to log at, from ``global_step_transform``; a ``TypeError`` if that is not an int."""
         step = self.global_step_transform(engine, event_name)
         if isinstance(step, bool) or not isinstance(step, int):
-            raise TypeError(f"global_step_transform must return an int, got {step!r}.")
-        logger.write_scalars(scalars, step, event_label(event_name))
+            raise TypeError(
+                f"global_step must be int, got {type(step).__name__} ({step!r}). "
+                "Please check the output of global_step_transform."
+            )
+        return step
 
 
-class OptimizerParamsHandler(BaseHandler):
-    """Log ``param_name`` of every parameter group as ``[{tag}/]{param_name}/group_{i}``.
+def _is_names(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
+
+
+class BaseOptimizerParamsHandler(BaseHandler):
+    """Base of the handlers that log ``param_name`` of every parameter group as ``[{tag}/]{param_name}/group_{i}``.
+
+    ``optimizer`` is a ``torch.optim.Optimizer``, or any object with a ``param_groups`` list (DeepSpeed's
+    wrapped optimizers, for example).
 
     Example:
         >>> optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
-        >>> OptimizerParamsHandler(optimizer, tag="training").param_name
-        'lr'
+        >>> class PrintParams(BaseOptimizerParamsHandler):
+        ...     def __call__(self, engine, logger, event_name):
+        ...         print(self.collect())
+        >>> PrintParams(optimizer, tag="training")(None, None, "started")
+        {'training/lr/group_0': 0.1}
     """
 
     def __init__(self, optimizer: Optimizer, param_name: str = "lr", tag: str | None = None) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
-        for index, group in enumerate(optimizer.param_groups):
-            if param_name not in group:
-                raise ValueError(f"Parameter group {index} of the optimizer has no {param_name!r}.")
+        groups = getattr(optimizer, "param_groups", None)
+        if not isinstance(optimizer, Optimizer) and not isinstance(groups, Sequence):
+            raise TypeError(
+                "Argument optimizer should be torch.optim.Optimizer or have a 'param_groups' list, "
+                f"got {type(optimizer).__name__}."
+            )
+        if isinstance(groups, Sequence):
+            for index, group in enumerate(groups):
+                if isinstance(group, Mapping) and param_name not in group:
+                    raise ValueError(f"Parameter group {index} of the optimizer has no {param_name!r}.")
         self.optimizer = optimizer
         self.param_name = param_name
-        self.prefix = f"{tag}/" if tag else ""
+        self.tag = tag
 
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
-        scalars = {
-            f"{self.prefix}{self.param_name}/group_{index}": float(group[self.param_name])
+    def collect(self) -> dict[str, float]:
+        """``{[tag/]param_name/group_i: value}`` for every parameter group, now."""
+        prefix = f"{self.tag}/" if self.tag else ""
+        return {
+            f"{prefix}{self.param_name}/group_{index}": float(group[self.param_name])
             for index, group in enumerate(self.optimizer.param_groups)
         }
-        logger.write_scalars(scalars, _default_step(engine, event_name), event_label(event_name))
 
 
-class GradsScalarHandler(BaseHandler):
-    """Log ``reduction(grad)`` (default: the norm) of each parameter's gradient as
-    ``[{tag}/]grads_{reduction}/{parameter/name}``. Parameters without a gradient are skipped.
+def _select(model: nn.Module, whitelist: Whitelist | None) -> tuple[tuple[str, nn.Parameter], ...]:
+    named = list(model.named_parameters())
+    if whitelist is None:
+        return tuple(named)
+    if callable(whitelist):
+        return tuple((name, p) for name, p in named if whitelist(name, p))
+    return tuple(
+        (name, p) for name, p in named if any(name == item or name.startswith(f"{item}.") for item in whitelist)
+    )
+
+
+class BaseWeightsHandler(BaseHandler):
+    """Base of the handlers that log a model's weights or gradients, parameter by parameter.
 
     Args:
-        model: the model whose gradients are logged.
-        reduction: turns a gradient tensor into a scalar (tensor or number).
-        tag: optional prefix.
-        whitelist: parameter names (or name prefixes such as a submodule's name) to log, or
-            ``fn(name, parameter) -> bool``; default: all.
+        model: the model.
+        tag: optional prefix of every name.
+        whitelist: the parameters to log: parameter names or submodule names (``"fc1"`` selects
+            ``fc1.weight`` and ``fc1.bias``), or ``fn(name, parameter) -> bool``; default: all.
+
+    ``weights`` holds the selected ``(name, parameter)`` pairs.
 
     Example:
-        >>> handler = GradsScalarHandler(torch.nn.Linear(2, 1), tag="training")
-        >>> handler.prefix
-        'training/grads_norm/'
+        >>> model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+        >>> class PrintNames(BaseWeightsHandler):
+        ...     def __call__(self, engine, logger, event_name):
+        ...         print([name for name, _ in self.weights])
+        >>> PrintNames(model, whitelist=["1"])(None, None, "started")
+        ['1.weight', '1.bias']
+    """
+
+    def __init__(self, model: nn.Module, tag: str | None = None, whitelist: Whitelist | None = None) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"Argument model should be of type torch.nn.Module, got {type(model).__name__}.")
+        if whitelist is not None and not callable(whitelist) and not _is_names(whitelist):
+            raise TypeError(f"whitelist must be a list of names or fn(name, parameter) -> bool, got {whitelist!r}.")
+        self.model = model
+        self.tag = tag
+        self.whitelist = whitelist
+        self.weights = _select(model, whitelist)
+
+
+class BaseWeightsScalarHandler(BaseWeightsHandler):
+    """Base of the handlers that log ``reduction(tensor)`` (default: the norm) of each weight or gradient.
+
+    ``reduction`` must turn a tensor into a number or a 0-D tensor; it is tried once at construction.
+
+    Example:
+        >>> model = torch.nn.Linear(2, 1)
+        >>> class PrintNorms(BaseWeightsScalarHandler):
+        ...     def __call__(self, engine, logger, event_name):
+        ...         print(sorted(self.reduce("weights", ((n, torch.ones(4)) for n, _ in self.weights)).items()))
+        >>> PrintNorms(model)(None, None, "started")
+        [('weights_norm/bias', 2.0), ('weights_norm/weight', 2.0)]
     """
 
     def __init__(
         self,
         model: nn.Module,
-        reduction: Callable[[torch.Tensor], torch.Tensor | float] = torch.norm,
+        reduction: Callable[[torch.Tensor], float | torch.Tensor] = torch.norm,
         tag: str | None = None,
-        whitelist: Sequence[str] | Callable[[str, nn.Parameter], bool] | None = None,
+        whitelist: Whitelist | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        super().__init__(model, tag=tag, whitelist=whitelist)
         if not callable(reduction):
-            raise TypeError(f"reduction must be callable, got {reduction!r}.")
-        if whitelist is not None and not callable(whitelist):
-            whitelist = _names(whitelist, "whitelist")
-        self.model = model
+            raise TypeError(f"Argument reduction should be callable, got {type(reduction).__name__}.")
+        sample = reduction(torch.ones(4, 2))
+        if not (isinstance(sample, numbers.Number) or (isinstance(sample, torch.Tensor) and sample.ndim == 0)):
+            raise TypeError(f"Output of the reduction function should be a scalar, got {type(sample).__name__}.")
         self.reduction = reduction
-        self.whitelist = whitelist
-        self.prefix = f"{tag + '/' if tag else ''}grads_{getattr(reduction, '__name__', 'reduction')}/"
 
-    def _wanted(self, name: str, parameter: nn.Parameter) -> bool:
-        if self.whitelist is None:
-            return True
-        if callable(self.whitelist):
-            return bool(self.whitelist(name, parameter))
-        return any(name == item or name.startswith(f"{item}.") for item in self.whitelist)
-
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
+    def reduce(self, kind: str, tensors: Iterable[tuple[str, torch.Tensor]]) -> dict[str, float]:
+        """``{[tag/]{kind}_{reduction}/{parameter/name}: reduction(tensor)}``, read back in one device sync."""
+        prefix = f"{self.tag + '/' if self.tag else ''}{kind}_{getattr(self.reduction, '__name__', 'reduction')}/"
         names: list[str] = []
         values: list[torch.Tensor] = []
-        for name, parameter in self.model.named_parameters():
-            if parameter.grad is not None and self._wanted(name, parameter):
-                names.append(f"{self.prefix}{name.replace('.', '/')}")
-                values.append(torch.as_tensor(self.reduction(parameter.grad.detach())).float().reshape(()))
-        device = values[0].device if values else None
-        results = torch.stack([v.to(device) for v in values]).tolist() if values else []  # one sync for all
-        scalars = dict(zip(names, results, strict=True))
-        logger.write_scalars(scalars, _default_step(engine, event_name), event_label(event_name))
+        for name, tensor in tensors:
+            names.append(prefix + name.replace(".", "/"))
+            values.append(torch.as_tensor(self.reduction(tensor)).detach().float().reshape(()))
+        if not values:
+            return {}
+        device = values[0].device
+        return dict(zip(names, torch.stack([v.to(device) for v in values]).tolist(), strict=True))

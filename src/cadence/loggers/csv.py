@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cadence.distributed import get_rank
-from cadence.loggers.base import BaseLogger
+from cadence.loggers.logger import BaseLogger
 
 __all__ = ["CSVLogger", "JSONLinesLogger"]
 

@@ -1,0 +1,33 @@
+"""Ignite's ``ignite.handlers.base_logger`` path: the logger and log-handler bases of :mod:`cadence.loggers`.
+
+Example:
+    >>> from cadence.handlers.base_logger import BaseLogger
+    >>> from cadence.loggers import BaseLogger as Same
+    >>> BaseLogger is Same
+    True
+"""
+
+from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList, RemovableEventHandle, State
+from cadence.loggers.base import (
+    BaseHandler,
+    BaseOptimizerParamsHandler,
+    BaseOutputHandler,
+    BaseWeightsHandler,
+    BaseWeightsScalarHandler,
+)
+from cadence.loggers.logger import BaseLogger
+
+__all__ = [
+    "BaseHandler",
+    "BaseLogger",
+    "BaseOptimizerParamsHandler",
+    "BaseOutputHandler",
+    "BaseWeightsHandler",
+    "BaseWeightsScalarHandler",
+    "CallableEventWithFilter",
+    "Engine",
+    "Events",
+    "EventsList",
+    "RemovableEventHandle",
+    "State",
+]
