@@ -15,7 +15,11 @@ from cadence.engine.supervised import (
     create_supervised_evaluator,
     create_supervised_trainer,
     supervised_evaluation_step,
+    supervised_evaluation_step_amp,
     supervised_training_step,
+    supervised_training_step_amp,
+    supervised_training_step_apex,
+    supervised_training_step_tpu,
 )
 
 __all__ = [
@@ -31,5 +35,9 @@ __all__ = [
     "create_supervised_evaluator",
     "create_supervised_trainer",
     "supervised_evaluation_step",
+    "supervised_evaluation_step_amp",
     "supervised_training_step",
+    "supervised_training_step_amp",
+    "supervised_training_step_apex",
+    "supervised_training_step_tpu",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+import functools
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
@@ -12,9 +14,119 @@ from cadence.data import capture_rng_states, manual_seed, reproducible_dataloade
 from cadence.engine.engine import Engine
 from cadence.engine.state import State
 
-__all__ = ["DeterministicEngine"]
+__all__ = ["DeterministicEngine", "ReproducibleBatchSampler", "keep_random_state", "update_dataloader"]
 
 OutputT = TypeVar("OutputT")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ReproducibleBatchSampler(BatchSampler):
+    """Wraps a ``BatchSampler``: an epoch's batches are drawn when its iteration starts, then replayed from any batch.
+
+    This is Ignite's wrapper (``ignite.engine.deterministic.ReproducibleBatchSampler``): seeding torch
+    before ``iter()`` fixes the epoch's batches, and ``start_iteration`` skips the first batches of the
+    next epoch only. cadence's own :class:`cadence.data.ReproducibleBatchSampler` orders batches from
+    ``(seed, epoch)`` without touching the global RNG.
+
+    Args:
+        batch_sampler: the ``torch.utils.data.BatchSampler`` to wrap.
+        start_iteration: the batch of the next epoch to start from (``None`` or 0: the first).
+
+    Example:
+        >>> from torch.utils.data import SequentialSampler
+        >>> sampler = ReproducibleBatchSampler(BatchSampler(SequentialSampler(range(6)), 2, False), start_iteration=1)
+        >>> list(sampler), list(sampler)
+        ([[2, 3], [4, 5]], [[0, 1], [2, 3], [4, 5]])
+    """
+
+    def __init__(self, batch_sampler: BatchSampler, start_iteration: int | None = None) -> None:
+        if not isinstance(batch_sampler, BatchSampler):
+            raise TypeError(
+                "Argument batch_sampler should be torch.utils.data.sampler.BatchSampler, "
+                f"got {type(batch_sampler).__name__}."
+            )
+        if start_iteration is not None and (not isinstance(start_iteration, int) or start_iteration < 0):
+            raise ValueError(f"start_iteration must be None or a non-negative integer, got {start_iteration!r}.")
+        self.batch_sampler = batch_sampler
+        self.sampler = batch_sampler.sampler
+        self.batch_size = batch_sampler.batch_size
+        self.drop_last = batch_sampler.drop_last
+        self.start_iteration = start_iteration
+        self.batch_indices: list[list[int]] | None = None
+
+    def setup_batch_indices(self) -> None:
+        """Draw this epoch's batches from the wrapped sampler now (with the current random state)."""
+        self.batch_indices = [list(batch) for batch in self.batch_sampler]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        self.setup_batch_indices()
+        assert self.batch_indices is not None
+        start, self.start_iteration = self.start_iteration or 0, None
+        yield from self.batch_indices[start:]
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)
+
+
+def update_dataloader(dataloader: DataLoader[Any], new_batch_sampler: BatchSampler) -> DataLoader[Any]:
+    """A copy of ``dataloader`` (same dataset, workers, collate function...) that reads ``new_batch_sampler``.
+
+    Example:
+        >>> from torch.utils.data import SequentialSampler
+        >>> loader = DataLoader(list(range(4)), batch_size=2)
+        >>> new = update_dataloader(loader, BatchSampler(SequentialSampler(range(4)), 4, False))
+        >>> [batch.tolist() for batch in new]
+        [[0, 1, 2, 3]]
+    """
+    if not isinstance(dataloader, DataLoader):
+        raise TypeError(f"update_dataloader needs a torch.utils.data.DataLoader, got {type(dataloader).__name__}.")
+    kwargs: dict[str, Any] = {
+        "num_workers": dataloader.num_workers,
+        "collate_fn": dataloader.collate_fn,
+        "pin_memory": dataloader.pin_memory,
+        "timeout": dataloader.timeout,
+        "worker_init_fn": dataloader.worker_init_fn,
+        "multiprocessing_context": dataloader.multiprocessing_context,
+        "generator": dataloader.generator,
+        "persistent_workers": dataloader.persistent_workers,
+        "pin_memory_device": dataloader.pin_memory_device,
+    }
+    if dataloader.num_workers > 0:
+        kwargs["prefetch_factor"] = dataloader.prefetch_factor
+    return DataLoader(dataloader.dataset, batch_sampler=new_batch_sampler, **kwargs)
+
+
+def keep_random_state(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorate ``func`` so that the Python, NumPy and torch (CPU) random states are the same after it as before.
+
+    Example:
+        >>> @keep_random_state
+        ... def draw():
+        ...     return torch.rand(1)
+        >>> before = torch.get_rng_state()
+        >>> _ = draw()
+        >>> torch.equal(torch.get_rng_state(), before)
+        True
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        python_state, torch_state = random.getstate(), torch.get_rng_state()
+        try:
+            import numpy as np
+        except ImportError:
+            np = None  # type: ignore[assignment]  # NumPy is optional: only its state is skipped
+        numpy_state = np.random.get_state() if np is not None else None
+        try:
+            return func(*args, **kwargs)
+        finally:
+            random.setstate(python_state)
+            torch.set_rng_state(torch_state)
+            if np is not None:
+                np.random.set_state(numpy_state)
+
+    return wrapper
 
 
 class DeterministicEngine(Engine[OutputT]):

@@ -319,3 +319,13 @@ class RemovableEventHandle:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.remove()
+
+
+def __getattr__(name: str) -> Any:
+    # Ignite's ``ignite.engine.events`` also offers ``State``; it lives in cadence.engine.state, which
+    # imports this module, so it is looked up on first use.
+    if name == "State":
+        from cadence.engine.state import State
+
+        return State
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,8 @@ __all__ = [
     "supervised_evaluation_step_amp",
     "supervised_training_step",
     "supervised_training_step_amp",
+    "supervised_training_step_apex",
+    "supervised_training_step_tpu",
 ]
 
 Device = str | torch.device | None
@@ -345,6 +347,41 @@ def supervised_evaluation_step_amp(
         model_transform=model_transform, output_transform=output_transform, model_fn=model_fn,
         autocast=(device_type, dtype),
     )  # fmt: skip
+
+
+def supervised_training_step_apex(*args: Any, **kwargs: Any) -> StepFunction:
+    """Ignite's NVIDIA-Apex training step; cadence does not support Apex and raises a clear error.
+
+    Use :func:`supervised_training_step_amp` (``torch.autocast`` with a ``torch.amp.GradScaler``), or
+    ``create_supervised_trainer(..., amp_mode="amp", scaler=True)``.
+
+    Example:
+        >>> supervised_training_step_apex(nn.Linear(2, 1))
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: NVIDIA Apex is not supported by cadence; ...
+    """
+    raise NotImplementedError(
+        "NVIDIA Apex is not supported by cadence; use supervised_training_step_amp (torch.autocast with a "
+        "torch.amp.GradScaler) or create_supervised_trainer(..., amp_mode='amp', scaler=True)."
+    )
+
+
+def supervised_training_step_tpu(*args: Any, **kwargs: Any) -> StepFunction:
+    """Ignite's TPU (torch_xla) training step; cadence runs on torch.distributed only and raises a clear error.
+
+    Use :func:`supervised_training_step` on CPU or CUDA devices.
+
+    Example:
+        >>> supervised_training_step_tpu(nn.Linear(2, 1))
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: TPUs (torch_xla) are not supported by cadence; ...
+    """
+    raise NotImplementedError(
+        "TPUs (torch_xla) are not supported by cadence; use supervised_training_step on CPU or CUDA devices "
+        "(cadence trains through torch.distributed with the gloo and nccl backends)."
+    )
 
 
 def _check_model(model: object) -> None:
