@@ -14,19 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadence import Engine, Events
-from cadence.handlers.lr_scheduler import (
-    LRScheduler,
-    PlateauMode,
-    ReduceLROnPlateauScheduler,
-    create_lr_scheduler_with_warmup,
-)
 from cadence.handlers.param_scheduler import (
     ConcatScheduler,
     CosineAnnealingScheduler,
     LinearCyclicalScheduler,
+    LRScheduler,
     ParamScheduler,
     PiecewiseLinear,
+    ReduceLROnPlateauScheduler,
+    create_lr_scheduler_with_warmup,
 )
+from cadence.handlers.reduce_lr_on_plateau import PlateauMode
 
 ignite_ps = pytest.importorskip("ignite.handlers.param_scheduler")
 
@@ -164,10 +162,11 @@ def test_piecewise_linear_is_interpolation(milestones: list[int], raw_values: li
 @pytest.mark.parametrize(
     ("milestones", "error", "match"),
     [
-        ([(5, 1.0), (2, 0.0)], ValueError, "increasing order"),
-        ([], ValueError, "non-empty"),
-        ([(1.5, 1.0)], TypeError, "integers"),
-        ([(-1, 1.0)], TypeError, "non-negative"),
+        ([(5, 1.0), (2, 0.0)], ValueError, "increasing integers"),
+        ([], ValueError, "at least one value"),
+        (None, TypeError, "list or tuple"),
+        ([(1.5, 1.0)], TypeError, "should be integer"),
+        ([(-1, 1.0)], ValueError, "non-negative"),
         ([(1, 1.0, 2)], ValueError, "pair"),
         ([(1, "a")], TypeError, "real number"),
     ],
@@ -217,18 +216,28 @@ def test_concat_bad_arguments() -> None:
     cos = CosineAnnealingScheduler(optimizer, "lr", 1.0, 0.0, cycle_size=4)
     other = CosineAnnealingScheduler(make_optimizer(), "lr", 1.0, 0.0, cycle_size=4)
     momentum = CosineAnnealingScheduler(optimizer, "momentum", 1.0, 0.0, cycle_size=4)
-    with pytest.raises(ValueError, match="at least two"):
+    with pytest.raises(ValueError, match="more than one"):
         ConcatScheduler([cos], [])
+    with pytest.raises(TypeError, match="should be a sequence"):
+        ConcatScheduler(None, [])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one length per scheduler"):
         ConcatScheduler([cos, cos], [1, 2])
-    with pytest.raises(ValueError, match="duration"):
+    with pytest.raises(ValueError, match="positive integers"):
         ConcatScheduler([cos, cos], [0])
+    with pytest.raises(ValueError, match="list/tuple of integers"):
+        ConcatScheduler([cos, cos], [1.5])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="list/tuple"):
+        ConcatScheduler([cos, cos], "ab")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="same optimizer"):
         ConcatScheduler([cos, other], [2])
-    with pytest.raises(ValueError, match="same optimizer"):
+    with pytest.raises(ValueError, match="same param_name"):
         ConcatScheduler([cos, momentum], [2])
-    with pytest.raises(TypeError, match="ParamSchedulers"):
+    with pytest.raises(TypeError, match="index 1 of schedulers"):
         ConcatScheduler([cos, "cosine"], [2])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="param_names should be list or tuple"):
+        ConcatScheduler.simulate_values(3, [cos, cos], [1], param_names="lr")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="list or tuple of strings"):
+        ConcatScheduler.simulate_values(3, [cos, cos], [1], param_names=[1])  # type: ignore[list-item]
 
 
 def torch_decay(kind: str) -> Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]:
@@ -310,6 +319,7 @@ def plain_pytorch_lrs(kind: str, iterations: int) -> list[float]:
     return used
 
 
+@pytest.mark.filterwarnings(r"ignore:LRScheduler\(use_legacy=True\)")
 @pytest.mark.parametrize("kind", ["exponential", "step", "multistep", "cosine"])
 @pytest.mark.parametrize("legacy", [False, True])
 def test_lr_scheduler_follows_plain_pytorch(kind: str, legacy: bool) -> None:
@@ -347,8 +357,12 @@ def test_lr_scheduler_bad_arguments() -> None:
         LRScheduler(torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="LRScheduler"):
         LRScheduler(optimizer)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="keys"):
+    with pytest.raises(ValueError, match="'lr_scheduler' is absent"):
         LRScheduler(torch_decay("step")(optimizer)).load_state_dict({"event_index": 1})
+    with pytest.raises(TypeError, match=r"subclass of torch\.optim\.lr_scheduler\.LRScheduler"):
+        LRScheduler.simulate_values(3, None)  # type: ignore[arg-type]
+    with pytest.warns(UserWarning, match="ITERATION_COMPLETED"):
+        LRScheduler(torch_decay("step")(optimizer), use_legacy=True)
 
 
 # ---------------------------------------------------------------- reduce on plateau
@@ -405,7 +419,7 @@ def test_reduce_on_plateau_errors() -> None:
     optimizer = make_optimizer()
     evaluator: Engine[None] = Engine(lambda e, b: None)
     ReduceLROnPlateauScheduler(optimizer, "loss").attach(evaluator)
-    with pytest.raises(ValueError, match=r"'loss' is not in engine\.state\.metrics"):
+    with pytest.raises(ValueError, match=r"attribute 'metrics' which itself has the metric 'loss'"):
         evaluator.run([0])
     with pytest.raises(ValueError, match="trainer"):
         ReduceLROnPlateauScheduler(optimizer, "loss", save_history=True)
@@ -415,6 +429,8 @@ def test_reduce_on_plateau_errors() -> None:
         ReduceLROnPlateauScheduler(optimizer, "loss", mode="lowest")
     with pytest.raises(ValueError, match="min_lr"):
         ReduceLROnPlateauScheduler(optimizer, "loss", min_lr=[0.1, 0.2])
+    with pytest.raises(TypeError, match="min_lr should be a float"):
+        ReduceLROnPlateauScheduler(optimizer, "loss", param_group_index=0, min_lr=[0.1])
     with pytest.raises(ValueError, match="one value per event"):
         ReduceLROnPlateauScheduler.simulate_values(3, [1.0], 0.1)
 
@@ -471,19 +487,25 @@ def test_base_scheduler_errors() -> None:
     optimizer = make_optimizer()
     with pytest.raises(TypeError, match=r"torch\.optim\.Optimizer"):
         PiecewiseLinear("sgd", "lr", [(0, 1.0)])  # type: ignore[arg-type]
+    misnamed = PiecewiseLinear(optimizer, "learning_rate", [(0, 1.0)])
     with pytest.raises(ValueError, match="has no 'learning_rate'"):
-        PiecewiseLinear(optimizer, "learning_rate", [(0, 1.0)])
+        misnamed(None)
     with pytest.raises(ValueError, match="param_group_index"):
         PiecewiseLinear(optimizer, "lr", [(0, 1.0)], param_group_index=3)
     with pytest.raises(TypeError, match="param_name"):
         PiecewiseLinear(optimizer, 3, [(0, 1.0)])  # type: ignore[arg-type]
     scheduler = PiecewiseLinear(optimizer, "lr", [(0, 1.0)])
-    with pytest.raises(ValueError, match=r"missing keys \['milestones', 'values'\]"):
-        scheduler.load_state_dict({"event_index": 3})
-    with pytest.raises(TypeError, match="mapping"):
+    with pytest.raises(ValueError, match=r"'event_index' is absent"):
+        scheduler.load_state_dict({})
+    with pytest.raises(ValueError, match=r"unexpected keys \['milestones'\]"):
+        scheduler.load_state_dict({"event_index": 3, "milestones": [0]})
+    with pytest.raises(TypeError, match="should be a dictionary"):
         scheduler.load_state_dict([1, 2])  # type: ignore[arg-type]
     concat = ConcatScheduler([scheduler, PiecewiseLinear(optimizer, "lr", [(0, 2.0)])], [1])
-    with pytest.raises(ValueError, match="keys"):
+    with pytest.raises(ValueError, match="'schedulers' is absent"):
         concat.load_state_dict({"event_index": 1})
-    with pytest.raises(ValueError, match="2 scheduler states"):
+    with pytest.raises(ValueError, match="contains 0 state_dicts of concatenated schedulers, but 2 needed"):
         concat.load_state_dict({"event_index": 1, "schedulers": []})
+    two_groups = make_optimizer(groups=2)
+    with pytest.raises(ValueError, match="size of value is different than optimizer_param_groups"):
+        PiecewiseLinear(two_groups, "lr", [(0, 1.0)])._apply([1.0])

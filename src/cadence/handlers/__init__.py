@@ -15,44 +15,63 @@ Example:
 
 from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
 from cadence.handlers.early_stopping import EarlyStopping, ScoreMode
-from cadence.handlers.lr_scheduler import (
-    LRScheduler,
-    PlateauMode,
-    ReduceLROnPlateauScheduler,
-    ThresholdMode,
-    create_lr_scheduler_with_warmup,
-)
+from cadence.handlers.lr_finder import FastaiLRFinder
 from cadence.handlers.param_scheduler import (
+    BaseParamScheduler,
+    BatchSizeScheduler,
     ConcatScheduler,
     CosineAnnealingScheduler,
     CyclicalScheduler,
     LinearCyclicalScheduler,
+    LRScheduler,
+    ParamGroupScheduler,
     ParamScheduler,
     PiecewiseLinear,
+    ReduceLROnPlateauScheduler,
+    create_lr_scheduler_with_warmup,
 )
 from cadence.handlers.progress_bar import ProgressBar
+from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ThresholdMode
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+from cadence.handlers.state_param_scheduler import (
+    ExpStateScheduler,
+    LambdaStateScheduler,
+    MultiStepStateScheduler,
+    PiecewiseLinearStateScheduler,
+    StateParamScheduler,
+    StepStateScheduler,
+)
 from cadence.handlers.terminate_on_nan import TerminateOnNan
 from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
 
 __all__ = [
+    "BaseParamScheduler",
     "BaseSaveHandler",
+    "BatchSizeScheduler",
     "Checkpoint",
     "ConcatScheduler",
     "CosineAnnealingScheduler",
     "CyclicalScheduler",
     "DiskSaver",
     "EarlyStopping",
+    "ExpStateScheduler",
+    "FastaiLRFinder",
     "HandlersTimeProfiler",
     "LRScheduler",
+    "LambdaStateScheduler",
     "LinearCyclicalScheduler",
     "ModelCheckpoint",
+    "MultiStepStateScheduler",
+    "ParamGroupScheduler",
     "ParamScheduler",
     "PiecewiseLinear",
+    "PiecewiseLinearStateScheduler",
     "PlateauMode",
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
     "ScoreMode",
+    "StateParamScheduler",
+    "StepStateScheduler",
     "TerminateOnNan",
     "ThresholdMode",
     "TimeLimit",

@@ -1,40 +1,34 @@
-"""Learning-rate schedulers: PyTorch's ``lr_scheduler`` as an event handler, warm-up, and reduce-on-plateau."""
+"""Learning-rate schedulers: PyTorch's ``lr_scheduler`` as an event handler, and a linear warm-up in front."""
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
-from enum import Enum
+from collections.abc import Mapping
 from typing import Any
 
-import torch
-from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList, RemovableEventHandle
-from cadence.handlers.param_scheduler import (
-    ConcatScheduler,
-    ParamScheduler,
-    ParamValue,
-    _fake_optimizer,
-    _preserved,
-    _simulate,
-)
+from cadence.engine import Engine
+from cadence.handlers.combined_scheduler import ConcatScheduler
+from cadence.handlers.scheduler_base import OptimizerLike, ParamScheduler, ParamValue, preserved, simulate
 
-__all__ = [
-    "LRScheduler",
-    "PlateauMode",
-    "ReduceLROnPlateauScheduler",
-    "ThresholdMode",
-    "create_lr_scheduler_with_warmup",
-]
+__all__ = ["LRScheduler", "create_lr_scheduler_with_warmup"]
 
 
 def _one_or_list(values: list[float]) -> ParamValue:
     return values[0] if len(values) == 1 else values
+
+
+def _check_torch_scheduler(lr_scheduler: object) -> None:
+    if isinstance(lr_scheduler, ReduceLROnPlateau):
+        raise TypeError("ReduceLROnPlateau steps on a metric: use cadence's ReduceLROnPlateauScheduler instead.")
+    if not isinstance(lr_scheduler, TorchLRScheduler):
+        raise TypeError(
+            "Argument lr_scheduler should be a subclass of torch.optim.lr_scheduler.LRScheduler, "
+            f"but given {type(lr_scheduler).__name__}."
+        )
 
 
 class LRScheduler(ParamScheduler):
@@ -49,7 +43,14 @@ class LRScheduler(ParamScheduler):
     Note: Ignite runs *chainable* torch schedulers such as ``ExponentialLR`` one step ahead (its first
     iteration already uses ``lr * gamma``); cadence follows PyTorch's own loop instead.
 
+    Args:
+        lr_scheduler: the torch scheduler to step (not ``ReduceLROnPlateau``: see
+            :class:`~cadence.handlers.ReduceLROnPlateauScheduler`).
+        save_history: record each value in ``engine.state.param_history["lr"]``.
+        use_legacy: step on every call, for a scheduler attached to ``Events.ITERATION_COMPLETED``.
+
     Example:
+        >>> import torch
         >>> optimizer = torch.optim.SGD([torch.zeros(1)], lr=0.1)
         >>> step_lr = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
         >>> [v for _, v in LRScheduler.simulate_values(5, step_lr)]
@@ -58,14 +59,16 @@ class LRScheduler(ParamScheduler):
 
     _state_attrs = ("event_index", "lr_scheduler")
 
-    def __init__(self, lr_scheduler: TorchLRScheduler, *, save_history: bool = False, use_legacy: bool = False) -> None:
-        if isinstance(lr_scheduler, ReduceLROnPlateau):
-            raise TypeError("ReduceLROnPlateau steps on a metric: use cadence's ReduceLROnPlateauScheduler instead.")
-        if not isinstance(lr_scheduler, TorchLRScheduler):
-            raise TypeError(
-                f"lr_scheduler must be a torch.optim.lr_scheduler.LRScheduler, got {type(lr_scheduler).__name__}."
-            )
+    def __init__(self, lr_scheduler: TorchLRScheduler, save_history: bool = False, use_legacy: bool = False) -> None:
+        _check_torch_scheduler(lr_scheduler)
         super().__init__(lr_scheduler.optimizer, "lr", save_history=save_history)
+        if use_legacy:
+            warnings.warn(
+                "LRScheduler(use_legacy=True) steps on every call: attach it to Events.ITERATION_COMPLETED, not "
+                "Events.ITERATION_STARTED, to use the first lr value from the optimizer, otherwise it will be skipped.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.lr_scheduler = lr_scheduler
         self.use_legacy = use_legacy
 
@@ -98,11 +101,7 @@ class LRScheduler(ParamScheduler):
         return {"event_index": self.event_index, "lr_scheduler": self.lr_scheduler.state_dict()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        if not isinstance(state_dict, Mapping) or set(state_dict) != {"event_index", "lr_scheduler"}:
-            raise ValueError(
-                "LRScheduler.load_state_dict needs exactly the keys ['event_index', 'lr_scheduler'], "
-                f"got {sorted(state_dict) if isinstance(state_dict, Mapping) else state_dict!r}."
-            )
+        self._check_state_keys(state_dict, self._state_attrs)
         self.lr_scheduler.load_state_dict(dict(state_dict["lr_scheduler"]))
         self.event_index = int(state_dict["event_index"])
 
@@ -111,9 +110,11 @@ class LRScheduler(ParamScheduler):
         cls, num_events: int, lr_scheduler: TorchLRScheduler, **kwargs: Any
     ) -> list[list[float]]:
         """Rows ``[event_index, lr...]``; the torch scheduler and its optimizer are left as they were."""
+        _check_torch_scheduler(lr_scheduler)
+        kwargs.pop("save_history", None)
         scheduler = cls(lr_scheduler, **kwargs)
-        with _preserved([scheduler]):
-            return _simulate(scheduler, num_events)
+        with preserved([scheduler]):
+            return simulate(scheduler, num_events)
 
 
 class _LinearWarmup(ParamScheduler):
@@ -122,9 +123,15 @@ class _LinearWarmup(ParamScheduler):
     _state_attrs = ("event_index",)
 
     def __init__(
-        self, optimizer: Optimizer, param_name: str, start: float, ends: list[float], duration: int, **kwargs: Any
+        self,
+        optimizer: OptimizerLike,
+        param_name: str,
+        start: float,
+        ends: list[float],
+        duration: int,
+        param_group_index: int | None,
     ) -> None:
-        super().__init__(optimizer, param_name, **kwargs)
+        super().__init__(optimizer, param_name, param_group_index=param_group_index)
         self.start, self.ends, self.duration = start, ends, duration
 
     def get_param(self) -> ParamValue:
@@ -137,18 +144,25 @@ def create_lr_scheduler_with_warmup(
     warmup_start_value: float,
     warmup_duration: int,
     warmup_end_value: float | None = None,
-    *,
     save_history: bool = False,
     output_simulated_values: list[Any] | None = None,
 ) -> ConcatScheduler:
     """A linear warm-up over ``warmup_duration`` events, then ``lr_scheduler``.
 
-    The warm-up goes from ``warmup_start_value`` to ``warmup_end_value``, both reached. Without
-    ``warmup_end_value`` it ends at the scheduler's own first value (per parameter group), which is not
-    repeated: the scheduler goes on from its second value. ``output_simulated_values``, a list of length n,
-    is filled with the first n rows ``[event_index, lr...]``.
+    The warm-up goes from ``warmup_start_value`` to ``warmup_end_value``, both reached, then the scheduler
+    starts from its first value. Where the warm-up ends at that first value (always so without
+    ``warmup_end_value``), it is not repeated: the scheduler goes on from its second value.
+
+    Args:
+        lr_scheduler: a torch scheduler or a cadence :class:`ParamScheduler` on ``"lr"``.
+        warmup_start_value: the learning rate of the first event.
+        warmup_duration: the number of warm-up events, at least 2.
+        warmup_end_value: the warm-up's last value (default: the scheduler's first value, per group).
+        save_history: record each value in ``engine.state.param_history["lr"]``.
+        output_simulated_values: a list of length n, filled with the first n rows ``[event_index, lr...]``.
 
     Example:
+        >>> import torch
         >>> optimizer = torch.optim.SGD([torch.zeros(1)], lr=0.1)
         >>> decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
         >>> rows = [None] * 6
@@ -158,189 +172,38 @@ def create_lr_scheduler_with_warmup(
         [0.0, 0.05, 0.1, 0.05, 0.025, 0.0125]
     """
     if isinstance(lr_scheduler, TorchLRScheduler):
+        _check_torch_scheduler(lr_scheduler)
         lr_scheduler = LRScheduler(lr_scheduler)
     if not isinstance(lr_scheduler, ParamScheduler):
         raise TypeError(
-            f"lr_scheduler must be a torch LRScheduler or a cadence ParamScheduler, got {type(lr_scheduler).__name__}."
+            "Argument lr_scheduler should be a subclass of torch.optim.lr_scheduler.LRScheduler or ParamScheduler, "
+            f"but given {type(lr_scheduler).__name__}."
         )
-    if isinstance(warmup_duration, bool) or not isinstance(warmup_duration, int) or warmup_duration < 2:
-        raise ValueError(f"warmup_duration must be an integer >= 2 (events), got {warmup_duration!r}.")
+    if isinstance(warmup_duration, bool) or not isinstance(warmup_duration, numbers.Integral):
+        raise TypeError(f"Argument warmup_duration should be integer, but given {warmup_duration!r}.")
+    if warmup_duration < 2:
+        raise ValueError(f"Argument warmup_duration should be at least 2 events, but given {warmup_duration}.")
     if output_simulated_values is not None and not isinstance(output_simulated_values, list):
-        kind = type(output_simulated_values).__name__
-        raise TypeError(f"output_simulated_values must be a list to fill, got {kind}.")
+        raise TypeError(
+            "Argument output_simulated_values should be a list of None, e.g. `[None] * 100`, "
+            f"but given {type(output_simulated_values).__name__}."
+        )
     groups = len(lr_scheduler.optimizer_param_groups)
-    if warmup_end_value is None:
-        first = lr_scheduler.get_param()
-        ends = [float(v) for v in first] if isinstance(first, list) else [float(first)] * groups
+    first = lr_scheduler._value()
+    firsts = [float(v) for v in first] if isinstance(first, list) else [float(first)] * groups
+    ends = firsts if warmup_end_value is None else [float(warmup_end_value)] * groups
+    if ends == firsts:
         lr_scheduler._advance()  # the warm-up's last value stands for the scheduler's first
-    else:
-        ends = [float(warmup_end_value)] * groups
     warmup = _LinearWarmup(
         lr_scheduler.optimizer,
         lr_scheduler.param_name,
         float(warmup_start_value),
         ends,
-        warmup_duration,
-        param_group_index=lr_scheduler.param_group_index,
+        int(warmup_duration),
+        lr_scheduler.param_group_index,
     )
     schedulers: list[ParamScheduler] = [warmup, lr_scheduler]
     if output_simulated_values is not None:
         rows = ConcatScheduler.simulate_values(len(output_simulated_values), schedulers, [warmup_duration])
         output_simulated_values[:] = rows
-    return ConcatScheduler(schedulers, [warmup_duration], save_history=save_history)
-
-
-class PlateauMode(Enum):
-    """Whether the watched metric should go down (``MIN``, a loss) or up (``MAX``, an accuracy).
-
-    Example:
-        >>> PlateauMode("max")
-        <PlateauMode.MAX: 'max'>
-    """
-
-    MIN = "min"
-    MAX = "max"
-
-
-class ThresholdMode(Enum):
-    """Whether ``threshold`` is relative to the best value (``REL``) or an absolute margin (``ABS``).
-
-    Example:
-        >>> ThresholdMode("abs")
-        <ThresholdMode.ABS: 'abs'>
-    """
-
-    REL = "rel"
-    ABS = "abs"
-
-
-def _non_negative_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
-    return value
-
-
-class ReduceLROnPlateauScheduler(ParamScheduler):
-    """Multiply the learning rate by ``factor`` when a metric stops improving for ``patience`` calls.
-
-    Attach it to an evaluator's ``Events.COMPLETED``: each call reads ``engine.state.metrics[metric_name]``.
-    The rule is PyTorch's ``ReduceLROnPlateau`` (``mode``, ``factor``, ``patience``, ``threshold``,
-    ``threshold_mode``, ``cooldown``, ``min_lr``, ``eps``), here restricted to ``param_group_index`` if given.
-    With ``save_history`` the values go to ``trainer.state.param_history`` (a trainer is needed).
-
-    Example:
-        >>> rows = ReduceLROnPlateauScheduler.simulate_values(
-        ...     5, metric_values=[1.0, 0.9, 0.9, 0.9, 0.9], init_lr=0.1, patience=1, factor=0.5)
-        >>> [v for _, v in rows]
-        [0.1, 0.1, 0.1, 0.05, 0.05]
-    """
-
-    _state_attrs = ("event_index", "best", "num_bad_epochs", "cooldown_counter")
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        metric_name: str,
-        *,
-        trainer: Engine[Any] | None = None,
-        save_history: bool = False,
-        param_group_index: int | None = None,
-        mode: PlateauMode | str = PlateauMode.MIN,
-        factor: float = 0.1,
-        patience: int = 10,
-        threshold: float = 1e-4,
-        threshold_mode: ThresholdMode | str = ThresholdMode.REL,
-        cooldown: int = 0,
-        min_lr: float | Sequence[float] = 0.0,
-        eps: float = 1e-8,
-    ) -> None:
-        super().__init__(optimizer, "lr", save_history=save_history, param_group_index=param_group_index)
-        if not isinstance(metric_name, str):
-            raise TypeError(f"metric_name must be the name of a metric in engine.state.metrics, got {metric_name!r}.")
-        if save_history and trainer is None:
-            raise ValueError("save_history=True needs trainer=: the history is kept in trainer.state.param_history.")
-        if not 0.0 < factor < 1.0:
-            raise ValueError(f"factor must be between 0 and 1 (the lr is multiplied by it), got {factor!r}.")
-        self.metric_name = metric_name
-        self.trainer = trainer
-        self.mode = PlateauMode(mode)
-        self.threshold_mode = ThresholdMode(threshold_mode)
-        self.factor, self.threshold, self.eps = float(factor), float(threshold), float(eps)
-        self.patience = _non_negative_int("patience", patience)
-        self.cooldown = _non_negative_int("cooldown", cooldown)
-        self.min_lrs = self._check_min_lr(min_lr, len(self.optimizer_param_groups))
-        self.best = math.inf if self.mode is PlateauMode.MIN else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-
-    @staticmethod
-    def _check_min_lr(min_lr: float | Sequence[float], groups: int) -> list[float]:
-        if isinstance(min_lr, numbers.Real):
-            return [float(min_lr)] * groups
-        if isinstance(min_lr, Sequence) and len(min_lr) == groups:
-            return [float(v) for v in min_lr]
-        raise ValueError(
-            f"min_lr must be a number or one number per scheduled parameter group ({groups}), got {min_lr!r}."
-        )
-
-    def get_param(self) -> ParamValue:
-        return _one_or_list([float(g["lr"]) for g in self.optimizer_param_groups])
-
-    def attach(
-        self,
-        engine: Engine[Any],
-        event_name: CallableEventWithFilter | EventsList | str = Events.COMPLETED,
-    ) -> RemovableEventHandle:
-        """Call this scheduler each time ``event_name`` (default: the evaluator's ``COMPLETED``) fires."""
-        return engine.add_event_handler(event_name, self)
-
-    def _is_better(self, value: float) -> bool:
-        best, threshold = self.best, self.threshold
-        if self.mode is PlateauMode.MIN:
-            return value < (best * (1.0 - threshold) if self.threshold_mode is ThresholdMode.REL else best - threshold)
-        return value > (best * (1.0 + threshold) if self.threshold_mode is ThresholdMode.REL else best + threshold)
-
-    def step(self, value: float) -> None:
-        """Take one metric value and lower the learning rate if it has plateaued (used by ``__call__``)."""
-        if self._is_better(value):
-            self.best, self.num_bad_epochs = value, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            for group, min_lr in zip(self.optimizer_param_groups, self.min_lrs, strict=True):
-                new_lr = max(group["lr"] * self.factor, min_lr)
-                if group["lr"] - new_lr > self.eps:
-                    group["lr"] = new_lr
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-
-    def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
-        if engine is None:
-            raise ValueError("ReduceLROnPlateauScheduler must be called with the engine that holds the metric.")
-        metrics = engine.state.metrics
-        if self.metric_name not in metrics:
-            raise ValueError(
-                f"Metric {self.metric_name!r} is not in engine.state.metrics (it has {sorted(metrics)}); attach "
-                "the metric to the engine this scheduler listens to, or fix metric_name."
-            )
-        value = metrics[self.metric_name]
-        self.step(float(value.item() if isinstance(value, torch.Tensor) else value))
-        self._record(self.trainer, name)
-        self.event_index += 1
-
-    @classmethod
-    def simulate_values(  # type: ignore[override]  # Ignite's signature: metric values and the initial lr
-        cls, num_events: int, metric_values: Sequence[float], init_lr: float, **scheduler_kwargs: Any
-    ) -> list[list[float]]:
-        """Rows ``[event_index, lr]`` after each of ``metric_values`` (one per event) from ``init_lr``."""
-        if len(metric_values) != num_events:
-            raise ValueError(f"metric_values needs one value per event ({num_events}), got {len(metric_values)}.")
-        scheduler = cls(_fake_optimizer(value=init_lr), "metric", **scheduler_kwargs)
-        rows: list[list[float]] = []
-        for index, value in enumerate(metric_values):
-            scheduler.step(float(value))
-            rows.append([index, float(scheduler.optimizer_param_groups[0]["lr"])])
-        return rows
+    return ConcatScheduler(schedulers, [int(warmup_duration)], save_history=save_history)

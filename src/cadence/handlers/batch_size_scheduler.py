@@ -1,0 +1,77 @@
+"""Change a ``DataLoader``'s batch size as training goes, from a function of the event index."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from torch.utils.data import BatchSampler, DataLoader
+
+from cadence.engine import Engine, Events, RemovableEventHandle
+from cadence.handlers.scheduler_base import BaseParamScheduler, EventLike, check_integer, history_of
+
+__all__ = ["BatchSizeScheduler"]
+
+
+class BatchSizeScheduler(BaseParamScheduler):
+    """Set ``dataloader.batch_sampler.batch_size`` to ``scheduler_fn(event_index)`` at each event.
+
+    Attach it to ``Events.EPOCH_STARTED`` (the default of :meth:`attach`): the loader's batches of
+    that epoch have the new size. The loader must batch through a ``BatchSampler`` (the default
+    when it is built with ``batch_size``).
+
+    Args:
+        dataloader: the loader whose batch size changes.
+        scheduler_fn: gives the batch size (a positive integer) for event index 0, 1, 2...
+        save_history: record each size in ``engine.state.param_history["batch_size"]``.
+
+    Example:
+        >>> BatchSizeScheduler.simulate_values(3, scheduler_fn=lambda epoch: 32 * 2**epoch)
+        [[0, 32], [1, 64], [2, 128]]
+    """
+
+    def __init__(
+        self, dataloader: DataLoader[Any], scheduler_fn: Callable[[int], int], save_history: bool = False
+    ) -> None:
+        super().__init__("batch_size", save_history)
+        if not isinstance(dataloader, DataLoader):
+            raise TypeError(
+                f"Argument dataloader should be torch.utils.data.DataLoader, but given {type(dataloader).__name__}."
+            )
+        if not isinstance(dataloader.batch_sampler, BatchSampler):
+            raise ValueError(
+                "Argument dataloader should have a BatchSampler (dataloader.batch_sampler should be a "
+                "torch.utils.data.BatchSampler): build the DataLoader with batch_size=..."
+            )
+        if not callable(scheduler_fn):
+            raise TypeError(f"Argument scheduler_fn should be callable, but given {type(scheduler_fn).__name__}.")
+        self.dataloader = dataloader
+        self.scheduler_fn = scheduler_fn
+
+    def get_param(self) -> int:
+        return self.scheduler_fn(self.event_index)
+
+    def __call__(self, engine: Engine[Any] | None = None) -> None:
+        value = self.get_param()
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"Batch size returned by scheduler_fn should be a positive integer, but given {value!r}.")
+        batch_sampler = self.dataloader.batch_sampler
+        assert isinstance(batch_sampler, BatchSampler)  # checked in __init__
+        batch_sampler.batch_size = int(value)
+        if self.save_history and engine is not None:
+            history_of(engine).setdefault(self.param_name, []).append(int(value))
+        self.event_index += 1
+
+    def attach(self, engine: Engine[Any], event: EventLike = Events.EPOCH_STARTED) -> RemovableEventHandle:
+        """Call this scheduler each time ``event`` fires on ``engine``; return the removable handle."""
+        return engine.add_event_handler(event, self)
+
+    @classmethod
+    def simulate_values(cls, num_events: int, **scheduler_kwargs: Any) -> list[list[Any]]:
+        """Rows ``[event_index, batch_size]`` that ``scheduler_fn`` gives for the first ``num_events`` events."""
+        check_integer("num_events", num_events, 0)
+        scheduler_fn = scheduler_kwargs.get("scheduler_fn")
+        if not callable(scheduler_fn):
+            raise TypeError(f"Argument scheduler_fn should be callable, but given {type(scheduler_fn).__name__}.")
+        return [[index, scheduler_fn(index)] for index in range(num_events)]
