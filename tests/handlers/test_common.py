@@ -5,13 +5,16 @@ from typing import Any
 import pytest
 import torch
 from torch import nn
+from torch.utils.data.distributed import DistributedSampler
 
 from cadence import Engine, Events
 from cadence.engine.supervised import create_supervised_evaluator, create_supervised_trainer
 from cadence.handlers.checkpoint import Checkpoint
 from cadence.handlers.common import (
+    empty_cuda_cache,
     gen_save_best_models_by_val_score,
     save_best_model_by_val_score,
+    setup_any_logging,
     setup_common_training_handlers,
 )
 from cadence.handlers.param_scheduler import PiecewiseLinear
@@ -47,15 +50,16 @@ def test_full_setup_on_a_training_run(tmp_path: Path) -> None:
     state = trainer.run(_data(), max_epochs=2)
     assert lrs == [0.1] * 4 + [0.05] * 4
     assert "loss" in state.metrics and isinstance(state.metrics["loss"], float)
-    assert sorted(os.listdir(tmp_path)) == ["training_checkpoint_6.pt", "training_checkpoint_8.pt"]
+    # Saved every 3 iterations only (not again at the end of the run), as Ignite does.
+    assert sorted(os.listdir(tmp_path)) == ["training_checkpoint_3.pt", "training_checkpoint_6.pt"]
     assert handlers.checkpoint is not None and handlers.progress_bar is not None
     assert handlers.terminate_on_nan is not None and handlers.early_stopping is None
     restored_model, restored_optimizer, restored_trainer = _setup()
     Checkpoint.load_objects(
         {"model": restored_model, "optimizer": restored_optimizer, "trainer": restored_trainer},
-        tmp_path / "training_checkpoint_8.pt",
+        tmp_path / "training_checkpoint_6.pt",
     )
-    assert restored_trainer.state.iteration == 8
+    assert restored_trainer.state.iteration == 6
 
 
 def test_param_scheduler_nan_stop_and_early_stopping() -> None:
@@ -94,13 +98,12 @@ def test_train_sampler_set_epoch() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"to_save": {"m": nn.Linear(1, 1)}}, ValueError, "exactly one of output_path"),
-        ({"to_save": {"m": nn.Linear(1, 1)}, "output_path": "x", "save_handler": print}, ValueError, "exactly one"),
-        ({"with_gpu_stats": True}, ValueError, "with_gpu_stats"),
+        ({"to_save": {"m": nn.Linear(1, 1)}}, ValueError, "output_path or save_handler arguments should be"),
+        ({"output_path": "x", "save_handler": print}, ValueError, "mutually exclusive"),
+        ({"with_gpu_stats": True}, RuntimeError, "with_gpu_stats"),
         ({"save_every_iters": 0}, ValueError, "save_every_iters"),
         ({"patience": 3}, ValueError, "Early stopping needs all"),
         ({"lr_scheduler": 0.1}, TypeError, "lr_scheduler must be"),
-        ({"train_sampler": [1, 2]}, TypeError, "set_epoch"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
@@ -111,11 +114,40 @@ def test_bad_arguments(kwargs: dict[str, Any], error: type[Exception], match: st
         setup_common_training_handlers(object())  # type: ignore[arg-type]
 
 
-def test_output_names_need_a_dict_output() -> None:
+def test_samplers_in_one_process() -> None:
     _, _, trainer = _setup()
+    setup_common_training_handlers(trainer, train_sampler=[1, 2], with_pbars=False)  # no set_epoch: nothing to do
+    sampler = DistributedSampler(list(range(4)), num_replicas=1, rank=0)
+    with pytest.warns(UserWarning, match="Train sampler argument will be ignored"):
+        setup_common_training_handlers(trainer, train_sampler=sampler, with_pbars=False)
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [({"loss": 2.0, "acc": 0.5}, (2.0, 0.5)), ([2.0, 0.5], (2.0, 0.5)), (torch.tensor(3.0), (3.0, 3.0))],
+)
+def test_output_names_from_a_dict_a_sequence_or_the_output(output: Any, expected: tuple[float, float]) -> None:
+    trainer: Engine[Any] = Engine(lambda engine, batch: output)
+    setup_common_training_handlers(trainer, output_names=["loss", "acc"], with_pbars=False)
+    metrics = trainer.run([0, 0]).metrics
+    assert (float(metrics["loss"]), float(metrics["acc"])) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("output", "error", "match"),
+    [({"other": 1.0}, ValueError, "output_names has 'loss'"), ("text", TypeError, "Unhandled type")],
+)
+def test_output_names_errors(output: Any, error: type[Exception], match: str) -> None:
+    trainer: Engine[Any] = Engine(lambda engine, batch: output)
     setup_common_training_handlers(trainer, output_names=["loss"], with_pbars=False)
-    with pytest.raises(ValueError, match="output_names has 'loss'"):
-        trainer.run(_data(1))
+    with pytest.raises(error, match=match):
+        trainer.run([0])
+
+
+def test_any_logging_is_gone_and_cuda_cache_helper_runs() -> None:
+    with pytest.raises(DeprecationWarning, match=r"deprecated since version 0\.4\.0"):
+        setup_any_logging(None, None, None, None, None, 1)  # type: ignore[arg-type]
+    empty_cuda_cache(Engine(lambda e, b: None))
 
 
 def test_best_model_saving_by_validation_score(tmp_path: Path) -> None:

@@ -7,6 +7,10 @@ module costs nothing extra.
 
 from __future__ import annotations
 
+import functools
+import gc
+import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,22 +18,28 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.utils.data.distributed import DistributedSampler
 
+from cadence.distributed import get_rank, get_world_size
 from cadence.engine import Engine, Events
 from cadence.handlers.checkpoint import Checkpoint, SaveHandler, global_step_from_engine
 from cadence.handlers.early_stopping import EarlyStopping
 from cadence.handlers.savers import DiskSaver
 from cadence.handlers.terminate_on_nan import TerminateOnNan
+from cadence.utils import deprecated
 
 if TYPE_CHECKING:
-    from cadence.handlers.param_scheduler import ParamScheduler
     from cadence.handlers.progress_bar import ProgressBar
 
 __all__ = [
     "CommonHandlers",
     "add_early_stopping_by_val_score",
+    "empty_cuda_cache",
     "gen_save_best_models_by_val_score",
+    "get_default_score_fn",
     "save_best_model_by_val_score",
+    "setup_any_logging",
+    "setup_common_distrib_training_handlers",
     "setup_common_training_handlers",
 ]
 
@@ -45,50 +55,103 @@ class CommonHandlers:
 
     checkpoint: Checkpoint | None = None
     progress_bar: ProgressBar | None = None
-    lr_scheduler: ParamScheduler | None = None
+    lr_scheduler: Any = None
     terminate_on_nan: TerminateOnNan | None = None
     early_stopping: EarlyStopping | None = None
 
 
-def _lr_handler(lr_scheduler: Any) -> ParamScheduler:
-    from cadence.handlers.lr_scheduler import LRScheduler
-    from cadence.handlers.param_scheduler import ParamScheduler
-
+def _attach_lr_scheduler(trainer: Engine[Any], lr_scheduler: Any) -> Any:
+    """A torch scheduler steps after each iteration; a cadence scheduler (any handler) runs before each."""
     if isinstance(lr_scheduler, torch.optim.lr_scheduler.LRScheduler):
-        return LRScheduler(lr_scheduler)
-    if isinstance(lr_scheduler, ParamScheduler):
-        return lr_scheduler
-    raise TypeError(
-        "lr_scheduler must be a torch.optim.lr_scheduler scheduler or a cadence ParamScheduler, "
-        f"got {type(lr_scheduler).__name__}."
-    )
+        trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda: lr_scheduler.step())
+    elif callable(lr_scheduler):
+        trainer.add_event_handler(Events.ITERATION_STARTED, lr_scheduler)
+    else:
+        raise TypeError(
+            "lr_scheduler must be a torch.optim.lr_scheduler scheduler or a cadence ParamScheduler, "
+            f"got {type(lr_scheduler).__name__}."
+        )
+    return lr_scheduler
 
 
 def _checkpoint_store(output_path: str | Path | None, save_handler: SaveHandler | None) -> SaveHandler:
-    if (output_path is None) == (save_handler is None):
-        raise ValueError("to_save needs exactly one of output_path (a folder) and save_handler to write checkpoints.")
-    return save_handler if save_handler is not None else DiskSaver(output_path, require_empty=False)  # type: ignore[arg-type]  # output_path is set when save_handler is None
+    if save_handler is not None:
+        return save_handler
+    if output_path is None:
+        raise ValueError(
+            "If to_save argument is provided then output_path or save_handler arguments should be also defined: "
+            "give the folder to write checkpoints in (output_path) or a save_handler."
+        )
+    return DiskSaver(output_path, require_empty=False)
+
+
+def _output_part(output: Any, index: int, name: str) -> Any:
+    """The ``name``-th running average's value: ``output[name]``, ``output[index]`` or the output itself."""
+    if isinstance(output, Mapping):
+        if name not in output:
+            raise ValueError(
+                f"output_names has {name!r}, but the trainer's output has only the keys {sorted(output)}; make the "
+                "process function return a dict with that key."
+            )
+        return output[name]
+    if isinstance(output, Sequence) and not isinstance(output, str):
+        return output[index]
+    if isinstance(output, torch.Tensor | numbers.Number):
+        return output
+    raise TypeError(
+        "Unhandled type of update_function's output. It should be a mapping, a sequence, a tensor or a number "
+        f"to compute output_names from, but given {type(output).__name__}."
+    )
 
 
 def _attach_running_averages(trainer: Engine[Any], output_names: Sequence[str]) -> None:
     from cadence.metrics import RunningAverage
 
-    for name in output_names:
-
-        def pick(output: Any, key: str = name) -> Any:
-            if not isinstance(output, Mapping) or key not in output:
-                raise ValueError(
-                    f"output_names has {key!r}, but the trainer's output is {output!r}; make the process function "
-                    "return a dict with that key (e.g. output_transform=lambda x, y, y_pred, loss: "
-                    "{'loss': loss.item()})."
-                )
-            return output[key]
-
-        RunningAverage(output_transform=pick).attach(trainer, name)
+    for index, name in enumerate(output_names):
+        average = RunningAverage(output_transform=functools.partial(_output_part, index=index, name=name))
+        average.attach(trainer, name, usage="running_batch_wise")
 
 
-def _iteration_step(engine: Engine[Any], event: object) -> int:
-    return engine.state.iteration
+def _train_sampler_handler(trainer: Engine[Any], train_sampler: Any) -> None:
+    """Call ``set_epoch`` each epoch: required of the sampler with several processes, optional with one."""
+    has_set_epoch = callable(getattr(train_sampler, "set_epoch", None))
+    if get_world_size() > 1:
+        if not has_set_epoch:
+            raise TypeError(
+                "Train sampler should be torch DistributedSampler and have `set_epoch` method, "
+                f"got {type(train_sampler).__name__}."
+            )
+    elif isinstance(train_sampler, DistributedSampler):
+        warnings.warn(
+            "Argument train_sampler is a distributed sampler, but either there is no distributed setting or world "
+            "size is < 2. Train sampler argument will be ignored.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    if has_set_epoch:
+        trainer.add_event_handler(Events.EPOCH_STARTED, lambda engine: train_sampler.set_epoch(engine.state.epoch - 1))
+
+
+def _attach_progress_bars(trainer: Engine[Any], on_iterations: bool, log_every_iters: int) -> ProgressBar | None:
+    from cadence.handlers.progress_bar import ProgressBar
+
+    if not on_iterations:
+        return None
+    bar = ProgressBar(persist=False)
+    bar.attach(trainer, metric_names="all", event_name=Events.ITERATION_COMPLETED(every=log_every_iters))
+    return bar
+
+
+def empty_cuda_cache(engine: Engine[Any] | None = None) -> None:
+    """Release the CUDA memory that PyTorch caches but no tensor uses, after collecting garbage.
+
+    Example:
+        >>> empty_cuda_cache()
+    """
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def setup_common_training_handlers(
@@ -115,13 +178,16 @@ def setup_common_training_handlers(
 ) -> CommonHandlers:
     """Attach the usual training handlers to ``trainer`` in one call and return them.
 
-    In order: ``train_sampler.set_epoch`` at each epoch (a ``DistributedSampler``), NaN check
-    (``stop_on_nan``), the learning-rate schedule on ``ITERATION_STARTED`` (a torch scheduler is wrapped
-    in :class:`~cadence.handlers.lr_scheduler.LRScheduler`), running averages of ``output_names``, the
-    CUDA cache cleared after each epoch, a :class:`Checkpoint` of ``to_save`` every ``save_every_iters``
-    iterations and at the end (``filename_prefix="training"``; extra ``kwargs`` go to it), a progress bar
-    updated every ``log_every_iters`` iterations, and early stopping when ``evaluator``, ``metric_name``
-    and ``patience`` are given (the score is ``score_sign * evaluator.state.metrics[metric_name]``).
+    In order: ``train_sampler.set_epoch`` at each epoch (a ``DistributedSampler`` with several
+    processes; in one process a ``DistributedSampler`` is ignored with a warning), NaN check
+    (``stop_on_nan``), the learning-rate schedule (a torch scheduler steps after each iteration, a
+    cadence ``ParamScheduler`` runs before each), the CUDA cache cleared after each epoch, a
+    :class:`Checkpoint` of ``to_save`` every ``save_every_iters`` iterations (``filename_prefix="training"``,
+    in ``output_path`` or through ``save_handler``; extra ``kwargs`` go to it), running averages of
+    ``output_names`` (keys of a dict output, positions of a list output, or the output itself), progress
+    bars on rank 0 (per ``log_every_iters`` iterations and per epoch), and early stopping when
+    ``evaluator``, ``metric_name`` and ``patience`` are given (the score is
+    ``score_sign * evaluator.state.metrics[metric_name]``).
 
     Example:
         >>> import tempfile
@@ -130,56 +196,77 @@ def setup_common_training_handlers(
         >>> trainer = Engine(lambda engine, batch: 0.5)
         >>> handlers = setup_common_training_handlers(
         ...     trainer, to_save={"model": model, "optimizer": optimizer}, save_every_iters=2,
-        ...     output_path=tempfile.mkdtemp(), lr_scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 1))
+        ...     output_path=tempfile.mkdtemp(), with_pbars=False)
         >>> _ = trainer.run([0, 0, 0])
         >>> handlers.checkpoint.last_checkpoint.name
-        'training_checkpoint_3.pt'
+        'training_checkpoint_2.pt'
     """
     if not isinstance(trainer, Engine):
         raise TypeError(f"trainer must be a cadence Engine, got {type(trainer).__name__}.")
-    if with_gpu_stats:
-        raise ValueError("with_gpu_stats is not supported by cadence (it needs pynvml); pass with_gpu_stats=False.")
     for name, value in (("save_every_iters", save_every_iters), ("log_every_iters", log_every_iters)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if output_path is not None and save_handler is not None:
+        raise ValueError(
+            "Arguments output_path and save_handler are mutually exclusive. Please, define only one of them."
+        )
+    if with_gpu_stats:
+        raise RuntimeError(
+            "with_gpu_stats=True: This contrib module requires available GPU and GPU statistics, which cadence "
+            "does not collect yet; pass with_gpu_stats=False."
+        )
     early_args = (evaluator, metric_name, patience)
     if any(a is not None for a in early_args) and not all(a is not None for a in early_args):
         raise ValueError("Early stopping needs all of evaluator, metric_name and patience (or none of them).")
     result = CommonHandlers()
     if train_sampler is not None:
-        if not callable(getattr(train_sampler, "set_epoch", None)):
-            raise TypeError(f"train_sampler must have set_epoch(epoch), got {type(train_sampler).__name__}.")
-        trainer.add_event_handler(Events.EPOCH_STARTED, lambda engine: train_sampler.set_epoch(engine.state.epoch - 1))
+        _train_sampler_handler(trainer, train_sampler)
     if stop_on_nan:
         result.terminate_on_nan = TerminateOnNan()
         trainer.add_event_handler(Events.ITERATION_COMPLETED, result.terminate_on_nan)
     if lr_scheduler is not None:
-        result.lr_scheduler = _lr_handler(lr_scheduler)
-        trainer.add_event_handler(Events.ITERATION_STARTED, result.lr_scheduler)
-    if output_names:
-        _attach_running_averages(trainer, output_names)
+        result.lr_scheduler = _attach_lr_scheduler(trainer, lr_scheduler)
     if clear_cuda_cache and torch.cuda.is_available():
-        trainer.add_event_handler(Events.EPOCH_COMPLETED, torch.cuda.empty_cache)
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, empty_cuda_cache)
     if to_save is not None:
-        store = _checkpoint_store(output_path, save_handler)
-        # Saved on iteration events and at COMPLETED: number both by iteration so the last one ranks last.
-        kwargs.setdefault("global_step_transform", _iteration_step)
-        result.checkpoint = Checkpoint(to_save, store, filename_prefix="training", **kwargs)
-        trainer.add_event_handler(
-            Events.ITERATION_COMPLETED(every=save_every_iters) | Events.COMPLETED, result.checkpoint
+        result.checkpoint = Checkpoint(
+            to_save, _checkpoint_store(output_path, save_handler), filename_prefix="training", **kwargs
         )
-    if with_pbars and with_pbar_on_iters:
-        from cadence.handlers.progress_bar import ProgressBar
-
-        result.progress_bar = ProgressBar(persist=False)
-        result.progress_bar.attach(
-            trainer, metric_names="all", event_name=Events.ITERATION_COMPLETED(every=log_every_iters)
-        )
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(every=save_every_iters), result.checkpoint)
+    if output_names is not None:
+        _attach_running_averages(trainer, output_names)
+    if with_pbars and get_rank() == 0:
+        result.progress_bar = _attach_progress_bars(trainer, with_pbar_on_iters, log_every_iters)
     if evaluator is not None and metric_name is not None and patience is not None:
         result.early_stopping = add_early_stopping_by_val_score(
             patience, evaluator, trainer, metric_name, score_sign=score_sign
         )
     return result
+
+
+setup_common_distrib_training_handlers = setup_common_training_handlers
+get_default_score_fn = Checkpoint.get_default_score_fn
+
+
+@deprecated("0.4.0", "0.6.0", ("Use setup_tb_logging (or another setup_*_logging) instead.",), raise_exception=True)
+def setup_any_logging(
+    logger: Any,
+    logger_module: Any,
+    trainer: Engine[Any],
+    optimizers: Any,
+    evaluators: Any,
+    log_every_iters: int,
+) -> None:
+    """Ignite's removed generic logging setup: calling it raises ``DeprecationWarning``; use
+    :func:`cadence.handlers.logger_utils.setup_tb_logging` instead.
+
+    Example:
+        >>> setup_any_logging(None, None, None, None, None, 1)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        DeprecationWarning: This function has been deprecated since version 0.4.0 ...
+
+    """  # the blank line above ends the example before the notice that @deprecated appends
 
 
 def add_early_stopping_by_val_score(

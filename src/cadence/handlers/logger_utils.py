@@ -1,0 +1,339 @@
+"""One-call logging setups (Ignite's ``ignite.handlers.logger_utils``): the trainer's metrics every
+``log_every_iters`` iterations, the optimizers' learning rates, and the evaluators' metrics after each
+evaluation at the trainer's epoch.
+
+Only TensorBoard is available in cadence for now; the other services' setups raise ``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from torch.optim import Optimizer
+
+from cadence.engine import Engine, Events
+from cadence.handlers.clearml_logger import ClearMLLogger
+from cadence.handlers.mlflow_logger import MLflowLogger
+from cadence.handlers.neptune_logger import NeptuneLogger
+from cadence.handlers.polyaxon_logger import PolyaxonLogger
+from cadence.handlers.utils import global_step_from_engine
+from cadence.handlers.visdom_logger import VisdomLogger
+from cadence.handlers.wandb_logger import WandBLogger
+from cadence.loggers.logger import BaseLogger
+from cadence.loggers.tensorboard import TensorboardLogger
+
+__all__ = [
+    "setup_clearml_logging",
+    "setup_mlflow_logging",
+    "setup_neptune_logging",
+    "setup_plx_logging",
+    "setup_tb_logging",
+    "setup_trains_logging",
+    "setup_visdom_logging",
+    "setup_wandb_logging",
+]
+
+MetricNames = str | list[str]
+Optimizers = Optimizer | Mapping[str | None, Optimizer] | None
+Evaluators = Engine[Any] | Mapping[str, Engine[Any]] | None
+
+
+def _setup_logging(
+    logger: BaseLogger,
+    trainer: Engine[Any],
+    optimizers: Optimizers,
+    evaluators: Evaluators,
+    log_every_iters: int | None,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+) -> None:
+    if optimizers is not None and not isinstance(optimizers, Optimizer | Mapping):
+        raise TypeError(
+            "Argument optimizers should be either a single optimizer or a dictionary of optimizers, "
+            f"got {type(optimizers).__name__}."
+        )
+    if evaluators is not None and not isinstance(evaluators, Engine | Mapping):
+        raise TypeError(
+            "Argument evaluators should be either a single engine or a dictionary of engines, "
+            f"got {type(evaluators).__name__}."
+        )
+    every = 1 if log_every_iters is None else log_every_iters
+    logger.attach_output_handler(
+        trainer, Events.ITERATION_COMPLETED(every=every), tag="training", metric_names=trainer_metric_names
+    )
+    if optimizers is not None:
+        named = {None: optimizers} if isinstance(optimizers, Optimizer) else optimizers
+        for tag, optimizer in named.items():
+            logger.attach_opt_params_handler(
+                trainer, Events.ITERATION_STARTED(every=every), optimizer, param_name="lr", tag=tag
+            )
+    if evaluators is not None:
+        by_tag = {"validation": evaluators} if isinstance(evaluators, Engine) else evaluators
+        step = global_step_from_engine(trainer)
+        for tag, evaluator in by_tag.items():
+            logger.attach_output_handler(
+                evaluator, Events.COMPLETED, tag=tag, metric_names=evaluator_metric_names, global_step_transform=step
+            )
+
+
+def setup_tb_logging(
+    output_path: Any,
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> TensorboardLogger:
+    """Log to TensorBoard in ``output_path``: ``training/*`` metrics every ``log_every_iters`` iterations,
+    ``lr/group_i`` (tagged by the optimizer's key when ``optimizers`` is a dict), and each evaluator's
+    metrics (tagged ``validation`` or by its key) at the trainer's epoch. Extra ``kwargs`` go to
+    :class:`~cadence.loggers.TensorboardLogger`. Close the returned logger at the end.
+
+    Example:
+        >>> import tempfile, torch
+        >>> trainer, evaluator = Engine(lambda e, b: None), Engine(lambda e, b: None)
+        >>> _ = evaluator.on(Events.COMPLETED)(lambda e: e.state.metrics.update(acc=0.5))
+        >>> _ = trainer.on(Events.EPOCH_COMPLETED)(lambda: evaluator.run([0]))
+        >>> optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+        >>> logger = setup_tb_logging(tempfile.mkdtemp(), trainer, optimizer, evaluator, log_every_iters=1)
+        >>> _ = trainer.run([0, 0], max_epochs=2)
+        >>> logger.close()
+    """
+    logger = TensorboardLogger(log_dir=output_path, **kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_visdom_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> VisdomLogger:
+    """As :func:`setup_tb_logging`, to Visdom: not yet available in cadence (raises ``NotImplementedError``).
+
+    Example:
+        >>> setup_visdom_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: VisdomLogger (Visdom) is not yet available in cadence. ...
+    """
+    logger = VisdomLogger(**kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_mlflow_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> MLflowLogger:
+    """As :func:`setup_tb_logging`, to MLflow: not yet available in cadence (raises ``NotImplementedError``).
+
+    Example:
+        >>> setup_mlflow_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: MLflowLogger (MLflow) is not yet available in cadence. ...
+    """
+    logger = MLflowLogger(**kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_neptune_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> NeptuneLogger:
+    """As :func:`setup_tb_logging`, to Neptune: not yet available in cadence (raises ``NotImplementedError``).
+
+    Example:
+        >>> setup_neptune_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: NeptuneLogger (Neptune) is not yet available in cadence. ...
+    """
+    logger = NeptuneLogger(**kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_wandb_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> WandBLogger:
+    """As :func:`setup_tb_logging`, to Weights & Biases: not yet available in cadence (raises ``NotImplementedError``).
+
+    Example:
+        >>> setup_wandb_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: WandBLogger (Weights & Biases) is not yet available in cadence. ...
+    """
+    logger = WandBLogger(**kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_plx_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> PolyaxonLogger:
+    """As :func:`setup_tb_logging`, to Polyaxon: not yet available in cadence (raises ``NotImplementedError``).
+
+    Example:
+        >>> setup_plx_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: PolyaxonLogger (Polyaxon) is not yet available in cadence. ...
+    """
+    logger = PolyaxonLogger(**kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_clearml_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> ClearMLLogger:
+    """As :func:`setup_tb_logging`, to ClearML: not yet available in cadence (raises ``NotImplementedError``).
+
+    Example:
+        >>> setup_clearml_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: ClearMLLogger (ClearML) is not yet available in cadence. ...
+    """
+    logger = ClearMLLogger(**kwargs)
+    _setup_logging(
+        logger,
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+    )
+    return logger
+
+
+def setup_trains_logging(
+    trainer: Engine[Any],
+    optimizers: Optimizers = None,
+    evaluators: Evaluators = None,
+    log_every_iters: int = 100,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+    **kwargs: Any,
+) -> ClearMLLogger:
+    """The old name of :func:`setup_clearml_logging` (warns, then calls it).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     try:
+        ...         setup_trains_logging(Engine(lambda e, b: None))
+        ...     except NotImplementedError:
+        ...         pass
+        >>> str(caught[0].message)
+        'setup_trains_logging was renamed to setup_clearml_logging.'
+    """
+    warnings.warn("setup_trains_logging was renamed to setup_clearml_logging.", UserWarning, stacklevel=2)
+    return setup_clearml_logging(
+        trainer,
+        optimizers,
+        evaluators,
+        log_every_iters,
+        trainer_metric_names=trainer_metric_names,
+        evaluator_metric_names=evaluator_metric_names,
+        **kwargs,
+    )
