@@ -4,6 +4,7 @@ The code lives by concept: :mod:`~cadence.handlers.scheduler_base` (the protocol
 :mod:`~cadence.handlers.cyclical_scheduler`, :mod:`~cadence.handlers.piecewise_linear`,
 :mod:`~cadence.handlers.combined_scheduler`, :mod:`~cadence.handlers.lr_scheduler`,
 :mod:`~cadence.handlers.reduce_lr_on_plateau` and :mod:`~cadence.handlers.batch_size_scheduler`.
+The engine names Ignite's module imports are importable from here too.
 
 Example:
     >>> from cadence.handlers.param_scheduler import LinearCyclicalScheduler
@@ -12,6 +13,10 @@ Example:
     [1.0, 0.0, 1.0, 0.0]
 """
 
+from cadence.engine import CallableEventWithFilter as CallableEventWithFilter
+from cadence.engine import Engine as Engine
+from cadence.engine import Events as Events
+from cadence.engine import EventsList as EventsList
 from cadence.handlers.batch_size_scheduler import BatchSizeScheduler
 from cadence.handlers.combined_scheduler import ConcatScheduler, ParamGroupScheduler
 from cadence.handlers.cyclical_scheduler import CosineAnnealingScheduler, CyclicalScheduler, LinearCyclicalScheduler

@@ -13,7 +13,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cadence.engine import CallableEventWithFilter as CallableEventWithFilter
 from cadence.engine import Engine, Events, RemovableEventHandle
+from cadence.engine import EventsList as EventsList
 from cadence.handlers.piecewise_linear import interpolate, parse_milestones
 from cadence.handlers.scheduler_base import BaseParamScheduler, EventLike, check_integer, check_number, history_of
 
