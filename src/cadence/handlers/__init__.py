@@ -14,8 +14,12 @@ Example:
 """
 
 from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
+from cadence.handlers.clearml_logger import ClearMLLogger
 from cadence.handlers.early_stopping import EarlyStopping, ScoreMode
+from cadence.handlers.fbresearch_logger import FBResearchLogger
 from cadence.handlers.lr_finder import FastaiLRFinder
+from cadence.handlers.mlflow_logger import MLflowLogger
+from cadence.handlers.neptune_logger import NeptuneLogger
 from cadence.handlers.param_scheduler import (
     BaseParamScheduler,
     BatchSizeScheduler,
@@ -30,6 +34,7 @@ from cadence.handlers.param_scheduler import (
     ReduceLROnPlateauScheduler,
     create_lr_scheduler_with_warmup,
 )
+from cadence.handlers.polyaxon_logger import PolyaxonLogger
 from cadence.handlers.progress_bar import ProgressBar
 from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ThresholdMode
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
@@ -41,41 +46,52 @@ from cadence.handlers.state_param_scheduler import (
     StateParamScheduler,
     StepStateScheduler,
 )
+from cadence.handlers.tensorboard_logger import TensorboardLogger
 from cadence.handlers.terminate_on_nan import TerminateOnNan
 from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
+from cadence.handlers.visdom_logger import VisdomLogger
+from cadence.handlers.wandb_logger import WandBLogger
 
 __all__ = [
     "BaseParamScheduler",
     "BaseSaveHandler",
     "BatchSizeScheduler",
     "Checkpoint",
+    "ClearMLLogger",
     "ConcatScheduler",
     "CosineAnnealingScheduler",
     "CyclicalScheduler",
     "DiskSaver",
     "EarlyStopping",
     "ExpStateScheduler",
+    "FBResearchLogger",
     "FastaiLRFinder",
     "HandlersTimeProfiler",
     "LRScheduler",
     "LambdaStateScheduler",
     "LinearCyclicalScheduler",
+    "MLflowLogger",
     "ModelCheckpoint",
     "MultiStepStateScheduler",
+    "NeptuneLogger",
     "ParamGroupScheduler",
     "ParamScheduler",
     "PiecewiseLinear",
     "PiecewiseLinearStateScheduler",
     "PlateauMode",
+    "PolyaxonLogger",
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
     "ScoreMode",
     "StateParamScheduler",
     "StepStateScheduler",
+    "TensorboardLogger",
     "TerminateOnNan",
     "ThresholdMode",
     "TimeLimit",
     "Timer",
+    "VisdomLogger",
+    "WandBLogger",
     "create_lr_scheduler_with_warmup",
     "find_latest_checkpoint",
     "global_step_from_engine",
