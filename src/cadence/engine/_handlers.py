@@ -15,7 +15,7 @@ from typing import Any
 
 from cadence.engine.events import EventFilter
 
-__all__ = ["HandlerRecord", "bind_handler", "describe"]
+__all__ = ["HandlerRecord", "SignatureError", "bind_handler", "describe"]
 
 
 def describe(fn: object) -> str:
@@ -40,13 +40,19 @@ def _binds(sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
     return True
 
 
+class SignatureError(ValueError, TypeError):
+    """A callable cannot take the call it would get: a ``ValueError`` as in Ignite, and a ``TypeError``."""
+
+
 def check_process_function(fn: object) -> None:
     """Raise a clear error unless ``fn`` can be called as ``fn(engine, batch)``."""
+    if fn is None:
+        raise ValueError("Engine must be given a processing function in order to run: fn(engine, batch).")
     if not callable(fn):
         raise TypeError(f"process_function must be callable as fn(engine, batch), got {fn!r}.")
     sig = _signature(fn)
     if sig is not None and not _binds(sig, (None, None), {}):
-        raise TypeError(
+        raise SignatureError(
             f"process_function {describe(fn)}{sig} cannot be called as fn(engine, batch): "
             "it must take exactly two positional arguments, the engine and the batch."
         )
@@ -56,7 +62,7 @@ def check_event_filter(fn: Callable[..., Any]) -> None:
     """Raise a clear error unless a custom ``event_filter`` can be called as ``fn(engine, counter)``."""
     sig = _signature(fn)
     if sig is not None and not _binds(sig, (None, 0), {}):
-        raise TypeError(f"event_filter {describe(fn)}{sig} cannot be called as event_filter(engine, counter).")
+        raise SignatureError(f"event_filter {describe(fn)}{sig} cannot be called as event_filter(engine, counter).")
 
 
 class HandlerRecord:
@@ -174,7 +180,7 @@ def bind_handler(
     else:
         shown_args = ", ".join(["engine", *("<event arg>" for _ in event_args), *(repr(a) for a in args)])
         shown_kwargs = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-        raise TypeError(
+        raise SignatureError(
             f"Handler {describe(handler)}{sig} attached to {event_name} cannot be called as "
             f"handler({shown_args}{shown_kwargs}) nor without the engine as the first argument. "
             "Change its signature or the arguments given to add_event_handler."

@@ -80,7 +80,7 @@ class EventDispatcher:
             True
         """
         found: dict[str, CallableEventWithFilter | str] = {}
-        for event in event_names:
+        for position, event in enumerate(event_names):
             if isinstance(event, type) and issubclass(event, EventEnum):
                 found.update((e.value, e) for e in event)
             elif isinstance(event, CallableEventWithFilter | str):
@@ -88,7 +88,10 @@ class EventDispatcher:
                     raise ValueError(f"Register the event itself, not a filtered event: {event!r}.")
                 found[_event_key(event)] = event
             else:
-                raise TypeError(f"Events to register must be strings or EventEnum members, got {event!r}.")
+                raise TypeError(
+                    f"Value at {position} of event_names should be a str or EventEnum (or an EventEnum class), "
+                    f"got {event!r}."
+                )
         counters: dict[str, str] = {}
         for event, attr in (event_to_attr or {}).items():
             key = _event_key(event)
@@ -99,6 +102,9 @@ class EventDispatcher:
             counters[key] = attr
         self._allowed_events.update(found)  # only now: a refused call registers nothing
         self._event_to_attr.update(counters)
+        for attr in counters.values():  # as Ignite: a custom counter exists (at 0) from registration on
+            if not hasattr(self.state, attr):
+                setattr(self.state, attr, 0)
 
     def has_registered_events(self, event: CallableEventWithFilter | str) -> bool:
         """Return whether ``event`` can be fired and listened to on this engine."""
@@ -110,7 +116,8 @@ class EventDispatcher:
         key = _event_key(event)
         if key not in self._allowed_events:
             raise ValueError(
-                f"Event {event!r} is not registered on this engine; call engine.register_events(...) first."
+                f"Event {event!r} is not a valid event for this Engine: register it first with "
+                "engine.register_events(...)."
             )
         return key
 
@@ -137,7 +144,7 @@ class EventDispatcher:
             list(event_name) if isinstance(event_name, EventsList) else [event_name]
         )
         records = [self._attach(event, handler, args, kwargs) for event in events]
-        return RemovableEventHandle(self, list(records))
+        return RemovableEventHandle(self, list(records), event_name=event_name, handler=handler)
 
     def _attach(
         self,
@@ -278,10 +285,11 @@ class EventDispatcher:
         self._fire(self._check_event(event_name))
 
     def _fire(self, key: str, *event_args: Any, **event_kwargs: Any) -> None:
+        # Run- and epoch-level events are rare: they are recorded even without handlers (as in Ignite).
+        self.last_event_name = self._allowed_events[key]
         records = self._handlers.get(key)
         if not records:
             return
-        self.last_event_name = self._allowed_events[key]
         counter = 0
         if key in self._event_to_attr:
             counter = getattr(self.state, self._event_to_attr[key])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
@@ -78,6 +77,9 @@ class Engine(EventDispatcher, Generic[OutputT]):
         6
     """
 
+    #: Whether :meth:`interrupt` may be used (Ignite's class-wide switch); ``False`` makes it an error.
+    interrupt_resume_enabled: bool = True
+
     def __init__(self, process_function: Callable[[Engine[OutputT], Any], OutputT]) -> None:
         check_process_function(process_function)
         self._process_function = process_function
@@ -125,17 +127,28 @@ class Engine(EventDispatcher, Generic[OutputT]):
 
         The next :meth:`run` call continues exactly where it paused, with the same data iterator.
         """
+        if not self.interrupt_resume_enabled:
+            raise RuntimeError(
+                "Engine 'interrupt/resume' feature is disabled: set Engine.interrupt_resume_enabled = True to use "
+                "interrupt(), or stop the run with terminate()."
+            )
         self._control |= _INTERRUPT
 
     @property
-    def should_terminate(self) -> bool:
-        """Whether a :meth:`terminate` request is pending."""
-        return bool(self._control & _TERMINATE)
+    def should_terminate(self) -> bool | str:
+        """Whether :meth:`terminate` was called (for the pending or the last run); as in Ignite,
+        ``"skip_completed"`` when it was called with ``skip_completed=True``."""
+        if not self._control & _TERMINATE:
+            return False
+        return "skip_completed" if self._control & _SKIP_COMPLETED else True
 
     @property
-    def should_terminate_single_epoch(self) -> bool:
-        """Whether a :meth:`terminate_epoch` request is pending."""
-        return bool(self._control & _TERMINATE_EPOCH)
+    def should_terminate_single_epoch(self) -> bool | str:
+        """Whether a :meth:`terminate_epoch` request is pending; as in Ignite, ``"skip_epoch_completed"``
+        when it was made with ``skip_epoch_completed=True``."""
+        if not self._control & _TERMINATE_EPOCH:
+            return False
+        return "skip_epoch_completed" if self._control & _SKIP_EPOCH_COMPLETED else True
 
     @property
     def should_interrupt(self) -> bool:
@@ -185,10 +198,13 @@ class Engine(EventDispatcher, Generic[OutputT]):
         _check_limit("epoch_length", epoch_length)
         _check_limit("max_iters", max_iters)
         if max_epochs is not None and max_iters is not None:
-            raise ValueError("Arguments max_iters and max_epochs are mutually exclusive; give only one of them.")
+            raise ValueError(
+                "Arguments max_iters and max_epochs are mutually exclusive. Please provide only max_epochs or max_iters."
+            )
         if data is not None and not isinstance(data, Iterable):
             raise TypeError(
-                f"data must be iterable (a list, DataLoader, generator...) or None, got {type(data).__name__}."
+                "Argument data should be iterable (a list, DataLoader, generator...) or None, "
+                f"got {type(data).__name__}."
             )
         if self._running:
             raise RuntimeError("Engine.run() was called from one of this engine's own handlers; that is not supported.")
@@ -214,39 +230,56 @@ class Engine(EventDispatcher, Generic[OutputT]):
 
     def _starts_fresh(self, max_epochs: int | None, max_iters: int | None) -> bool:
         state = self.state
+        if state.max_epochs is None and state.max_iters is None:  # never ran, or reset by the user
+            if self._run_gen is not None:
+                self._run_gen.close()
+                self._run_gen = None
+            return True
+        if max_iters is not None and state.max_iters is None:
+            raise ValueError(
+                "To switch from max_epochs to max_iters mode during resume, you must first reset by setting "
+                "'engine.state.max_epochs = None' before calling run()."
+            )
+        if max_epochs is not None and state.max_iters is not None:
+            raise ValueError(
+                "To switch from max_iters to max_epochs mode during resume, you must first reset by setting "
+                "'engine.state.max_iters = None' before calling run()."
+            )
         if self._run_gen is not None:
             return False
-        if state.max_epochs is None and state.max_iters is None:
-            return True
-        if not self._is_done():
-            return False
         if state.max_iters is not None:
-            return max_iters is None or max_iters <= state.iteration
-        return max_epochs is None or max_epochs <= state.epoch
+            if not self._is_done():
+                return False
+            return max_iters is None or max_iters == state.iteration
+        assert state.max_epochs is not None
+        # As in Ignite, a run terminated during its last epoch counts as finished.
+        terminated_last_epoch = bool(self._control & _TERMINATE) and state.epoch >= state.max_epochs
+        if not (self._is_done() or terminated_last_epoch):
+            return False
+        return max_epochs is None or max_epochs == state.epoch
 
     def _start_fresh(
         self, data: Iterable[Any] | None, max_epochs: int | None, epoch_length: int | None, max_iters: int | None
     ) -> None:
         if data is None and epoch_length is None:
-            raise ValueError("run(data=None) needs epoch_length: how many iterations (with batch=None) make an epoch.")
+            raise ValueError(
+                "epoch_length should be provided if data is None: it says how many iterations (with batch=None) "
+                "make an epoch."
+            )
         if epoch_length is None and data is not None:
             epoch_length = data_length(data)
             if epoch_length == 0:
-                raise ValueError("data is empty (len(data) == 0): there is nothing to iterate over.")
+                raise ValueError("Input data has zero size. Please provide non-empty data (len(data) == 0).")
         if max_epochs is None and max_iters is None:
             max_epochs = 1
         state = self.state
         state.iteration = state.epoch = 0
         state.epoch_length, state.max_iters, state.dataloader = epoch_length, max_iters, data
-        state.max_epochs = max_epochs if max_iters is None else self._epochs_for(max_iters, epoch_length)
+        state.max_epochs = max_epochs if max_iters is None else None  # as Ignite: a run has one of the two limits
         self._data_iter = None
         self._data_origin = 0
         self._epoch_iteration = 0
         self._epoch_in_progress = False
-
-    @staticmethod
-    def _epochs_for(max_iters: int, epoch_length: int | None) -> int | None:
-        return math.ceil(max_iters / epoch_length) if epoch_length else None
 
     def _continue(
         self, data: Iterable[Any] | None, max_epochs: int | None, epoch_length: int | None, max_iters: int | None
@@ -254,9 +287,9 @@ class Engine(EventDispatcher, Generic[OutputT]):
         state = self.state
         if epoch_length is not None and state.epoch_length is not None and epoch_length != state.epoch_length:
             raise ValueError(
-                f"epoch_length={epoch_length} differs from the run being continued "
-                f"(epoch_length={state.epoch_length}); pass the same epoch_length or none, "
-                "or set engine.state.max_epochs = None to start afresh."
+                f"Argument epoch_length should be same as in the state, but given {epoch_length} vs "
+                f"{state.epoch_length}: pass the same epoch_length or none, or set engine.state.max_epochs = None "
+                "to start afresh."
             )
         if max_epochs is not None:
             if state.max_iters is not None:
@@ -266,9 +299,9 @@ class Engine(EventDispatcher, Generic[OutputT]):
             done = state.epoch - (1 if self._epoch_in_progress and self._epoch_iteration == 0 else 0)
             if max_epochs < done:
                 raise ValueError(
-                    f"max_epochs={max_epochs} is below the {done} epochs this run has already done; a resumed run "
-                    "cannot go backwards. Pass a larger max_epochs, or set engine.state.max_epochs = None "
-                    "to start afresh."
+                    "Argument max_epochs should be greater than or equal to the start epoch defined in the state: "
+                    f"{max_epochs} vs {done}. Please, set engine.state.max_epochs = None before calling engine.run() "
+                    "in order to restart the training from the beginning, or pass a larger max_epochs to continue."
                 )
             state.max_epochs = max_epochs
         if max_iters is not None:
@@ -278,11 +311,11 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 )
             if max_iters < state.iteration:
                 raise ValueError(
-                    f"max_iters={max_iters} is below the {state.iteration} iterations this run has already done; "
-                    "a resumed run cannot go backwards."
+                    "Argument max_iters should be greater than or equal to the start iteration defined in the state: "
+                    f"{max_iters} vs {state.iteration}. Please, set engine.state.max_iters = None before calling "
+                    "engine.run() in order to restart the training from the beginning, or pass a larger max_iters."
                 )
             state.max_iters = max_iters
-            state.max_epochs = self._epochs_for(max_iters, state.epoch_length)
         if epoch_length is not None and state.epoch_length is None:
             state.epoch_length = epoch_length
         if data is not None and data is not state.dataloader:
@@ -329,7 +362,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 raise
             self._fire(Events.EXCEPTION_RAISED.value, exc)
         finally:
-            self._control = 0
+            self._control &= _TERMINATE | _SKIP_COMPLETED  # should_terminate still tells how the last run ended
 
     def _run_epoch(self) -> Generator[None, None, None]:
         state = self.state
@@ -410,6 +443,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
                 yield from self._honour_control()
                 epoch_length, max_iters = state.epoch_length, state.max_iters
             if state.iteration == max_iters:
+                if epoch_length is None or done < epoch_length:
+                    raise _Terminate()  # as Ignite: the limit cuts the epoch short (TERMINATE, no EPOCH_COMPLETED)
                 return
 
     def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
@@ -433,8 +468,6 @@ class Engine(EventDispatcher, Generic[OutputT]):
             if done == 0:
                 raise ValueError("data yielded no batch at all: there is nothing to iterate over.")
             state.epoch_length = done  # data of unknown length: its first exhaustion fixes the epoch length
-            if state.max_iters is not None:
-                state.max_epochs = self._epochs_for(state.max_iters, done)
             return True
         self._fire(Events.DATALOADER_STOP_ITERATION.value)
         if self._control:
@@ -444,10 +477,11 @@ class Engine(EventDispatcher, Generic[OutputT]):
             state.batch = next(self._data_iter)
         except StopIteration:
             warnings.warn(
-                f"The data iterator is exhausted and iter(data) gave no new batch at epoch {state.epoch}, "
-                f"iteration {state.iteration}; the run stops before its limit. A one-shot iterator or generator "
-                "cannot be re-iterated: pass a re-iterable (a list, a DataLoader) or lower max_epochs/max_iters.",
-                RuntimeWarning,
+                "Data iterator can not provide data anymore but the run's limit is not reached: iter(data) gave no "
+                f"new batch at epoch {state.epoch}, iteration {state.iteration}, so the run stops here. A one-shot "
+                "iterator or generator cannot be re-iterated: pass a re-iterable (a list, a DataLoader) or lower "
+                "max_epochs/max_iters.",
+                UserWarning,
                 stacklevel=2,
             )
             raise _DataExhausted() from None
@@ -517,8 +551,6 @@ class Engine(EventDispatcher, Generic[OutputT]):
         state.epoch_length, state.iteration = position["epoch_length"], position["iteration"] or 0
         state.max_iters = position["max_iters"]
         state.max_epochs = position["max_epochs"]
-        if state.max_iters is not None:
-            state.max_epochs = self._epochs_for(state.max_iters, state.epoch_length)
         state.epoch = position["completed_epochs"] or 0
         for key in self.state_dict_user_keys:
             setattr(state, key, state_dict[key])

@@ -7,6 +7,7 @@ compares equal to its base event, so lookups and removals work on either form.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
@@ -69,11 +70,15 @@ class EventFilter:
         allowed_pair = sorted(given) == ["before/after", "every"]
         if len(given) > 1 and not allowed_pair:
             raise ValueError(
-                f"Event filter arguments {' and '.join(given)} cannot be combined: use one of every, once, "
-                "before/after or event_filter; only every may be combined with before/after."
+                "Only one of the input arguments should be specified, except before, after and every: got "
+                f"{' and '.join(given)}; use one of every, once, before/after or event_filter (every may be "
+                "combined with before/after)."
             )
         if not given:
-            raise ValueError("An event filter needs one of every, once, before, after or event_filter.")
+            raise ValueError(
+                "Only one of the input arguments should be specified, except before, after and every: an event "
+                "filter needs one of every, once, before, after or event_filter."
+            )
         self.every = _positive_int("every", every) if every is not None else None
         self.once: frozenset[int] | None = None
         if once is not None:
@@ -113,6 +118,16 @@ class EventFilter:
         """``every`` when it is the whole filter (the engine tests it inline), else ``None``."""
         pure = self.once is None and self.before is None and self.after is None and self.custom is None
         return self.every if pure else None
+
+    def __eq__(self, other: object) -> bool:
+        # As in Ignite, where ``event(event_filter=fn).filter`` is ``fn`` itself: a filter made only of a
+        # user function equals that function.
+        if isinstance(other, EventFilter):
+            return self is other
+        pure_custom = self.every is None and self.once is None and self.before is None and self.after is None
+        return pure_custom and self.custom is not None and self.custom == other
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         parts = [f"{k}={getattr(self, k)!r}" for k in ("every", "once", "before", "after", "custom")]
@@ -255,7 +270,10 @@ class EventsList:
 
     def _append(self, event: object) -> None:
         if not isinstance(event, CallableEventWithFilter):
-            raise TypeError(f"Only events can be joined with |, got {event!r}.")
+            raise TypeError(
+                f"Argument event should be Events or CallableEventWithFilter (only events can be joined with |), "
+                f"got {event!r}."
+            )
         self._events.append(event)
 
     def __or__(self, other: object) -> EventsList:
@@ -280,6 +298,15 @@ class EventsList:
         return " | ".join(repr(e) for e in self._events)
 
 
+def _weak_or_strong(obj: Callable[..., Any] | None) -> Callable[[], Callable[..., Any] | None]:
+    if obj is None:
+        return lambda: None
+    try:
+        return weakref.WeakMethod(obj) if inspect.ismethod(obj) else weakref.ref(obj)
+    except TypeError:  # some builtins cannot be weakly referenced
+        return lambda: obj
+
+
 class RemovableEventHandle:
     """Returned by :meth:`Engine.add_event_handler`; ``remove()`` detaches exactly that attachment.
 
@@ -297,13 +324,25 @@ class RemovableEventHandle:
         2
     """
 
-    def __init__(self, engine: EventDispatcher, records: list[HandlerRecord]) -> None:
-        self._engine = weakref.ref(engine)
+    def __init__(
+        self,
+        engine: EventDispatcher,
+        records: list[HandlerRecord],
+        *,
+        event_name: CallableEventWithFilter | str | EventsList | None = None,
+        handler: Callable[..., Any] | None = None,
+    ) -> None:
+        #: A weak reference to the engine (Ignite's attribute): ``handle.engine()`` is ``None`` once it is gone.
+        self.engine = weakref.ref(engine)
+        #: The event (or events) the handler was attached to.
+        self.event_name = event_name
+        #: A weak reference to the handler where it allows one, else a callable that returns it.
+        self.handler: Callable[[], Callable[..., Any] | None] = _weak_or_strong(handler)
         self._records = [weakref.ref(r) for r in records]
 
     def remove(self) -> None:
         """Detach the handler; a second call does nothing."""
-        engine = self._engine()
+        engine = self.engine()
         if engine is None:
             return
         for ref in self._records:

@@ -68,14 +68,14 @@ class State:
         """Return the counter (``iteration``, ``epoch`` or a custom one) that ``event`` counts with.
 
         Raises:
-            KeyError: the event has no counter (register it with ``event_to_attr``).
+            RuntimeError: (also a ``KeyError``) the event has no counter (register it with ``event_to_attr``).
         """
         key = event.value if isinstance(event, CallableEventWithFilter) else event
         try:
             attr = self.event_to_attr[key]
         except KeyError:
-            raise KeyError(
-                f"Event {event!r} has no state counter; register it with "
+            raise _UnknownEventError(
+                f"Unknown event name {event!r}: it has no state counter; register it with "
                 f"engine.register_events(..., event_to_attr={{event: 'attribute_name'}})."
             ) from None
         value: int = getattr(self, attr)
@@ -93,11 +93,20 @@ class State:
         return "State:\n" + "\n".join(fields)
 
 
+class _UnknownEventError(RuntimeError, KeyError):
+    """An event without a state counter: a ``RuntimeError`` as in Ignite, and a ``KeyError`` (a failed lookup)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def _check_int(key: str, value: object, minimum: int, *, optional: bool = False) -> None:
     if optional and value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Cannot load engine state_dict: {key} must be an integer >= {minimum}, got {value!r}.")
+        hint = " to calculate missing 'iteration' or 'epoch' key" if key == "epoch_length" else ""
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"Cannot load engine state_dict: {key} must be {kind}{hint}, got {value!r}.")
 
 
 def validate_state_dict(
@@ -115,16 +124,23 @@ def validate_state_dict(
         (2, 1)
     """
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"load_state_dict needs a mapping, got {type(state_dict).__name__}.")
+        raise TypeError(f"Argument state_dict should be a dictionary (a mapping), got {type(state_dict).__name__}.")
     keys = set(state_dict)
-    unknown = keys - set(_POSITION_KEYS) - {"position"} - set(user_keys) - set(optional_keys)
-    missing = ({"epoch_length"} | set(user_keys)) - keys
-    problems = [f"unknown keys {sorted(unknown)}"] if unknown else []
-    problems += [f"missing keys {sorted(missing)}"] if missing else []
-    if ("iteration" in keys) == ("epoch" in keys):
-        problems.append("exactly one of 'iteration' and 'epoch' is needed")
+    problems = [f"Required state attribute '{key}' is absent" for key in ("epoch_length",) if key not in keys]
+    if "iteration" not in keys and "epoch" not in keys:
+        problems.append("Required state attribute 'iteration' is absent (or give 'epoch')")
+    if "iteration" in keys and "epoch" in keys:
+        problems.append("State dictionary should contain only one of 'iteration' or 'epoch' keys")
     if ("max_epochs" in keys) == ("max_iters" in keys):
-        problems.append("exactly one of 'max_epochs' and 'max_iters' is needed")
+        problems.append("state_dict should contain exactly one of '('max_epochs', 'max_iters')'")
+    problems += [
+        f"Required user state attribute '{key}' is absent in provided state_dict"
+        for key in user_keys
+        if key not in keys
+    ]
+    unknown = keys - set(_POSITION_KEYS) - {"position"} - set(user_keys) - set(optional_keys)
+    if unknown:
+        problems.append(f"unknown keys {sorted(unknown)} (user keys must be listed in engine.state_dict_user_keys)")
     if problems:
         raise ValueError(f"Cannot load engine state_dict: {'; '.join(problems)}. Got keys {sorted(keys)}.")
     epoch_length, max_epochs, max_iters = (state_dict.get(k) for k in ("epoch_length", "max_epochs", "max_iters"))
@@ -134,7 +150,10 @@ def validate_state_dict(
         if key in keys:
             _check_int(key, state_dict[key], 0)
     if "epoch" in keys and epoch_length is None:
-        raise ValueError("Cannot load engine state_dict: an 'epoch' position needs a known epoch_length.")
+        raise ValueError(
+            "Cannot load engine state_dict: epoch_length must be a positive integer to calculate missing "
+            "'iteration' or 'epoch' key."
+        )
     iteration: int = state_dict["iteration"] if "iteration" in keys else state_dict["epoch"] * epoch_length
     completed, in_epoch = divmod(iteration, epoch_length) if epoch_length else (0, iteration)
     origin = 0
@@ -149,10 +168,15 @@ def validate_state_dict(
         completed, in_epoch, origin = (*position, 0)[:3]
     if max_epochs is None and max_iters is None and iteration:
         raise ValueError(f"Cannot load engine state_dict: iteration {iteration} without max_epochs or max_iters.")
-    total = max_iters or (max_epochs * epoch_length if max_epochs and epoch_length else None)
-    if total is not None and iteration > total:
+    if max_epochs is not None and epoch_length and completed > max_epochs:
         raise ValueError(
-            f"Cannot load engine state_dict: iteration {iteration} is beyond the run's end ({total} iterations)."
+            "Cannot load engine state_dict: Argument max_epochs should be greater than or equal to the start epoch "
+            f"defined in the state: {max_epochs} vs {completed}."
+        )
+    if max_iters is not None and iteration > max_iters:
+        raise ValueError(
+            "Cannot load engine state_dict: Argument max_iters should be greater than or equal to the start "
+            f"iteration defined in the state: {max_iters} vs {iteration}."
         )
     return {
         "epoch_length": epoch_length,
