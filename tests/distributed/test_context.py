@@ -25,7 +25,7 @@ def test_backend_names_parse_and_compare_equal_to_strings() -> None:
 
 @pytest.mark.parametrize("name", ["mpi", "", 3])
 def test_unknown_backend_is_rejected_with_the_choices(name: Any) -> None:
-    with pytest.raises(ValueError, match="use one of 'gloo', 'nccl'"):
+    with pytest.raises(ValueError, match="Available backends: 'gloo', 'nccl'"):
         Backend.parse(name)
 
 

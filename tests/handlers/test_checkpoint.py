@@ -1,5 +1,6 @@
 import os
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +36,25 @@ def _files(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
 
-def test_saves_last_n_by_epoch_and_loads_back(tmp_path: Path) -> None:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_saves_last_n_named_by_iteration_and_loads_back(tmp_path: Path) -> None:
     model, optimizer, trainer = _setup()
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
     checkpoint = Checkpoint(to_save, tmp_path, n_saved=2)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
     trainer.run(_data(), max_epochs=4)
-    assert _files(tmp_path) == ["checkpoint_3.pt", "checkpoint_4.pt"]
-    assert checkpoint.last_checkpoint == tmp_path / "checkpoint_4.pt"
+    assert _files(tmp_path) == ["checkpoint_12.pt", "checkpoint_9.pt"]  # 3 iterations per epoch
+    assert checkpoint.last_checkpoint == tmp_path / "checkpoint_12.pt"
+    assert (tmp_path / "checkpoint_12.pt").stat().st_mode & 0o444 == 0o444 & ~_umask()  # as torch.save's files
 
     fresh_model, fresh_optimizer, fresh_trainer = _setup(seed=1)
     fresh = {"model": fresh_model, "optimizer": fresh_optimizer, "trainer": fresh_trainer}
-    Checkpoint.load_objects(fresh, tmp_path / "checkpoint_4.pt")
+    Checkpoint.load_objects(fresh, tmp_path / "checkpoint_12.pt")
     torch.testing.assert_close(fresh_model.state_dict(), model.state_dict())
     assert fresh_trainer.state.epoch == 4
     assert fresh_optimizer.state_dict()["state"][0]["momentum_buffer"].shape == (1, 4)
@@ -121,7 +129,7 @@ def test_crash_mid_write_keeps_previous_checkpoint(tmp_path: Path, monkeypatch: 
     checkpoint = Checkpoint({"model": model, "optimizer": optimizer}, tmp_path, n_saved=1)
     trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
     trainer.run(_data(), max_epochs=1)
-    assert _files(tmp_path) == ["checkpoint_1.pt"]
+    assert _files(tmp_path) == ["checkpoint_3.pt"]
     weights_at_1 = {k: v.clone() for k, v in model.state_dict().items()}
     real_save = torch.save
 
@@ -137,13 +145,13 @@ def test_crash_mid_write_keeps_previous_checkpoint(tmp_path: Path, monkeypatch: 
     with pytest.raises(OSError, match="disk full"):
         trainer.run(_data(), max_epochs=2)
     monkeypatch.undo()
-    assert _files(tmp_path) == ["checkpoint_1.pt"]  # no temp file left, the old checkpoint kept
-    assert [item.filename for item in checkpoint.saved] == ["checkpoint_1.pt"]
+    assert _files(tmp_path) == ["checkpoint_3.pt"]  # no temp file left, the old checkpoint kept
+    assert [item.filename for item in checkpoint.saved] == ["checkpoint_3.pt"]
     restored = nn.Linear(4, 1)
-    Checkpoint.load_objects({"model": restored}, tmp_path / "checkpoint_1.pt")
+    Checkpoint.load_objects({"model": restored}, tmp_path / "checkpoint_3.pt")
     torch.testing.assert_close(restored.state_dict(), weights_at_1)
     trainer.run(_data(), max_epochs=3)  # saving works again afterwards
-    assert _files(tmp_path) == ["checkpoint_3.pt"]
+    assert _files(tmp_path) == ["checkpoint_9.pt"]
 
 
 def test_include_self_and_state_dict_continue_retention_across_restarts(tmp_path: Path) -> None:
@@ -207,11 +215,16 @@ def test_model_checkpoint(tmp_path: Path) -> None:
     trainer.add_event_handler(Events.EPOCH_COMPLETED, handler, {"model": model, "optimizer": optimizer})
     trainer.run(_data(batches=1), max_epochs=3)
     assert _files(tmp_path / "new" / "folder") == ["best_checkpoint_-1.pt", "best_checkpoint_-2.pt"]
-    with pytest.raises(ValueError, match="already holds checkpoint files"):
+    with pytest.raises(ValueError, match=r"Files \[.*\] with extension '.pt' are already present"):
         ModelCheckpoint(tmp_path / "new" / "folder")
     empty = ModelCheckpoint(tmp_path / "other")
-    with pytest.raises(ValueError, match="nothing to save"):
+    with pytest.raises(RuntimeError, match="No objects to checkpoint found"):
         empty(trainer)
+    with pytest.raises(RuntimeError, match="No objects to checkpoint found"):
+        empty(trainer, {})
+    handler.save_handler = lambda checkpoint, filename: None
+    with pytest.raises(RuntimeError, match="should be DiskSaver"):
+        _ = handler.last_checkpoint
 
 
 def test_find_latest_checkpoint_ignores_temp_files(tmp_path: Path) -> None:
@@ -234,26 +247,40 @@ def test_find_latest_checkpoint_ignores_temp_files(tmp_path: Path) -> None:
 
 def test_constructor_errors(tmp_path: Path) -> None:
     model = nn.Linear(2, 1)
-    with pytest.raises(TypeError, match=r"'data' .* has no state_dict"):
+    with pytest.raises(TypeError, match=r"'data\[0\]' \(int\) should have `state_dict` method"):
         Checkpoint({"model": model, "data": [1, 2]}, tmp_path)
-    with pytest.raises(TypeError, match="to_save must be a mapping"):
+    with pytest.raises(TypeError, match="Argument `to_save` should be a dictionary"):
         Checkpoint([model], tmp_path)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_saved must be"):
         Checkpoint({"model": model}, tmp_path, n_saved=0)
-    with pytest.raises(TypeError, match="save_handler must be"):
+    with pytest.raises(TypeError, match="Argument `save_handler` should be"):
         Checkpoint({"model": model}, 42)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="filename_pattern"):
+    with pytest.raises(ValueError, match="filename_pattern"):  # also a KeyError, as str.format raises
         Checkpoint({"model": model}, tmp_path, filename_pattern="{name}_{epoch}.pt")
-    with pytest.raises(ValueError, match="'checkpointer' key"):
+    with pytest.raises(KeyError, match="epoch"):
+        Checkpoint({"model": model}, tmp_path, filename_pattern="{name}_{epoch}.pt")
+    with pytest.raises(ValueError, match="Cannot have key 'checkpointer'"):
         Checkpoint({"checkpointer": model}, tmp_path, include_self=True)
-    with pytest.raises(TypeError, match="score_function must be callable"):
+    with pytest.raises(TypeError, match="must be mutable"):
+        Checkpoint(types.MappingProxyType({"model": model}), tmp_path, include_self=True)
+    with pytest.raises(TypeError, match="score_function should be a function"):
         Checkpoint({"model": model}, tmp_path, score_function=0.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="score name needs the score"):
+    with pytest.raises(TypeError, match="global_step_transform should be a function"):
+        Checkpoint({"model": model}, tmp_path, global_step_transform=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="filename_prefix must be a string"):
+        Checkpoint({"model": model}, tmp_path, filename_prefix=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="with_score should be also True"):
         Checkpoint.setup_filename_pattern(with_score=False)
+    with pytest.raises(ValueError, match="At least one of with_score and with_global_step"):
+        Checkpoint.setup_filename_pattern(with_score=False, with_score_name=False, with_global_step=False)
+    with pytest.raises(ValueError, match="score_sign should be 1 or -1"):
+        Checkpoint.get_default_score_fn("acc", 2.0)
+    with pytest.raises(AttributeError, match="should be of type `DiskSaver`"):
+        Checkpoint({"model": model}, lambda checkpoint, filename: None).reload_objects({"model": model})
     (tmp_path / "a_file").write_text("x")
     with pytest.raises(ValueError, match="not a folder"):
         DiskSaver(tmp_path / "a_file")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="Directory path .* is not found"):
         DiskSaver(tmp_path / "missing", create_dir=False)
 
 
@@ -261,7 +288,7 @@ def test_non_number_score_saves_nothing(tmp_path: Path) -> None:
     model, _, trainer = _setup()
     checkpoint = Checkpoint({"model": model}, tmp_path, score_function=lambda e: "high")  # type: ignore[arg-type, return-value]
     trainer.add_event_handler(Events.COMPLETED, checkpoint)
-    with pytest.raises(ValueError, match="score_function must return a number, got 'high'"):
+    with pytest.raises(ValueError, match="Output of score_function should be a number, got 'high'"):
         trainer.run(_data(batches=1))
     assert _files(tmp_path) == [] and checkpoint.saved == []
 
@@ -300,11 +327,11 @@ def test_load_objects_non_strict_loads_the_common_keys(tmp_path: Path) -> None:
 def test_load_objects_missing_entry_and_bad_objects(tmp_path: Path) -> None:
     path = _saved_model(tmp_path)
     model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 1))
-    with pytest.raises(ValueError, match=r"no entries for \['optimizer'\]"):
+    with pytest.raises(ValueError, match=r"Key 'optimizer' from x is not found in y.*holds \['count', 'model'\]"):
         Checkpoint.load_objects({"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=1)}, path)
-    with pytest.raises(TypeError, match="has no load_state_dict"):
+    with pytest.raises(TypeError, match="should have `load_state_dict` method"):
         Checkpoint.load_objects({"model": object()}, path)
-    with pytest.raises(TypeError, match="file path or a mapping"):
+    with pytest.raises(TypeError, match="should be a string or a dictionary"):
         Checkpoint.load_objects({"model": model}, 3)  # type: ignore[arg-type]
 
 
@@ -389,7 +416,7 @@ def _save_from_two_ranks(local_rank: int, folder: str) -> dict[str, Any]:
     on_disk: list[bool] = []  # every rank sees the file right after the save: the saver waits at a barrier
     written = Path(folder) / "rank1"
     trainer.add_event_handler(
-        Events.EPOCH_COMPLETED, lambda e: on_disk.append((written / f"checkpoint_{e.state.epoch}.pt").is_file())
+        Events.EPOCH_COMPLETED, lambda e: on_disk.append((written / f"checkpoint_{e.state.iteration}.pt").is_file())
     )
     trainer.run(_data(batches=2), max_epochs=2)
     return {
@@ -405,11 +432,11 @@ def test_only_save_on_rank_writes_and_ddp_is_unwrapped(tmp_path: Path) -> None:
 
     with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
         results = parallel.run(_save_from_two_ranks, str(tmp_path))
-    assert [r["saved"] for r in results] == [["checkpoint_1.pt", "checkpoint_2.pt"]] * 2
+    assert [r["saved"] for r in results] == [["checkpoint_2.pt", "checkpoint_4.pt"]] * 2
     assert [r["on_disk"] for r in results] == [[True, True]] * 2
     assert not (tmp_path / "rank0").exists()
-    assert _files(tmp_path / "rank1") == ["checkpoint_1.pt", "checkpoint_2.pt"]
-    saved = Checkpoint.read_checkpoint(tmp_path / "rank1" / "checkpoint_2.pt")
+    assert _files(tmp_path / "rank1") == ["checkpoint_2.pt", "checkpoint_4.pt"]
+    saved = Checkpoint.read_checkpoint(tmp_path / "rank1" / "checkpoint_4.pt")
     assert set(saved["model"]) == {"weight", "bias"}
     assert saved["trainer"]["iteration"] == 4
 

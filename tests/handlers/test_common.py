@@ -169,3 +169,36 @@ def test_best_model_saving_by_validation_score(tmp_path: Path) -> None:
         lambda checkpoint, filename: None, evaluator, {"a": model, "b": nn.Linear(1, 1)}, "acc", score_sign=-1.0
     )
     assert set(several.to_save) == {"a", "b"}
+
+
+def _distributed_setup(local_rank: int, folder: str) -> dict[str, Any]:
+    """Run in each of two gloo processes: the sampler rules and rank-0-only side effects."""
+    from torch.utils.data import RandomSampler
+
+    trainer: Engine[Any] = Engine(lambda engine, batch: 0.5)
+    refused = ""
+    try:
+        setup_common_training_handlers(trainer, train_sampler=RandomSampler([0, 1]), with_pbars=False)
+    except TypeError as error:
+        refused = str(error)
+    sampler = DistributedSampler(list(range(8)), num_replicas=2, rank=local_rank)
+    epochs: list[int] = []
+    sampler.set_epoch = epochs.append  # type: ignore[method-assign]
+    trainer = Engine(lambda engine, batch: 0.5)
+    handlers = setup_common_training_handlers(
+        trainer, train_sampler=sampler, to_save={"model": nn.Linear(1, 1)}, save_every_iters=2, output_path=folder
+    )
+    trainer.run([0, 0], max_epochs=3)
+    return {"refused": refused, "epochs": epochs, "has_bar": handlers.progress_bar is not None}
+
+
+@pytest.mark.slow
+def test_two_processes(tmp_path: Path) -> None:
+    from cadence import distributed as idist
+
+    with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
+        results = parallel.run(_distributed_setup, str(tmp_path))
+    assert all("Train sampler should be torch DistributedSampler" in r["refused"] for r in results)
+    assert [r["epochs"] for r in results] == [[0, 1, 2], [0, 1, 2]]
+    assert [r["has_bar"] for r in results] == [True, False]
+    assert sorted(os.listdir(tmp_path)) == ["training_checkpoint_4.pt", "training_checkpoint_6.pt"]

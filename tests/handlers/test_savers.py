@@ -37,7 +37,7 @@ def test_disk_saver_require_empty_only_counts_checkpoints(tmp_path: Path) -> Non
     (tmp_path / "log.csv").write_text("x")
     DiskSaver(tmp_path)  # other files are fine
     (tmp_path / "old.pt").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"already holds checkpoint files \['old.pt'\]"):
+    with pytest.raises(ValueError, match=r"Files \['old.pt'\] with extension '.pt' are already present"):
         DiskSaver(tmp_path)
     DiskSaver(tmp_path, require_empty=False)
 

@@ -8,18 +8,21 @@ Example:
     (1, 2.5, ['a'])
 """
 
-from cadence.distributed.auto import Sharding, auto_dataloader, auto_model, auto_optim
+from cadence.distributed.auto import DistributedProxySampler, Sharding, auto_dataloader, auto_model, auto_optim
 from cadence.distributed.comms import (
     ReduceOp,
     all_gather,
+    all_gather_tensors_with_shapes,
     all_reduce,
     barrier,
     broadcast,
     one_rank_first,
     one_rank_only,
 )
+from cadence.distributed.comp_models import native, registered_computation_models
 from cadence.distributed.context import (
     Backend,
+    available_backends,
     backend,
     device,
     get_local_rank,
@@ -31,28 +34,37 @@ from cadence.distributed.context import (
     has_hvd_support,
     has_native_dist_support,
     has_xla_support,
+    hostname,
     is_distributed,
+    model_name,
+    set_local_rank,
 )
+from cadence.distributed.groups import new_group
 from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError
+from cadence.distributed.process_group import finalize, initialize, show_config, spawn, sync
 from cadence.distributed.sampler import UnpaddedDistributedSampler
 
 __all__ = [
     "Backend",
     "DEFAULT_TIMEOUT",
+    "DistributedProxySampler",
     "Parallel",
     "ProcessFailedError",
     "ReduceOp",
     "Sharding",
     "UnpaddedDistributedSampler",
     "all_gather",
+    "all_gather_tensors_with_shapes",
     "all_reduce",
     "auto_dataloader",
     "auto_model",
     "auto_optim",
+    "available_backends",
     "backend",
     "barrier",
     "broadcast",
     "device",
+    "finalize",
     "get_local_rank",
     "get_nnodes",
     "get_node_rank",
@@ -62,7 +74,17 @@ __all__ = [
     "has_hvd_support",
     "has_native_dist_support",
     "has_xla_support",
+    "hostname",
+    "initialize",
     "is_distributed",
+    "model_name",
+    "native",
+    "new_group",
     "one_rank_first",
     "one_rank_only",
+    "registered_computation_models",
+    "set_local_rank",
+    "show_config",
+    "spawn",
+    "sync",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import gc
 import os
 import pickle
 import signal
@@ -20,6 +19,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as torch_mp
+
+from cadence.distributed.process_group import end_group, initialize
 
 __all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "spawn"]
 
@@ -58,6 +59,7 @@ class SpawnPlan:
     master_port: int
     timeout: timedelta
     threads_per_process: int | None
+    init_method: str = "env://"
 
     def global_rank(self, local_rank: int) -> int:
         return self.node_rank * self.nproc_per_node + local_rank
@@ -117,9 +119,7 @@ def _worker(
     if plan.threads_per_process is not None:
         torch.set_num_threads(plan.threads_per_process)
     try:
-        if plan.backend == "nccl":
-            torch.cuda.set_device(local_rank)
-        dist.init_process_group(plan.backend, init_method="env://", timeout=plan.timeout)
+        initialize(plan.backend, init_method=plan.init_method, timeout=plan.timeout)
         payload = pickle.dumps(fn(local_rank, *args, **kwargs))
     except BaseException as exc:
         # Report before tearing anything down, so this report is older than the errors it causes elsewhere.
@@ -135,14 +135,7 @@ def _worker(
 
 def destroy_group(*, synchronise: bool) -> None:
     """Destroy the default process group; after a success, first wait for every rank to get here."""
-    if not dist.is_initialized():
-        return
-    if synchronise:
-        dist.barrier()
-    # Objects such as a DistributedDataParallel model keep the group alive; collect the unreachable ones now,
-    # so that the group's threads are torn down here and not during interpreter shutdown (which can abort).
-    gc.collect()
-    dist.destroy_process_group()
+    end_group(synchronise=synchronise)
 
 
 def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:

@@ -12,9 +12,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset
 
 from cadence.distributed.context import device, get_nproc_per_node, get_rank, get_world_size
-from cadence.distributed.sampler import UnpaddedDistributedSampler
+from cadence.distributed.sampler import DistributedProxySampler, UnpaddedDistributedSampler
 
-__all__ = ["Sharding", "auto_dataloader", "auto_model", "auto_optim"]
+__all__ = ["DistributedProxySampler", "Sharding", "auto_dataloader", "auto_model", "auto_optim"]
 
 _DISTRIBUTED_SAMPLERS = (DistributedSampler, UnpaddedDistributedSampler)
 

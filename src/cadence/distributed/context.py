@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import enum
 import os
+import socket
 
 import torch
 import torch.distributed as dist
 
 __all__ = [
     "Backend",
+    "available_backends",
     "backend",
     "device",
     "get_local_rank",
@@ -24,7 +26,10 @@ __all__ = [
     "has_hvd_support",
     "has_native_dist_support",
     "has_xla_support",
+    "hostname",
     "is_distributed",
+    "model_name",
+    "set_local_rank",
 ]
 
 #: ``torch.distributed`` is available in this PyTorch build (Ignite's flag of the same name).
@@ -39,12 +44,19 @@ class Backend(str, enum.Enum):
     """The ``torch.distributed`` backends cadence supports; equal to their plain names.
 
     Example:
-        >>> Backend("gloo") is Backend.GLOO, Backend.NCCL == "nccl"
-        (True, True)
+        >>> Backend("gloo") is Backend.GLOO, Backend.NCCL == "nccl", f"{Backend.GLOO}"
+        (True, True, 'gloo')
     """
 
     GLOO = "gloo"
     NCCL = "nccl"
+
+    def __str__(self) -> str:
+        # Printed as its plain name (f"{backend()}" gives "gloo"), as Ignite's string backends are.
+        return self.value
+
+    def __format__(self, format_spec: str) -> str:
+        return format(self.value, format_spec)
 
     @classmethod
     def parse(cls, value: Backend | str) -> Backend:
@@ -62,7 +74,10 @@ class Backend(str, enum.Enum):
             except ValueError:
                 pass
         choices = ", ".join(repr(member.value) for member in cls)
-        raise ValueError(f"Unknown backend {value!r}; use one of {choices} (or None for a single process).")
+        raise ValueError(
+            f"Unknown backend {value!r}. Available backends: {choices}; cadence runs on torch.distributed only "
+            "(use 'nccl' on GPUs, 'gloo' on CPUs, or None for a single process)."
+        )
 
 
 def is_distributed() -> bool:
@@ -105,10 +120,28 @@ def _env_int(name: str) -> int | None:
         raise ValueError(f"Environment variable {name}={raw!r} is not an integer; unset it or fix its value.") from None
 
 
+# The local rank a user declared with set_local_rank(): the one hint that torch.distributed cannot hold.
+_local_rank_hint: list[int] = []
+
+
+def set_local_rank(index: int) -> None:
+    """Declare this process's local rank, for a process group made without ``LOCAL_RANK`` in the environment.
+
+    ``LOCAL_RANK`` (set by torchrun, :func:`spawn` and :class:`Parallel`) takes precedence when present.
+
+    Example:
+        >>> set_local_rank(0)
+    """
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise ValueError(f"set_local_rank needs a non-negative int, got {index!r}.")
+    _local_rank_hint[:] = [index]
+
+
 def get_local_rank() -> int:
     """This process's rank on its own machine, from ``LOCAL_RANK`` (set by torchrun and by :class:`Parallel`).
 
-    Falls back to ``rank % nproc_per_node`` when ``LOCAL_RANK`` is not set, and to 0 when not distributed.
+    Falls back to the index given to :func:`set_local_rank`, then to ``rank % nproc_per_node``, and is 0
+    when not distributed.
 
     Example:
         >>> get_local_rank()
@@ -117,7 +150,11 @@ def get_local_rank() -> int:
     if not is_distributed():
         return 0
     local_rank = _env_int("LOCAL_RANK")
-    return local_rank if local_rank is not None else get_rank() % get_nproc_per_node()
+    if local_rank is not None:
+        return local_rank
+    if _local_rank_hint:
+        return _local_rank_hint[0]
+    return get_rank() % get_nproc_per_node()
 
 
 def get_nproc_per_node() -> int:
@@ -174,10 +211,46 @@ def backend() -> Backend | None:
 def device() -> torch.device:
     """The device this process should compute on: ``cuda:<local rank>`` when CUDA is present, else the CPU.
 
+    In a single process without CUDA, Apple's ``mps`` device is used when it is available.
+
     Example:
-        >>> device() == (torch.device("cuda:0") if torch.cuda.is_available() else torch.device("cpu"))
+        >>> device().type in ("cuda", "mps", "cpu")
         True
     """
     if torch.cuda.is_available():
         return torch.device("cuda", get_local_rank() % torch.cuda.device_count())
+    if not is_distributed() and torch.backends.mps.is_available():
+        return torch.device("mps")
     return torch.device("cpu")
+
+
+def available_backends() -> tuple[str, ...]:
+    """The ``torch.distributed`` backends this PyTorch build offers, among those cadence supports.
+
+    Example:
+        >>> "gloo" in available_backends()
+        True
+    """
+    if not has_native_dist_support:
+        return ()
+    return tuple(member.value for member in Backend if getattr(dist, f"is_{member.value}_available")())
+
+
+def model_name() -> str:
+    """Ignite's name of the current setting: ``"native-dist"`` inside a process group, else ``"serial"``.
+
+    Example:
+        >>> model_name()
+        'serial'
+    """
+    return "native-dist" if is_distributed() else "serial"
+
+
+def hostname() -> str:
+    """The name of the machine this process runs on.
+
+    Example:
+        >>> isinstance(hostname(), str)
+        True
+    """
+    return socket.gethostname()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -13,13 +14,14 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, destroy_group, spawn
-from cadence.distributed.context import Backend
+from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, spawn
+from cadence.distributed.context import Backend, get_local_rank, get_world_size
+from cadence.distributed.process_group import end_group, initialize
+from cadence.utils import setup_logger
 
 __all__ = ["DEFAULT_TIMEOUT", "Parallel", "ProcessFailedError"]
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
-_TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
 class _Mode(enum.Enum):
@@ -36,8 +38,17 @@ def _free_port(host: str) -> int:
 
 def _positive_int(name: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+        raise ValueError(f"Argument {name} should positive, but given {value!r} (a positive int).")
     return value
+
+
+def _as_port(value: object) -> int | None:
+    if value is None:
+        return None
+    port = int(value) if isinstance(value, str) and value.isdigit() else value
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ValueError(f"master_port must be a port number in 1..65535, got {value!r}.")
+    return port
 
 
 def _as_timeout(value: timedelta | float) -> timedelta:
@@ -47,6 +58,14 @@ def _as_timeout(value: timedelta | float) -> timedelta:
     if timeout is None or timeout.total_seconds() <= 0:
         raise ValueError(f"timeout must be a positive timedelta or number of seconds, got {value!r}.")
     return timeout
+
+
+def _check_spawn_options(options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - {"start_method", "join", "daemon"})
+    if unknown:
+        raise TypeError(f"Parallel got unexpected options {unknown}.")
+    if options.get("join", True) is not True:
+        raise ValueError("Parallel always waits for the processes it spawns (join=True).")
 
 
 class Parallel:
@@ -59,9 +78,11 @@ class Parallel:
     * ``backend`` with ``nproc_per_node``: spawn that many processes on this machine (``nnodes > 1``: run
       the same on every node with its ``node_rank`` and a shared ``master_addr``/``master_port``).
 
-    ``timeout`` is the process group's timeout: a collective that waits longer raises instead of hanging.
-    When a spawned process raises, :meth:`run` stops the others and raises :class:`ProcessFailedError`
-    naming that rank. The process group is destroyed on exit, also after an error.
+    ``init_method`` is ``"env://"`` by default; ``"file://<path>"`` also works. ``timeout`` is the process
+    group's timeout: a collective that waits longer raises instead of hanging. When a spawned process
+    raises, :meth:`run` stops the others and raises :class:`ProcessFailedError` naming that rank. The
+    process group is destroyed on exit, also after an error. ``start_method`` is accepted for Ignite's
+    API; processes are always started with ``"spawn"``.
 
     Example:
         >>> def train(local_rank, scale):
@@ -74,36 +95,55 @@ class Parallel:
     def __init__(
         self,
         backend: Backend | str | None = None,
-        *,
         nproc_per_node: int | None = None,
         nnodes: int | None = None,
         node_rank: int | None = None,
         master_addr: str | None = None,
-        master_port: int | None = None,
+        master_port: int | str | None = None,
+        init_method: str | None = None,
+        *,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
+        **spawn_options: Any,
     ) -> None:
         self.backend = None if backend is None else Backend.parse(backend)
+        if self.backend is None:
+            given: dict[str, object] = {"nproc_per_node": nproc_per_node, "nnodes": nnodes, "node_rank": node_rank}
+            given.update(master_addr=master_addr, master_port=master_port, init_method=init_method)
+            for name, value in given.items():
+                if value is not None:
+                    raise ValueError(
+                        f"If backend is None, argument '{name}' should be also None, but given {value!r}: "
+                        "spawning processes needs a backend, e.g. backend='gloo'."
+                    )
+        if init_method is not None and init_method.startswith("tcp://"):
+            raise ValueError(
+                f"TCP initialization via init_method='{init_method}' will hang. To fix this, please configure "
+                "MASTER_ADDR and MASTER_PORT in the environment and use 'env://' (or omit init_method)."
+            )
+        _check_spawn_options(spawn_options)
         self.timeout = _as_timeout(timeout)
+        self.init_method = init_method
         self.nproc_per_node = None if nproc_per_node is None else _positive_int("nproc_per_node", nproc_per_node)
         self.nnodes = 1 if nnodes is None else _positive_int("nnodes", nnodes)
+        if node_rank is None and self.nnodes > 1 and self.nproc_per_node is not None:
+            raise ValueError("If number of nodes larger than one, arguments node_rank should be given.")
         self.node_rank = 0 if node_rank is None else node_rank
         if not isinstance(self.node_rank, int) or not 0 <= self.node_rank < self.nnodes:
-            raise ValueError(f"node_rank must be an int in [0, {self.nnodes - 1}] (below nnodes), got {node_rank!r}.")
-        if master_port is not None and not (isinstance(master_port, int) and 0 < master_port < 65536):
-            raise ValueError(f"master_port must be a port number in 1..65535, got {master_port!r}.")
+            raise ValueError(
+                f"Argument node_rank should be between 0 and {self.nnodes - 1} (below nnodes), but given {node_rank!r}."
+            )
         self.master_addr = master_addr
-        self.master_port = master_port
+        self.master_port = _as_port(master_port)
         self._mode = self._choose_mode(nnodes, node_rank)
         self._owns_group = False
         self._entered = False
+        self._logger: logging.Logger | None = None
 
     def _choose_mode(self, nnodes: int | None, node_rank: int | None) -> _Mode:
         spawn_options = {"nnodes": nnodes, "node_rank": node_rank, "master_addr": self.master_addr}
         spawn_options["master_port"] = self.master_port
         given = sorted(name for name, value in spawn_options.items() if value is not None)
         if self.backend is None:
-            if self.nproc_per_node is not None or given:
-                raise ValueError("nproc_per_node, nnodes, node_rank and master_* need a backend, e.g. backend='gloo'.")
             return _Mode.SINGLE
         if self.backend is Backend.NCCL and not torch.cuda.is_available():
             raise ValueError("backend 'nccl' needs CUDA, which is not available here; use backend='gloo'.")
@@ -112,12 +152,17 @@ class Parallel:
                 names = ", ".join(given)
                 raise ValueError(f"{names} configure spawning and need nproc_per_node; under torchrun omit them.")
             return _Mode.ENVIRONMENT
-        if "RANK" in os.environ:
+        if "TORCHELASTIC_RUN_ID" in os.environ or ("RANK" in os.environ and os.environ.get("WORLD_SIZE", "1") != "1"):
             raise ValueError(
-                "This process was started by a launcher (RANK is set), so it must not spawn more: drop nproc_per_node."
+                "This process was started by a launcher (torchrun, or RANK and WORLD_SIZE > 1 are set), "
+                "so it must not spawn more: drop nproc_per_node."
             )
-        if self.nnodes > 1 and (self.master_addr is None or self.master_port is None):
-            raise ValueError("With nnodes > 1 every node needs the same master_addr and master_port; give both.")
+        if self.nnodes > 1 and (self.master_addr is None or self.master_port is None) and self.init_method is None:
+            raise ValueError(
+                "If number of nodes larger than one, arguments master_addr and master_port or init_method "
+                f"should be specified (the same on every node), but given master_addr={self.master_addr}, "
+                f"master_port={self.master_port} and init_method={self.init_method}."
+            )
         if self.backend is Backend.NCCL and self.nproc_per_node > torch.cuda.device_count():
             raise ValueError(
                 f"nproc_per_node={self.nproc_per_node} but only {torch.cuda.device_count()} CUDA device(s) are visible."
@@ -129,26 +174,41 @@ class Parallel:
             raise RuntimeError("This Parallel is already in use; make a new one for each `with` block.")
         self._entered = True
         if self._mode is _Mode.ENVIRONMENT and not dist.is_initialized():
-            self._init_from_environment()
+            assert self.backend is not None
+            initialize(self.backend.value, init_method=self.init_method, timeout=self.timeout)
+            self._owns_group = True
+        self._logger = setup_logger(f"{__name__}.{type(self).__name__}")
+        if self._mode is _Mode.ENVIRONMENT:
+            self._logger.info(f"Initialized processing group with backend: '{self._backend_name}'")
+        elif self._mode is _Mode.SPAWN:
+            self._logger.info(f"Initialized distributed launcher with backend: '{self._backend_name}'")
+            settings = "\n\t".join(f"{name}: {value}" for name, value in self._spawn_settings().items())
+            self._logger.info(f"- Parameters to spawn processes: \n\t{settings}")
         return self
 
-    def _init_from_environment(self) -> None:
-        assert self.backend is not None
-        if self.backend is Backend.NCCL and "LOCAL_RANK" in os.environ:
-            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-        if all(name in os.environ for name in _TORCHRUN_VARIABLES):
-            dist.init_process_group(self.backend.value, init_method="env://", timeout=self.timeout)
-        else:
-            address = f"tcp://127.0.0.1:{_free_port('127.0.0.1')}"
-            dist.init_process_group(self.backend.value, init_method=address, rank=0, world_size=1, timeout=self.timeout)
-        self._owns_group = True
+    @property
+    def _backend_name(self) -> str | None:
+        return None if self.backend is None else self.backend.value
+
+    def _spawn_settings(self) -> dict[str, Any]:
+        settings = {
+            "nproc_per_node": self.nproc_per_node,
+            "nnodes": self.nnodes,
+            "node_rank": self.node_rank,
+            "master_addr": self.master_addr,
+            "master_port": self.master_port,
+            "init_method": self.init_method,
+        }
+        return {name: value for name, value in settings.items() if value is not None}
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._entered = False
         if self._owns_group:
-            destroy_group(synchronise=exc_type is None)
+            if self._logger is not None:
+                self._logger.info(f"Finalized processing group with backend: '{self._backend_name}'")
+            end_group(synchronise=exc_type is None)
         self._owns_group = False
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[Any]:
@@ -164,11 +224,20 @@ class Parallel:
         """
         if not callable(fn):
             raise TypeError(f"Parallel.run needs a callable fn(local_rank, *args), got {fn!r}.")
-        if not self._entered:
+        if not self._entered or self._logger is None:
             raise RuntimeError("Use Parallel as a context manager: `with Parallel(...) as parallel: parallel.run(fn)`.")
+        if self._mode is _Mode.SPAWN:
+            self._logger.info(f"Spawn function '{fn}' in {self.nproc_per_node} processes")
+            results = self._spawn_processes(fn, args, kwargs)
+        else:
+            self._logger.info(f"- Run '{fn}' in {get_world_size()} processes")
+            results = [fn(get_local_rank(), *args, **kwargs)]
+        self._logger.info("End of run")
+        return results
+
+    def _spawn_processes(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         if self._mode is not _Mode.SPAWN:
-            local_rank = int(os.environ.get("LOCAL_RANK", "0")) if self._mode is _Mode.ENVIRONMENT else 0
-            return [fn(local_rank, *args, **kwargs)]
+            raise ValueError("Spawning processes needs a backend and nproc_per_node.")
         return spawn(self._plan(), fn, args, kwargs)
 
     def _plan(self) -> SpawnPlan:
@@ -187,8 +256,8 @@ class Parallel:
             master_port=master_port,
             timeout=self.timeout,
             threads_per_process=threads,
+            init_method=self.init_method or "env://",
         )
 
     def __repr__(self) -> str:
-        backend = None if self.backend is None else self.backend.value
-        return f"Parallel(backend={backend!r}, nproc_per_node={self.nproc_per_node}, mode={self._mode.name})"
+        return f"Parallel(backend={self._backend_name!r}, nproc_per_node={self.nproc_per_node}, mode={self._mode.name})"

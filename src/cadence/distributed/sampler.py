@@ -1,4 +1,5 @@
-"""A distributed sampler that gives every sample to exactly one rank, with no padding."""
+"""Distributed samplers: one that gives every sample to exactly one rank (no padding), and one that shares
+out the indices of any other sampler among the ranks."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from collections.abc import Iterator, Mapping, Sized
 from typing import Any
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DistributedSampler, Sampler
 
 from cadence.distributed.context import get_rank, get_world_size
 
-__all__ = ["UnpaddedDistributedSampler"]
+__all__ = ["DistributedProxySampler", "UnpaddedDistributedSampler"]
 
 
 class UnpaddedDistributedSampler(Sampler[int]):
@@ -99,3 +100,44 @@ class UnpaddedDistributedSampler(Sampler[int]):
         if "epoch" not in state_dict or not isinstance(state_dict["epoch"], int):
             raise ValueError(f"Expected a state dict with an int 'epoch', got {dict(state_dict)!r}.")
         self.epoch = state_dict["epoch"]
+
+
+class DistributedProxySampler(DistributedSampler):  # type: ignore[type-arg]  # yields ints, like the wrapped sampler
+    """Share out the indices drawn by any sampler (e.g. ``WeightedRandomSampler``) among the ranks.
+
+    Every rank draws the same indices (the wrapped sampler is seeded with the epoch given to
+    :meth:`set_epoch`, without touching the global RNG), pads them like ``DistributedSampler`` so that
+    all ranks get as many, and keeps positions ``rank, rank + num_replicas, ...``.
+
+    Args:
+        sampler: a sampler with ``len()``; not a distributed sampler already.
+        num_replicas: the number of ranks (default: the world size).
+        rank: this rank (default: the current rank).
+
+    Example:
+        >>> from torch.utils.data import SequentialSampler
+        >>> [list(DistributedProxySampler(SequentialSampler(range(5)), num_replicas=2, rank=r)) for r in (0, 1)]
+        [[0, 2, 4], [1, 3, 0]]
+    """
+
+    def __init__(self, sampler: Sampler[int], num_replicas: int | None = None, rank: int | None = None) -> None:
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"Argument sampler should be instance of torch Sampler, but given: {type(sampler)}")
+        if isinstance(sampler, DistributedSampler | UnpaddedDistributedSampler):
+            raise TypeError("Argument sampler must not be a distributed sampler already; pass the sampler it wraps.")
+        if not isinstance(sampler, Sized):
+            raise TypeError("Argument sampler should have length (define __len__).")
+        num_replicas = get_world_size() if num_replicas is None else num_replicas
+        rank = get_rank() if rank is None else rank
+        super().__init__(sampler, num_replicas=num_replicas, rank=rank, shuffle=False)  # type: ignore[arg-type]  # a sized sampler stands for the dataset
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator[int]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.epoch)
+            indices = list(self.sampler)
+        if not indices and self.total_size:
+            raise ValueError(f"The wrapped sampler has length {len(self.sampler)} but yielded no index.")
+        while len(indices) < self.total_size:
+            indices += indices[: self.total_size - len(indices)]
+        return iter(indices[self.rank : self.total_size : self.num_replicas])

@@ -199,7 +199,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
         _check_limit("max_iters", max_iters)
         if max_epochs is not None and max_iters is not None:
             raise ValueError(
-                "Arguments max_iters and max_epochs are mutually exclusive. Please provide only max_epochs or max_iters."
+                "Arguments max_iters and max_epochs are mutually exclusive. "
+                "Please provide only max_epochs or max_iters."
             )
         if data is not None and not isinstance(data, Iterable):
             raise TypeError(

@@ -10,7 +10,7 @@ Example:
     >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
     >>> _ = trainer.run([0, 0], max_epochs=2)
     >>> checkpoint.last_checkpoint.name
-    'model_2.pt'
+    'model_4.pt'
 """
 
 from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
@@ -46,6 +46,7 @@ from cadence.handlers.state_param_scheduler import (
     StateParamScheduler,
     StepStateScheduler,
 )
+from cadence.handlers.stores import EpochOutputStore
 from cadence.handlers.tensorboard_logger import TensorboardLogger
 from cadence.handlers.terminate_on_nan import TerminateOnNan
 from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
@@ -63,6 +64,7 @@ __all__ = [
     "CyclicalScheduler",
     "DiskSaver",
     "EarlyStopping",
+    "EpochOutputStore",
     "ExpStateScheduler",
     "FBResearchLogger",
     "FastaiLRFinder",

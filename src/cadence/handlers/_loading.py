@@ -11,8 +11,9 @@ import torch
 from torch import nn
 
 from cadence._version import __version__
+from cadence.handlers._state_tree import check_objects, pair_leaves
 
-__all__ = ["load_objects", "read_checkpoint"]
+__all__ = ["CheckpointMismatchError", "load_objects", "read_checkpoint"]
 
 
 def read_checkpoint(path: str | Path, *, weights_only: bool = True, map_location: Any = "cpu") -> Mapping[str, Any]:
@@ -82,10 +83,9 @@ def _optimizer_problems(name: str, optimizer: torch.optim.Optimizer, state: Mapp
     return []
 
 
-def _problems(to_load: Mapping[str, Any], states: Mapping[str, Any], strict: bool) -> list[str]:
+def _problems(pairs: list[tuple[str, Any, Any]], strict: bool) -> list[str]:
     problems: list[str] = []
-    for name, obj in to_load.items():
-        state = states[name]
+    for name, obj, state in pairs:
         target = _unwrap(obj)
         if isinstance(target, nn.Module | torch.optim.Optimizer) and not isinstance(state, Mapping):
             problems.append(f"{name!r} is a {type(state).__name__}, not a state_dict mapping")
@@ -94,6 +94,19 @@ def _problems(to_load: Mapping[str, Any], states: Mapping[str, Any], strict: boo
         elif isinstance(target, torch.optim.Optimizer):
             problems.extend(_optimizer_problems(name, target, state))
     return problems
+
+
+class CheckpointMismatchError(ValueError, RuntimeError):
+    """A checkpoint does not fit the objects to load (missing entries, other keys or shapes); nothing was changed.
+
+    It is a ``ValueError`` and, as :meth:`torch.nn.Module.load_state_dict` raises for a mismatch, a ``RuntimeError``.
+
+    Example:
+        >>> load_objects({"model": nn.Linear(2, 1)}, {"model": {"weight": torch.ones(3, 3)}})
+        Traceback (most recent call last):
+        ...
+        cadence.handlers._loading.CheckpointMismatchError: Cannot load checkpoint, nothing was changed: ...
+    """
 
 
 #: Layout of the multi-object checkpoints that Checkpoint writes; bump it when that layout changes.
@@ -125,12 +138,6 @@ def _states_for(to_load: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> Ma
         ((name, _),) = to_load.items()
         if name not in checkpoint:  # a single object saved as its bare state_dict
             return {name: checkpoint}
-    missing = [name for name in to_load if name not in checkpoint]
-    if missing:
-        raise ValueError(
-            f"Checkpoint has no entries for {missing}; it holds {sorted(checkpoint)}. "
-            "Load only the objects it has, or use a checkpoint that saved them."
-        )
     return checkpoint
 
 
@@ -141,8 +148,14 @@ def load_objects(
     strict: bool = True,
     weights_only: bool = True,
     map_location: Any = "cpu",
+    **module_kwargs: Any,
 ) -> None:
     """Load each object of ``to_load`` from the same-named entry of ``checkpoint`` (a path or a mapping).
+
+    ``to_load`` may nest mappings and lists of objects (``{"models": [encoder, decoder]}``); the
+    checkpoint must then nest their states the same way. A ``to_load`` of one object also loads from a
+    checkpoint that is that object's bare state_dict. ``module_kwargs`` (e.g. ``assign=True``) go to
+    :meth:`torch.nn.Module.load_state_dict`.
 
     Everything is checked first: every name must be in the checkpoint, module entries must have
     exactly the model's keys (``strict``) with the same tensor shapes, optimizer entries the same
@@ -158,43 +171,48 @@ def load_objects(
         >>> model.weight.tolist()
         [[1.0, 1.0]]
     """
+    if not isinstance(checkpoint, str | Path | Mapping):
+        raise TypeError(
+            f"Argument checkpoint should be a string or a dictionary (a file path or a mapping of states), "
+            f"got {type(checkpoint).__name__}."
+        )
     if not isinstance(to_load, Mapping):
         raise TypeError(f"to_load must be a mapping of names to objects, got {type(to_load).__name__}.")
-    for name, obj in to_load.items():
-        if not callable(getattr(obj, "load_state_dict", None)):
-            raise TypeError(f"Object {name!r} ({type(obj).__name__}) has no load_state_dict() method.")
+    check_objects(to_load, "load_state_dict")
     if isinstance(checkpoint, str | Path):
         source = f" from {str(checkpoint)!r}"
         checkpoint = read_checkpoint(checkpoint, weights_only=weights_only, map_location=map_location)
-    elif isinstance(checkpoint, Mapping):
-        source = ""
     else:
-        raise TypeError(f"checkpoint must be a file path or a mapping, got {type(checkpoint).__name__}.")
+        source = ""
     _check_layout(checkpoint, source)
-    states = _states_for(to_load, checkpoint)
-    problems = _problems(to_load, states, strict)
+    pairs = list(pair_leaves(to_load, _states_for(to_load, checkpoint), "load_state_dict"))
+    problems = _problems(pairs, strict)
     if problems:
-        raise ValueError(f"Cannot load checkpoint{source}, nothing was changed: " + "; ".join(problems) + ".")
-    _load_all(to_load, states, strict)
+        raise CheckpointMismatchError(
+            f"Cannot load checkpoint{source}, nothing was changed: " + "; ".join(problems) + "."
+        )
+    _load_all(pairs, {"strict": strict, **module_kwargs})
 
 
-def _load_all(to_load: Mapping[str, Any], states: Mapping[str, Any], strict: bool) -> None:
+def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any]) -> None:
     # Objects that could not be fully checked load first, each with a snapshot to roll back to; the
     # checked models and optimizers come last, when nothing can fail any more.
     checked = (nn.Module, torch.optim.Optimizer)
-    ordered = sorted(to_load.items(), key=lambda item: isinstance(_unwrap(item[1]), checked))
+    ordered = sorted(pairs, key=lambda pair: isinstance(_unwrap(pair[1]), checked))
     done: list[tuple[Any, Any]] = []
-    for name, obj in ordered:
+    for name, obj, state in ordered:
         target = _unwrap(obj)
         snapshot = None if isinstance(target, checked) else copy.deepcopy(target.state_dict())
         try:
             if isinstance(target, nn.Module):
-                target.load_state_dict(states[name], strict=strict)
+                target.load_state_dict(state, **module_kwargs)
             else:
-                target.load_state_dict(states[name])
+                target.load_state_dict(state)
         except Exception as exc:
             for restored, old_state in reversed(done):
                 restored.load_state_dict(old_state)
-            raise ValueError(f"Cannot load {name!r} from the checkpoint ({exc}); nothing was changed.") from exc
+            raise CheckpointMismatchError(
+                f"Cannot load {name!r} from the checkpoint ({exc}); nothing was changed."
+            ) from exc
         if snapshot is not None:
             done.append((target, snapshot))

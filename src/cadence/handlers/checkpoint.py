@@ -10,20 +10,38 @@ from __future__ import annotations
 
 import inspect
 import numbers
-import re
+import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import torch
 from torch import nn
 
-from cadence.engine import CallableEventWithFilter, Engine, Events
-from cadence.handlers._loading import FORMAT_KEY, format_marker, load_objects, read_checkpoint
-from cadence.handlers.savers import TEMP_SUFFIX, BaseSaveHandler, DiskSaver
+from cadence.distributed import get_rank
+from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
+from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint
+from cadence.handlers._loading import FORMAT_KEY, CheckpointMismatchError, format_marker, load_objects, read_checkpoint
+from cadence.handlers._naming import (
+    FilenamePatternError,
+    GlobalStepTransform,
+    check_filename_pattern,
+    default_filename_pattern,
+    format_score,
+    global_step_from_engine,
+)
+from cadence.handlers._state_tree import check_objects, map_leaves
+from cadence.handlers.savers import BaseSaveHandler, DiskSaver
 
 __all__ = [
+    "HAVE_ZERO",
+    "BaseSaveHandler",
     "Checkpoint",
+    "CheckpointEvents",
+    "CheckpointMismatchError",
+    "DiskSaver",
+    "FilenamePatternError",
     "ModelCheckpoint",
     "checkpoints_by_recency",
     "find_latest_checkpoint",
@@ -31,29 +49,27 @@ __all__ = [
 ]
 
 ScoreFunction = Callable[[Engine[Any]], float]
-GlobalStepTransform = Callable[[Engine[Any], Any], int]
 SaveHandler = Callable[..., None]
+#: Whether this PyTorch has ``ZeroRedundancyOptimizer``, whose sharded state is gathered on the saving rank.
+HAVE_ZERO = torch.distributed.is_available()
 
 
-def global_step_from_engine(engine: Engine[Any]) -> GlobalStepTransform:
-    """Return a ``global_step_transform`` that takes the step from another engine's counter (e.g. name
-    an evaluator's checkpoints by the trainer's epoch).
+class CheckpointEvents(EventEnum):
+    """Events a :class:`Checkpoint` fires on the engine it serves: ``SAVED_CHECKPOINT`` after each saved file.
 
     Example:
+        >>> import tempfile, torch
         >>> trainer = Engine(lambda e, b: None)
-        >>> _ = trainer.run([0, 0], max_epochs=3)
-        >>> global_step_from_engine(trainer)(None, Events.EPOCH_COMPLETED)
-        3
+        >>> checkpoint = Checkpoint({"model": torch.nn.Linear(2, 1)}, tempfile.mkdtemp())
+        >>> trainer.register_events(*CheckpointEvents)
+        >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+        >>> _ = trainer.on(CheckpointEvents.SAVED_CHECKPOINT)(lambda e: print("saved at", e.state.iteration))
+        >>> _ = trainer.run([0, 0], max_epochs=2)
+        saved at 2
+        saved at 4
     """
 
-    def transform(_: Any, event: CallableEventWithFilter | str) -> int:
-        return engine.state.get_event_attrib_value(event)
-
-    return transform
-
-
-def _has_method(obj: object, name: str) -> bool:
-    return callable(getattr(obj, name, None))
+    SAVED_CHECKPOINT = "saved_checkpoint"
 
 
 def _unwrap(obj: Any) -> Any:
@@ -61,17 +77,35 @@ def _unwrap(obj: Any) -> Any:
     return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
 
 
+def _zero_optimizer_class() -> Any:
+    # Only present if the user imported it: importing torch.distributed.optim ourselves costs a second.
+    module = sys.modules.get("torch.distributed.optim.zero_redundancy_optimizer")
+    return getattr(module, "ZeroRedundancyOptimizer", None)
+
+
+def _takes_metadata(save_handler: SaveHandler) -> bool:
+    if isinstance(save_handler, BaseSaveHandler):
+        return True
+    try:
+        inspect.signature(save_handler).bind({}, "name", {})
+    except (TypeError, ValueError):  # ValueError: no signature to inspect; assume the two-argument form
+        return False
+    return True
+
+
 class Checkpoint:
     """Save the objects in ``to_save`` each time the handler fires; keep the ``n_saved`` best files.
 
     Files are named ``{filename_prefix}_{name}_{global_step}_{score_name}={score}.pt`` (parts left out
-    when not given), where ``name`` is the only key of ``to_save`` or ``"checkpoint"``. Without a
-    ``score_function`` the files are ranked by global step: the engine's counter for the event the
-    handler is attached to (``iteration`` for ``ITERATION_*`` events, ``epoch`` for ``EPOCH_*``), or
-    ``global_step_transform(engine, event)``. With one, by score (higher is better).
+    when not given), where ``name`` is the only key of ``to_save`` or ``"checkpoint"``. The global step
+    is the engine's iteration, or ``global_step_transform(engine, event)`` (e.g.
+    :func:`global_step_from_engine`). Without a ``score_function`` the files are ranked by global step;
+    with one, by score (higher is better). After each save the engine fires
+    :attr:`CheckpointEvents.SAVED_CHECKPOINT`. Attached to ``EXCEPTION_RAISED``, it saves on a crash.
 
     Args:
-        to_save: named objects with ``state_dict()``; a DDP-wrapped model is saved as its inner module.
+        to_save: named objects with ``state_dict()``, possibly nested in mappings and lists; a DDP-wrapped
+            model is saved as its inner module.
         save_handler: a folder (str/Path, made into a :class:`DiskSaver`), a :class:`BaseSaveHandler`
             or a callable ``(checkpoint, filename[, metadata])``.
         score_function: ``fn(engine) -> number``; ``score_name`` alone means ``engine.state.metrics[score_name]``.
@@ -90,9 +124,9 @@ class Checkpoint:
         >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
         >>> _ = trainer.run([0, 0], max_epochs=3)
         >>> [item.filename for item in checkpoint.saved]
-        ['model_2.pt', 'model_3.pt']
+        ['model_4.pt', 'model_6.pt']
         >>> checkpoint.last_checkpoint.name
-        'model_3.pt'
+        'model_6.pt'
     """
 
     class Item(NamedTuple):
@@ -101,6 +135,7 @@ class Checkpoint:
         priority: float
         filename: str
 
+    SAVED_CHECKPOINT = CheckpointEvents.SAVED_CHECKPOINT
     ext = "pt"
 
     def __init__(
@@ -118,94 +153,83 @@ class Checkpoint:
         save_on_rank: int = 0,
     ) -> None:
         self._check_to_save(to_save, include_self)
+        if not (isinstance(save_handler, str | Path) or callable(save_handler)):
+            raise TypeError(
+                "Argument `save_handler` should be a string or Path object or callable or inherit from "
+                f"BaseSaveHandler (a folder, or fn(checkpoint, filename[, metadata])), "
+                f"got {type(save_handler).__name__}."
+            )
+        if global_step_transform is not None and not callable(global_step_transform):
+            raise TypeError(f"global_step_transform should be a function, got {type(global_step_transform).__name__}.")
+        if score_function is not None and not callable(score_function):
+            raise TypeError(f"score_function should be a function fn(engine) -> number, got {score_function!r}.")
         if n_saved is not None and (isinstance(n_saved, bool) or not isinstance(n_saved, int) or n_saved < 1):
             raise ValueError(f"n_saved must be a positive integer or None (keep all), got {n_saved!r}.")
-        for name, fn in (("score_function", score_function), ("global_step_transform", global_step_transform)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name} must be callable or None, got {fn!r}.")
-        if not isinstance(filename_prefix, str):
+        if filename_pattern is not None:
+            check_filename_pattern(filename_pattern)
+        if not isinstance(filename_prefix, str) and (
+            filename_pattern is None or "{filename_prefix" in filename_pattern
+        ):
             raise TypeError(f"filename_prefix must be a string, got {filename_prefix!r}.")
         if score_function is None and score_name is not None:
             score_function = self.get_default_score_fn(score_name)
         self.to_save: Mapping[str, Any] = to_save
-        self.save_handler = self._make_save_handler(save_handler, save_on_rank)
-        self._pass_metadata = self._takes_metadata(self.save_handler)
+        if isinstance(save_handler, str | Path):
+            save_handler = DiskSaver(save_handler, create_dir=True, save_on_rank=save_on_rank)
+        self.save_handler: SaveHandler = save_handler
         self.filename_prefix = filename_prefix
         self.score_function = score_function
         self.score_name = score_name
         self.n_saved = n_saved
         self.global_step_transform = global_step_transform
         self.filename_pattern = filename_pattern
-        if filename_pattern is not None:
-            self._check_pattern(filename_pattern)
         self.include_self = include_self
         self.greater_or_equal = greater_or_equal
         self.save_on_rank = save_on_rank
         self._saved: list[Checkpoint.Item] = []
 
-    # ------------------------------------------------------------------ validation
     @staticmethod
     def _check_to_save(to_save: object, include_self: bool) -> None:
         if not isinstance(to_save, Mapping):
-            raise TypeError(f"to_save must be a mapping of names to objects, got {type(to_save).__name__}.")
-        for name, obj in to_save.items():
+            raise TypeError(
+                f"Argument `to_save` should be a dictionary of names to objects, but given {type(to_save).__name__}."
+            )
+        for name in to_save:
             if not isinstance(name, str):
                 raise TypeError(f"to_save keys must be strings, got {name!r}.")
-            if not _has_method(obj, "state_dict"):
+        check_objects(to_save, "state_dict")
+        if include_self:
+            if not isinstance(to_save, MutableMapping):
                 raise TypeError(
-                    f"Object {name!r} ({type(obj).__name__}) has no state_dict() method, so it cannot be saved."
+                    f"If `include_self` is True, then `to_save` must be mutable, but given {type(to_save).__name__}."
                 )
-        if include_self and "checkpointer" in to_save:
-            raise ValueError("to_save must not have a 'checkpointer' key when include_self=True: that name is taken.")
-
-    @staticmethod
-    def _make_save_handler(save_handler: str | Path | SaveHandler, save_on_rank: int) -> SaveHandler:
-        if isinstance(save_handler, str | Path):
-            return DiskSaver(save_handler, save_on_rank=save_on_rank)
-        if not callable(save_handler):
-            raise TypeError(
-                "save_handler must be a folder path, a BaseSaveHandler or a callable (checkpoint, filename), "
-                f"got {type(save_handler).__name__}."
-            )
-        return save_handler
-
-    @staticmethod
-    def _takes_metadata(save_handler: SaveHandler) -> bool:
-        if isinstance(save_handler, BaseSaveHandler):
-            return True
-        try:
-            inspect.signature(save_handler).bind({}, "name", {})
-        except TypeError:
-            return False
-        except ValueError:  # no signature to inspect: assume the two-argument form
-            return False
-        return True
-
-    @staticmethod
-    def _check_pattern(pattern: str) -> None:
-        try:
-            pattern.format(filename_prefix="p", name="n", global_step=1, score_name="s", score=1.0, ext="pt")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"filename_pattern {pattern!r} is not a valid pattern ({exc!r}); use the fields {{filename_prefix}}, "
-                "{name}, {global_step}, {score_name}, {score} and {ext}."
-            ) from None
+            if "checkpointer" in to_save:
+                raise ValueError(
+                    f"Cannot have key 'checkpointer' if `include_self` is True: that name is taken (to_save has "
+                    f"{sorted(to_save)})."
+                )
 
     # ------------------------------------------------------------------ saving
-    def __call__(self, engine: Engine[Any]) -> None:
-        """Save now if the new file ranks among the ``n_saved`` best; then drop the file it displaces."""
-        event = self._current_event(engine)
-        global_step = self.global_step_transform(engine, event) if self.global_step_transform is not None else None
+    def __call__(self, engine: Engine[Any], *event_args: Any) -> None:
+        """Save now if the new file ranks among the ``n_saved`` best; then drop the file it displaces.
+
+        ``event_args`` (the exception, on ``EXCEPTION_RAISED``) are ignored.
+        """
+        if not engine.has_registered_events(CheckpointEvents.SAVED_CHECKPOINT):
+            engine.register_events(*CheckpointEvents)
+        global_step = None
+        if self.global_step_transform is not None:
+            global_step = self.global_step_transform(engine, self._current_event(engine))
         if self.score_function is not None:
             priority = self.score_function(engine)
             if isinstance(priority, bool) or not isinstance(priority, numbers.Real):
                 raise ValueError(
-                    f"score_function must return a number, got {priority!r} ({type(priority).__name__}); "
+                    f"Output of score_function should be a number, got {priority!r} ({type(priority).__name__}); "
                     "return e.g. engine.state.metrics['accuracy'] (use .item() on a tensor)."
                 )
         else:
             if global_step is None:
-                global_step = engine.state.get_event_attrib_value(event)
+                global_step = engine.state.iteration
             priority = global_step
         if not self._ranks_among_kept(priority):
             return
@@ -216,7 +240,7 @@ class Checkpoint:
         if self.include_self:
             checkpoint["checkpointer"] = {"_saved": [tuple(item) for item in new_saved]}
         metadata = {"basename": self._basename(name), "score_name": self.score_name, "priority": priority}
-        if self._pass_metadata:
+        if _takes_metadata(self.save_handler):
             self.save_handler(checkpoint, filename, metadata)
         else:
             self.save_handler(checkpoint, filename)
@@ -225,6 +249,7 @@ class Checkpoint:
         if remove is not None:
             for item in displaced:
                 remove(item.filename)
+        engine.fire_event(CheckpointEvents.SAVED_CHECKPOINT)
 
     def _current_event(self, engine: Engine[Any]) -> CallableEventWithFilter | str:
         """The event this call serves: ``engine.last_event_name`` where the engine records it, else the
@@ -246,34 +271,43 @@ class Checkpoint:
         worst = self._saved[0].priority
         return priority >= worst if self.greater_or_equal else priority > worst
 
+    def _state_of(self, obj: Any) -> Any:
+        obj = _unwrap(obj)
+        zero = _zero_optimizer_class()
+        if zero is not None and isinstance(obj, zero):  # its state is sharded: gather it on the saving rank
+            obj.consolidate_state_dict(to=self.save_on_rank)
+            if get_rank() != self.save_on_rank:
+                return {}
+        return obj.state_dict()
+
     def _gather(self) -> tuple[str, dict[str, Any]]:
-        states = {name: _unwrap(obj).state_dict() for name, obj in self.to_save.items()}
+        states: dict[str, Any] = map_leaves(self.to_save, "state_dict", self._state_of)
         if len(states) == 1:
             (name,) = states
             # one object is saved as its bare state_dict (as Ignite does), unless our own state joins it
             return name, (states if self.include_self else states[name])
-        states[FORMAT_KEY] = format_marker()
+        if isinstance(self.save_handler, DiskSaver):  # our own files say which layout they hold
+            states[FORMAT_KEY] = format_marker()
         return "checkpoint", states
 
     def _basename(self, name: str) -> str:
         return f"{self.filename_prefix}_{name}" if self.filename_prefix else name
 
-    def _filename(self, name: str, global_step: int | None, priority: float) -> str:
-        pattern = self.filename_pattern or self.setup_filename_pattern(
+    def _pattern(self, with_global_step: bool) -> str:
+        return self.filename_pattern or default_filename_pattern(
             with_prefix=bool(self.filename_prefix),
             with_score=self.score_function is not None,
             with_score_name=self.score_name is not None,
-            with_global_step=global_step is not None,
+            with_global_step=with_global_step,
         )
-        score = None
-        if self.score_function is not None:
-            score = f"{priority}" if isinstance(priority, numbers.Integral) else f"{priority:.4f}"
-        return pattern.format(
+
+    def _filename(self, name: str, global_step: int | None, priority: float) -> str:
+        return self._pattern(global_step is not None).format(
             filename_prefix=self.filename_prefix,
             name=name,
             global_step=global_step,
             score_name=self.score_name,
-            score=score,
+            score=format_score(priority) if self.score_function is not None else None,
             ext=self.ext,
         )
 
@@ -294,16 +328,7 @@ class Checkpoint:
             >>> Checkpoint.setup_filename_pattern(with_score=False, with_score_name=False)
             '{filename_prefix}_{name}_{global_step}.{ext}'
         """
-        if with_score_name and not with_score:
-            raise ValueError("A filename pattern with a score name needs the score too (with_score=True).")
-        pattern = "{name}"
-        if with_global_step:
-            pattern += "_{global_step}"
-        if with_score:
-            pattern += "_{score_name}={score}" if with_score_name else "_{score}"
-        if with_prefix:
-            pattern = "{filename_prefix}_" + pattern
-        return pattern + ".{ext}"
+        return default_filename_pattern(with_prefix, with_score, with_score_name, with_global_step)
 
     @staticmethod
     def get_default_score_fn(metric_name: str, score_sign: float = 1.0) -> ScoreFunction:
@@ -316,7 +341,7 @@ class Checkpoint:
             -0.25
         """
         if score_sign not in (1.0, -1.0):
-            raise ValueError(f"score_sign must be 1.0 or -1.0, got {score_sign!r}.")
+            raise ValueError(f"Argument score_sign should be 1 or -1, got {score_sign!r}.")
 
         def score(engine: Engine[Any]) -> float:
             try:
@@ -423,6 +448,41 @@ class Checkpoint:
             return path
         return None
 
+    def reload_objects(
+        self, to_load: Mapping[str, Any], load_kwargs: Mapping[str, Any] | None = None, **filename_components: Any
+    ) -> None:
+        """Load ``to_load`` from one of this handler's files, named from ``filename_components`` (``name``,
+        ``score``, ``global_step``) as when it was saved. Needs a :class:`DiskSaver`; ``load_kwargs`` go to
+        :meth:`load_objects` (e.g. ``strict=False``).
+
+        Example:
+            >>> import tempfile, torch
+            >>> model, trainer = torch.nn.Linear(2, 1), Engine(lambda e, b: None)
+            >>> checkpoint = Checkpoint({"model": model}, tempfile.mkdtemp(), n_saved=None)
+            >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)
+            >>> _ = trainer.run([0, 0], max_epochs=2)
+            >>> checkpoint.reload_objects({"model": model}, global_step=2)
+        """
+        if not isinstance(self.save_handler, DiskSaver):
+            raise AttributeError(
+                "Checkpoint's `save_handler` should be of type `DiskSaver` to reload files by name, "
+                f"given {type(self.save_handler)}."
+            )
+        unknown = sorted(set(filename_components) - {"name", "score", "global_step"})
+        if unknown:
+            raise TypeError(f"reload_objects takes the filename components name, score and global_step, got {unknown}.")
+        global_step = filename_components.get("global_step")
+        default_name = next(iter(self.to_save)) if len(self.to_save) == 1 else "checkpoint"
+        filename = self._pattern(global_step is not None).format(
+            filename_prefix=self.filename_prefix,
+            name=filename_components.get("name", default_name),
+            global_step=global_step,
+            score_name=self.score_name,
+            score=filename_components.get("score"),
+            ext=self.ext,
+        )
+        load_objects(to_load, self.save_handler.dirname / filename, **dict(load_kwargs or {}))
+
     load_objects = staticmethod(load_objects)
     read_checkpoint = staticmethod(read_checkpoint)
 
@@ -441,9 +501,8 @@ class ModelCheckpoint(Checkpoint):
         >>> _ = trainer.run([0], max_epochs=2)
         >>> sorted(p.name for p in handler.save_handler.dirname.iterdir())
         ['run_model_1.pt', 'run_model_2.pt']
+        >>> handler.reload_objects({"model": torch.nn.Linear(2, 1)}, global_step=2)
     """
-
-    save_handler: DiskSaver
 
     def __init__(
         self,
@@ -484,67 +543,28 @@ class ModelCheckpoint(Checkpoint):
             save_on_rank=save_on_rank,
         )
 
-    def __call__(self, engine: Engine[Any], to_save: Mapping[str, Any] | None = None) -> None:
+    @property
+    def last_checkpoint(self) -> Path | None:
+        """The path of the best (or latest, without a score) kept file."""
+        if not self._saved:
+            return None
+        if not isinstance(self.save_handler, DiskSaver):
+            raise RuntimeError(
+                f"Internal error, save_handler should be DiskSaver, but has {type(self.save_handler)}. "
+                "Use Checkpoint for other save handlers."
+            )
+        return self.save_handler.dirname / self._saved[-1].filename
+
+    def __call__(self, engine: Engine[Any], to_save: Mapping[str, Any] | None = None, *event_args: Any) -> None:
         """Save ``to_save`` (or the objects of the previous call) now, as :meth:`Checkpoint.__call__`."""
         if to_save is not None:
+            if len(to_save) == 0:
+                raise RuntimeError("No objects to checkpoint found: to_save is empty.")
             self._check_to_save(to_save, self.include_self)
             self.to_save = to_save
         if not self.to_save:
-            raise ValueError(
-                "ModelCheckpoint has nothing to save: attach it with the objects, "
+            raise RuntimeError(
+                "No objects to checkpoint found: attach the handler with the objects, "
                 "engine.add_event_handler(event, handler, {'model': model})."
             )
         super().__call__(engine)
-
-
-_STEP_AT_END = re.compile(r"_(\d+)(?:_[^_]*)?\.pt$")
-
-
-def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> list[Path]:
-    """Return the complete checkpoint files (``.pt``) in ``dirname`` whose names start with
-    ``filename_prefix``, newest first.
-
-    Temporary files of interrupted saves are left out. Files written within the same clock tick are
-    ordered by the global step in their names (the larger first).
-
-    Example:
-        >>> import tempfile, torch
-        >>> folder = Path(tempfile.mkdtemp())
-        >>> saver = DiskSaver(folder)
-        >>> for step in (1, 2):
-        ...     saver({"w": torch.ones(1)}, f"model_{step}.pt")
-        >>> [path.name for path in checkpoints_by_recency(folder)]
-        ['model_2.pt', 'model_1.pt']
-    """
-    folder = Path(dirname)
-    if not folder.is_dir():
-        raise ValueError(f"{str(folder)!r} is not a folder.")
-    candidates = [
-        path
-        for path in folder.iterdir()
-        if path.suffix == ".pt"
-        and path.is_file()
-        and path.name.startswith(filename_prefix)
-        and not path.name.endswith(TEMP_SUFFIX)
-    ]
-
-    def recency(path: Path) -> tuple[int, int]:
-        match = _STEP_AT_END.search(path.name)
-        return path.stat().st_mtime_ns, int(match.group(1)) if match else -1
-
-    return sorted(candidates, key=recency, reverse=True)
-
-
-def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Path | None:
-    """Return the most recently written complete checkpoint (``.pt``) in ``dirname``, or ``None``
-    (see :func:`checkpoints_by_recency`).
-
-    Example:
-        >>> import tempfile, torch
-        >>> folder = Path(tempfile.mkdtemp())
-        >>> DiskSaver(folder)({"w": torch.ones(1)}, "model_1.pt")
-        >>> find_latest_checkpoint(folder).name
-        'model_1.pt'
-    """
-    paths = checkpoints_by_recency(dirname, filename_prefix)
-    return paths[0] if paths else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -56,6 +56,20 @@ def _fsync_dir(dirname: Path) -> None:
         os.close(fd)
 
 
+def _create_temp(path: Path) -> tuple[int, str]:
+    """Create a new temporary file beside ``path``. Unlike ``mkstemp`` (always ``0600``) it gets the mode that
+    ``open`` would give (``0666`` less the umask), so the final file is as readable as one written by ``torch.save``."""
+    for _ in range(100):
+        temp_name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+        try:
+            return os.open(
+                temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+            ), temp_name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file beside {str(path)!r}.")
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write a file so that it is either complete or absent: ``write(file)`` fills a temporary file in
     the same folder, which is flushed, fsynced and renamed over ``path``; the folder is fsynced too.
@@ -69,7 +83,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
         b'hi'
     """
     path = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    fd, temp_name = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as file:
             write(file)
@@ -127,7 +141,7 @@ class DiskSaver(BaseSaveHandler):
     def _check_and_setup(self, create_dir: bool, require_empty: bool) -> None:
         if not self.dirname.exists():
             if not create_dir:
-                raise ValueError(f"Checkpoint folder {str(self.dirname)!r} does not exist; pass create_dir=True.")
+                raise ValueError(f"Directory path '{self.dirname}' is not found; create it or pass create_dir=True.")
             self.dirname.mkdir(parents=True, exist_ok=True)
         if not self.dirname.is_dir():
             raise ValueError(f"Checkpoint folder {str(self.dirname)!r} exists but is not a folder.")
@@ -135,20 +149,23 @@ class DiskSaver(BaseSaveHandler):
             existing = sorted(p.name for p in self.dirname.iterdir() if p.suffix == ".pt")
             if existing:
                 raise ValueError(
-                    f"Checkpoint folder {str(self.dirname)!r} already holds checkpoint files {existing}; "
-                    "use another folder, remove them, or pass require_empty=False to reuse it."
+                    f"Files {existing} with extension '.pt' are already present in the directory {self.dirname}: "
+                    "another run's checkpoints. Use another folder, remove them, or pass require_empty=False "
+                    "to reuse it."
                 )
 
     def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Write ``checkpoint`` to ``dirname/filename`` on ``save_on_rank``; in a distributed run every rank
         then waits at a barrier, so that none goes on (or reads the file) before it is on disk."""
         if get_rank() == self.save_on_rank:
-            path = self.dirname / filename
-            if self.atomic:
-                atomic_write(path, lambda file: torch.save(checkpoint, file, **self.kwargs))
-            else:
-                torch.save(checkpoint, path, **self.kwargs)
+            self._save_func(checkpoint, self.dirname / filename, torch.save)
         barrier()
+
+    def _save_func(self, checkpoint: Mapping[str, Any], path: Path, save: Callable[..., None]) -> None:
+        if self.atomic:
+            atomic_write(path, lambda file: save(checkpoint, file, **self.kwargs))
+        else:
+            save(checkpoint, path, **self.kwargs)
 
     def remove(self, filename: str) -> None:
         """Delete ``dirname/filename`` (on ``save_on_rank`` only); a missing file is not an error."""

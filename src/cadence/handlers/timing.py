@@ -127,14 +127,16 @@ class TimeLimit:
         True
     """
 
-    limit_sec: float
+    limit_sec: float | int
     start_time: float
     logger: logging.Logger
 
     def __init__(self, limit_sec: float = 28800) -> None:
-        if isinstance(limit_sec, bool) or not isinstance(limit_sec, numbers.Real) or not limit_sec > 0:
-            raise ValueError(f"limit_sec must be a positive number of seconds, got {limit_sec!r}.")
-        self.limit_sec = float(limit_sec)
+        if isinstance(limit_sec, bool) or not isinstance(limit_sec, numbers.Real):
+            raise TypeError(f"Argument limit_sec should be an integer (or a number of seconds), got {limit_sec!r}.")
+        if not limit_sec > 0:
+            raise ValueError(f"Argument limit_sec should be a positive integer (seconds), got {limit_sec!r}.")
+        self.limit_sec = limit_sec
         self.start_time = time.perf_counter()
         self.logger = logging.getLogger(f"{__name__}.{type(self).__name__}")
 
