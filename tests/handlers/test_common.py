@@ -201,4 +201,4 @@ def test_two_processes(tmp_path: Path) -> None:
     assert all("Train sampler should be torch DistributedSampler" in r["refused"] for r in results)
     assert [r["epochs"] for r in results] == [[0, 1, 2], [0, 1, 2]]
     assert [r["has_bar"] for r in results] == [True, False]
-    assert sorted(os.listdir(tmp_path)) == ["training_checkpoint_4.pt", "training_checkpoint_6.pt"]
+    assert os.listdir(tmp_path) == ["training_model_6.pt"]  # written once, by rank 0
