@@ -64,14 +64,17 @@ def test_run_needs_a_callable() -> None:
     ("kwargs", "message"),
     [
         ({"backend": "mpi"}, "Unknown backend 'mpi'"),
-        ({"nproc_per_node": 2}, "need a backend"),
-        ({"backend": "gloo", "nproc_per_node": 0}, "nproc_per_node must be a positive int"),
-        ({"backend": "gloo", "nnodes": 0, "nproc_per_node": 1}, "nnodes must be a positive int"),
+        ({"nproc_per_node": 2}, "If backend is None, argument 'nproc_per_node' should be also None.*needs a backend"),
+        ({"backend": "gloo", "nproc_per_node": 0}, "Argument nproc_per_node should positive, but given 0"),
+        ({"backend": "gloo", "nnodes": 0, "nproc_per_node": 1}, "Argument nnodes should positive"),
         (
             {"backend": "gloo", "nproc_per_node": 1, "nnodes": 2, "node_rank": 2},
-            r"node_rank must be an int in \[0, 1\]",
+            "Argument node_rank should be between 0 and 1",
         ),
-        ({"backend": "gloo", "nproc_per_node": 1, "nnodes": 2}, "give both"),
+        ({"backend": "gloo", "nproc_per_node": 1, "nnodes": 2}, "node_rank should be given"),
+        ({"backend": "gloo", "nproc_per_node": 1, "nnodes": 2, "node_rank": 1}, "master_addr and master_port"),
+        ({"backend": "gloo", "init_method": "tcp://10.0.0.1:1234", "nproc_per_node": 1}, "will hang"),
+        ({"backend": "horovod"}, "cadence runs on torch.distributed"),
         ({"backend": "gloo", "master_port": 70000, "nproc_per_node": 1}, "master_port must be a port number"),
         ({"backend": "gloo", "master_port": 1234}, "need nproc_per_node"),
         ({"backend": "gloo", "timeout": 0}, "timeout must be a positive"),
@@ -85,7 +88,7 @@ def test_bad_options_are_rejected(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_spawning_under_torchrun_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job")
     with pytest.raises(ValueError, match="drop nproc_per_node"):
         Parallel("gloo", nproc_per_node=2)
 

@@ -1,0 +1,42 @@
+"""Ignite's ``ignite.distributed.comp_models.native`` import path: the ``torch.distributed`` setting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from cadence.distributed import context, process_group
+from cadence.distributed.comp_models.base import ComputationModel, _TorchDistributedView
+
+__all__ = ["ComputationModel", "has_native_dist_support"]
+
+has_native_dist_support = context.has_native_dist_support
+
+
+class _NativeDistModel(_TorchDistributedView):
+    """The setting inside a ``torch.distributed`` process group."""
+
+    name = "native-dist"
+    available_backends = context.available_backends()
+
+    @property
+    def _init_method(self) -> str | None:
+        return process_group.init_method()
+
+    @staticmethod
+    def create_from_context() -> _NativeDistModel | None:
+        return _NativeDistModel() if context.is_distributed() else None
+
+    @staticmethod
+    def create_from_backend(
+        backend: str,
+        init_method: str | None = None,
+        world_size: int | None = None,
+        rank: int | None = None,
+        timeout: timedelta | None = None,
+        **kwargs: Any,
+    ) -> _NativeDistModel:
+        if kwargs:
+            raise TypeError(f"Unexpected options {sorted(kwargs)} for a torch.distributed process group.")
+        process_group.initialize(backend, init_method=init_method, world_size=world_size, rank=rank, timeout=timeout)
+        return _NativeDistModel()
