@@ -12,6 +12,7 @@ from cadence import Engine, Events
 from cadence.engine.supervised import create_supervised_trainer
 from cadence.handlers.checkpoint import (
     Checkpoint,
+    CheckpointEvents,
     ModelCheckpoint,
     checkpoints_by_recency,
     find_latest_checkpoint,
@@ -280,7 +281,7 @@ def test_constructor_errors(tmp_path: Path) -> None:
     (tmp_path / "a_file").write_text("x")
     with pytest.raises(ValueError, match="not a folder"):
         DiskSaver(tmp_path / "a_file")
-    with pytest.raises(ValueError, match="Directory path .* is not found"):
+    with pytest.raises(ValueError, match=r"Directory path .* is not found"):
         DiskSaver(tmp_path / "missing", create_dir=False)
 
 
@@ -488,3 +489,82 @@ def test_checkpoint_from_another_layout_names_the_version(tmp_path: Path) -> Non
     torch.save(saved, tmp_path / "checkpoint_2.pt")
     with pytest.raises(ValueError, match=r"cadence 0\.0\.1 with state layout 0"):
         Checkpoint.load_objects({"model": nn.Linear(2, 1)}, tmp_path / "checkpoint_2.pt")
+
+
+# ---------------------------------------------------------------------- Ignite's behaviours
+
+
+def test_nested_objects_are_saved_and_loaded_with_the_same_nesting(tmp_path: Path) -> None:
+    encoder, head = nn.Linear(2, 3), nn.Linear(3, 1)
+    checkpoint = Checkpoint({"models": [encoder, {"head": head}], "step": Engine(lambda e, b: None)}, tmp_path)
+    trainer = Engine(lambda e, b: None)
+    trainer.add_event_handler(Events.COMPLETED, checkpoint)
+    trainer.run([0, 0])
+    saved = Checkpoint.read_checkpoint(tmp_path / "checkpoint_2.pt")
+    assert set(saved["models"][0]) == {"weight", "bias"} and set(saved["models"][1]["head"]) == {"weight", "bias"}
+    fresh_encoder, fresh_head = nn.Linear(2, 3), nn.Linear(3, 1)
+    Checkpoint.load_objects({"models": [fresh_encoder, {"head": fresh_head}]}, tmp_path / "checkpoint_2.pt")
+    torch.testing.assert_close(fresh_head.state_dict(), head.state_dict())
+    with pytest.raises(ValueError, match="sequence of 3 states"):
+        Checkpoint.load_objects({"models": [fresh_encoder, fresh_head, fresh_head]}, saved)
+    with pytest.raises(RuntimeError, match="has shape"):  # a mismatch is also a RuntimeError, as in torch
+        Checkpoint.load_objects({"models": [fresh_head, {"head": fresh_head}]}, saved)
+
+
+def test_saved_event_fires_after_each_save_and_exceptions_are_checkpointed() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+    model = nn.Linear(1, 1)
+    checkpoint = Checkpoint({"model": model}, lambda c, name, meta: calls.append((name, meta)), n_saved=None)
+
+    def crash(engine: Engine[Any], batch: Any) -> None:
+        if engine.state.iteration == 2:
+            raise RuntimeError("boom")
+
+    trainer = Engine(crash)
+    trainer.register_events(*CheckpointEvents)
+    saved_at: list[int] = []
+    trainer.add_event_handler(Checkpoint.SAVED_CHECKPOINT, lambda e: saved_at.append(e.state.iteration))
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
+    trainer.add_event_handler(Events.EXCEPTION_RAISED, checkpoint)  # gets (engine, exception)
+    trainer.run([0, 0, 0])
+    assert [name for name, _ in calls] == ["model_1.pt", "model_2.pt"]
+    assert calls[1][1] == {"basename": "model", "score_name": None, "priority": 2}
+    assert saved_at == [1, 2]
+
+
+def test_reload_objects_and_custom_global_step(tmp_path: Path) -> None:
+    model = nn.Linear(2, 1)
+    trainer = Engine(lambda e, b: None)
+    evaluator = Engine(lambda e, b: None)
+    checkpoint = Checkpoint(
+        {"model": model},
+        tmp_path,
+        filename_prefix="best",
+        score_name="acc",
+        global_step_transform=global_step_from_engine(trainer, fallback_attr="iteration"),
+    )
+    evaluator.add_event_handler(Events.COMPLETED, checkpoint)
+    evaluator.add_event_handler(Events.STARTED, lambda e: e.state.metrics.update(acc=0.5))
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda: evaluator.run([0]))
+    trainer.run([0, 0, 0], max_epochs=2)
+    assert _files(tmp_path) == ["best_model_1_acc=0.5000.pt"]  # the trainer's epoch; equal scores keep the first
+    fresh = nn.Linear(2, 1)
+    checkpoint.reload_objects({"model": fresh}, global_step=1, score="0.5000")
+    torch.testing.assert_close(fresh.state_dict(), model.state_dict())
+    with pytest.raises(TypeError, match="filename components"):
+        checkpoint.reload_objects({"model": fresh}, step=1)
+    assert global_step_from_engine(trainer, fallback_attr="iteration")(None, "unregistered") == 6
+
+
+def test_custom_save_handler_gets_plain_states_and_a_reassigned_handler_is_used() -> None:
+    model, optimizer = nn.Linear(1, 1), None
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    received: list[Any] = []
+    checkpoint = Checkpoint({"model": model, "optimizer": optimizer}, lambda c, name: received.append(c))
+    trainer = Engine(lambda e, b: None)
+    checkpoint(trainer)
+    assert set(received[0]) == {"model", "optimizer"}  # no cadence marker in what a custom handler gets
+    checkpoint.save_handler = lambda c, name, metadata: received.append(metadata)
+    trainer.state.iteration = 5
+    checkpoint(trainer)
+    assert received[1] == {"basename": "checkpoint", "score_name": None, "priority": 5}

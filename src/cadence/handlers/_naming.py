@@ -1,0 +1,111 @@
+"""How checkpoint files are named: the filename pattern, its fields, and the global step."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from cadence.engine import CallableEventWithFilter, Engine
+
+__all__ = ["FilenamePatternError", "default_filename_pattern", "format_score", "global_step_from_engine"]
+
+GlobalStepTransform = Callable[[Engine[Any], Any], int]
+PATTERN_FIELDS = ("filename_prefix", "name", "global_step", "score_name", "score", "ext")
+
+
+class FilenamePatternError(ValueError, KeyError):
+    """A ``filename_pattern`` names a field that checkpoints do not have (or is not a valid pattern).
+
+    It is a ``ValueError`` (bad argument) and a ``KeyError`` (what ``str.format`` raises for an unknown field).
+
+    Example:
+        >>> check_filename_pattern("{name}_{epoch}.{ext}")
+        Traceback (most recent call last):
+        ...
+        cadence.handlers._naming.FilenamePatternError: "filename_pattern '{name}_{epoch}.{ext}' ...
+    """
+
+
+def check_filename_pattern(pattern: str) -> None:
+    """Raise :class:`FilenamePatternError` unless ``pattern`` formats with the checkpoint fields only."""
+    if not isinstance(pattern, str):
+        raise TypeError(
+            f"filename_pattern must be a string such as '{{name}}_{{global_step}}.{{ext}}', got {pattern!r}."
+        )
+    try:
+        pattern.format(filename_prefix="p", name="n", global_step=1, score_name="s", score=1.0, ext="pt")
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise FilenamePatternError(
+            f"filename_pattern {pattern!r} is not a valid pattern (unknown field or syntax: {exc!r}); use the fields "
+            + ", ".join("{" + field + "}" for field in PATTERN_FIELDS)
+            + "."
+        ) from None
+
+
+def default_filename_pattern(
+    with_prefix: bool = True, with_score: bool = True, with_score_name: bool = True, with_global_step: bool = True
+) -> str:
+    """Return the default pattern for the parts that are present, e.g. ``{filename_prefix}_{name}_{global_step}.{ext}``.
+
+    Example:
+        >>> default_filename_pattern(with_prefix=False, with_score_name=False)
+        '{name}_{global_step}_{score}.{ext}'
+    """
+    if not (with_global_step or with_score):
+        raise ValueError("At least one of with_score and with_global_step should be True.")
+    if with_score_name and not with_score:
+        raise ValueError("If with_score_name is True, with_score should be also True (a score name needs its score).")
+    pattern = "{name}"
+    if with_global_step:
+        pattern += "_{global_step}"
+    if with_score:
+        pattern += "_{score_name}={score}" if with_score_name else "_{score}"
+    if with_prefix:
+        pattern = "{filename_prefix}_" + pattern
+    return pattern + ".{ext}"
+
+
+def format_score(score: float) -> str:
+    """An integer score as is, any other with four decimals.
+
+    Example:
+        >>> format_score(12), format_score(0.98765)
+        ('12', '0.9877')
+    """
+    return f"{score}" if isinstance(score, numbers.Integral) else f"{score:.4f}"
+
+
+def global_step_from_engine(
+    engine: Engine[Any], custom_event_name: CallableEventWithFilter | str | None = None, fallback_attr: str = "epoch"
+) -> GlobalStepTransform:
+    """Return a ``global_step_transform`` that takes the step from another engine's counter (e.g. name
+    an evaluator's checkpoints by the trainer's epoch).
+
+    Args:
+        engine: the engine whose counter is read (the trainer).
+        custom_event_name: read the counter of this event instead of the one the handler fires on.
+        fallback_attr: the ``engine.state`` attribute read for an event without a counter.
+
+    Example:
+        >>> from cadence import Events
+        >>> trainer = Engine(lambda e, b: None)
+        >>> _ = trainer.run([0, 0], max_epochs=3)
+        >>> global_step_from_engine(trainer)(None, Events.EPOCH_COMPLETED)
+        3
+        >>> global_step_from_engine(trainer, Events.ITERATION_COMPLETED)(None, Events.EPOCH_COMPLETED)
+        6
+    """
+    if not isinstance(fallback_attr, str):
+        raise TypeError(f"fallback_attr must be the name of an engine.state attribute, got {fallback_attr!r}.")
+
+    def transform(_: Any, event: CallableEventWithFilter | str | None) -> int:
+        if custom_event_name is not None:
+            event = custom_event_name
+        key = event.value if isinstance(event, CallableEventWithFilter) else event
+        if key is None or key not in engine.state.event_to_attr:
+            value: int = getattr(engine.state, fallback_attr)
+            return value
+        return engine.state.get_event_attrib_value(key)
+
+    return transform

@@ -1,0 +1,97 @@
+"""Nested collections of stateful objects: ``{"models": [encoder, {"head": head}], "optimizer": opt}``.
+
+A checkpoint mirrors the nesting of ``to_save``: mappings and lists hold objects, and each object (a leaf:
+anything with the method asked for) is replaced by its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+__all__ = ["check_objects", "map_leaves", "pair_leaves"]
+
+
+def _is_container(node: object) -> bool:
+    return isinstance(node, Mapping) or (isinstance(node, Sequence) and not isinstance(node, str | bytes))
+
+
+def _leaves(tree: Any, method: str, path: str) -> Iterator[tuple[str, Any]]:
+    if callable(getattr(tree, method, None)):
+        yield path, tree
+    elif isinstance(tree, Mapping):
+        for key, value in tree.items():
+            yield from _leaves(value, method, f"{path}[{key!r}]" if path else str(key))
+    elif _is_container(tree):
+        for index, value in enumerate(tree):
+            yield from _leaves(value, method, f"{path}[{index}]")
+    else:
+        raise TypeError(
+            f"Object {path!r} ({type(tree).__name__}) should have `{method}` method; give objects with "
+            f"{method}() (models, optimizers, engines...), or mappings and lists of them."
+        )
+
+
+def check_objects(tree: Mapping[str, Any], method: str) -> None:
+    """Raise ``TypeError`` unless every object in the nested ``tree`` has a callable ``method``.
+
+    Example:
+        >>> check_objects({"a": {"b": 12}}, "state_dict")
+        Traceback (most recent call last):
+        ...
+        TypeError: Object "a['b']" (int) should have `state_dict` method; ...
+    """
+    for _ in _leaves(tree, method, ""):
+        pass
+
+
+def map_leaves(tree: Any, method: str, func: Callable[[Any], Any]) -> Any:
+    """Return ``tree`` with each object (anything with ``method``) replaced by ``func(object)``; mappings
+    become dicts, tuples stay tuples, other sequences become lists.
+
+    Example:
+        >>> map_leaves({"a": [1.5, {"b": 2.5}]}, "is_integer", lambda x: int(x))
+        {'a': [1, {'b': 2}]}
+    """
+    if callable(getattr(tree, method, None)):
+        return func(tree)
+    if isinstance(tree, Mapping):
+        return {key: map_leaves(value, method, func) for key, value in tree.items()}
+    if _is_container(tree):
+        mapped = [map_leaves(value, method, func) for value in tree]
+        return tuple(mapped) if isinstance(tree, tuple) else mapped
+    return func(tree)  # func reports the object that cannot be handled
+
+
+def pair_leaves(to_load: Any, states: Any, method: str, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Yield ``(path, object, state)`` for each object of ``to_load`` with the state at the same place in ``states``.
+
+    Example:
+        >>> import torch
+        >>> model = torch.nn.Linear(1, 1)
+        >>> [path for path, _, _ in pair_leaves({"m": [model]}, {"m": [model.state_dict()]}, "load_state_dict")]
+        ['m[0]']
+    """
+    if callable(getattr(to_load, method, None)):
+        yield path, to_load, states
+    elif isinstance(to_load, Mapping):
+        if not isinstance(states, Mapping):
+            raise ValueError(f"Checkpoint entry {path!r} is a {type(states).__name__}, expected a mapping.")
+        for key, value in to_load.items():
+            if key not in states:
+                raise ValueError(
+                    f"Key {key!r} from x is not found in y: to_load (x) has {key!r}"
+                    f"{f' in {path!r}' if path else ''}, the checkpoint (y) holds {sorted(map(str, states))}. "
+                    "Load only the objects it has, or use a checkpoint that saved them."
+                )
+            yield from pair_leaves(value, states[key], method, f"{path}[{key!r}]" if path else str(key))
+    elif _is_container(to_load):
+        if not _is_container(states) or isinstance(states, Mapping) or len(states) != len(to_load):
+            raise ValueError(
+                f"Checkpoint entry {path!r} should be a sequence of {len(to_load)} states, got {type(states).__name__}"
+                f"{f' of length {len(states)}' if isinstance(states, Sequence) else ''}."
+            )
+        for index, (value, state) in enumerate(zip(to_load, states, strict=True)):
+            yield from pair_leaves(value, state, method, f"{path}[{index}]")
+    else:
+        raise TypeError(f"Object {path!r} ({type(to_load).__name__}) should have `{method}` method.")
