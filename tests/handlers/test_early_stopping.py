@@ -26,8 +26,10 @@ def _run_with_scores(scores: list[float], max_epochs: int | None = None, **kwarg
         ([5, 4, 3, 2, 1], {"patience": 2}, 3),
         ([1, 2, 2, 2, 9], {"patience": 3}, 5),
         ([1, 2, 2, 2, 9], {"patience": 2}, 4),
-        ([1.0, 1.06, 1.12, 1.18, 1.24], {"patience": 3, "min_delta": 0.1}, 4),  # best follows each small gain
-        ([1.0, 1.06, 1.12, 1.18, 1.24], {"patience": 3, "min_delta": 0.1, "cumulative_delta": True}, 5),
+        ([1.0, 1.06, 1.12, 1.18, 1.24], {"patience": 3, "threshold": 0.1}, 4),  # best follows each small gain
+        ([1.0, 1.06, 1.12, 1.18, 1.24], {"patience": 3, "threshold": 0.1, "cumulative": True}, 5),
+        ([10.0, 10.5, 11.2, 11.3, 11.4], {"patience": 2, "threshold": 0.05, "threshold_mode": "rel"}, 5),
+        ([10.0, 10.4, 10.8, 10.9, 11.0], {"patience": 2, "threshold": 0.05, "threshold_mode": "rel"}, 3),
         ([5, 4, 3, 3, 3], {"patience": 2, "mode": "min"}, 5),
         ([5, 4, 3, 3.5, 3], {"patience": 2, "mode": ScoreMode.MIN}, 5),
         ([5, 4, 4, 4, 3], {"patience": 2, "mode": ScoreMode.MIN}, 4),
@@ -84,7 +86,7 @@ def test_state_dict_resumes_the_count() -> None:
     stopper = EarlyStopping(patience=3, score_function=lambda engine: 1.0, trainer=first)
     first.add_event_handler(Events.EPOCH_COMPLETED, stopper)
     first.run([0], max_epochs=2)
-    assert stopper.state_dict() == {"counter": 1, "best_score": 1.0}
+    assert stopper.state_dict() == {"counter": 1, "best_score": 1.0, "threshold_mode": "abs"}
     second = Engine(lambda engine, batch: None)
     restored = EarlyStopping(patience=3, score_function=lambda engine: 1.0, trainer=second)
     restored.load_state_dict(stopper.state_dict())
@@ -96,7 +98,7 @@ def test_min_mode_best_keeps_the_sign() -> None:
     trainer: Engine[Any] = Engine(lambda engine, batch: None)
     stopper = EarlyStopping(patience=1, score_function=lambda engine: 0.25, trainer=trainer, mode="min")
     stopper(trainer)
-    assert stopper.best == 0.25 and stopper.state_dict()["best_score"] == -0.25
+    assert stopper.best == 0.25 and stopper.state_dict()["best_score"] == 0.25  # in the score's own sign
 
 
 @pytest.mark.parametrize(
@@ -104,10 +106,11 @@ def test_min_mode_best_keeps_the_sign() -> None:
     [
         ({"patience": 0}, ValueError, "patience"),
         ({"patience": 1.5}, ValueError, "patience"),
-        ({"min_delta": -0.1}, ValueError, "min_delta"),
-        ({"score_function": 3}, TypeError, "score_function"),
-        ({"trainer": object()}, TypeError, "trainer must be"),
-        ({"mode": "maximum"}, ValueError, "mode must be"),
+        ({"threshold": -0.1}, ValueError, "threshold should not be a negative number"),
+        ({"threshold_mode": "relative"}, ValueError, "threshold_mode should be either 'abs' or 'rel'"),
+        ({"score_function": 3}, TypeError, "score_function should be a function"),
+        ({"trainer": object()}, TypeError, "trainer should be an instance of Engine"),
+        ({"mode": "maximum"}, ValueError, "mode should be either 'min' or 'max'"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
@@ -131,3 +134,30 @@ def test_non_number_score_and_bad_state() -> None:
         stopper.load_state_dict({"counter": -1, "best_score": None})
     with pytest.raises(ValueError, match="best_score must be"):
         stopper.load_state_dict({"counter": 0, "best_score": "x"})
+
+
+def test_reset_attach_and_score_tensors() -> None:
+    trainer, evaluator = Engine(lambda e, b: None), Engine(lambda e, b: None)
+    scores = iter([1.0, 0.5, 0.5, 2.0, 1.0])
+    stopper = EarlyStopping(patience=2, score_function=lambda e: torch.tensor(next(scores)), trainer=trainer)
+    stopper.attach(evaluator, event=Events.EPOCH_COMPLETED, reset_engine=trainer)
+    assert evaluator.has_event_handler(stopper, Events.EPOCH_COMPLETED)
+    assert trainer.has_event_handler(stopper.reset, Events.STARTED)
+    evaluator.run([0], max_epochs=2)
+    assert stopper.counter == 1 and stopper.best == 1.0
+    stopper.reset()
+    assert stopper.counter == 0 and stopper.best is None
+
+
+def test_deprecated_names_warn_and_win() -> None:
+    trainer: Engine[Any] = Engine(lambda engine, batch: None)
+    with pytest.warns(DeprecationWarning, match="min_delta"):
+        stopper = EarlyStopping(2, lambda e: 0.0, trainer, threshold=0.5, min_delta=0.1, min_delta_mode="rel")
+    assert stopper.threshold == 0.1 and stopper.threshold_mode == "rel"
+    with pytest.warns(DeprecationWarning, match="cumulative_delta"):
+        stopper.cumulative_delta = True
+    assert stopper.cumulative is True
+    with pytest.warns(DeprecationWarning, match="min_delta_mode"):
+        assert stopper.min_delta_mode == "rel"
+    stopper.load_state_dict({"counter": 1, "best_score": 2.0, "threshold_mode": "abs"})
+    assert stopper.threshold_mode == "abs" and stopper.mode == "max"
