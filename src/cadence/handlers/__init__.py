@@ -49,13 +49,15 @@ from cadence.handlers.state_param_scheduler import (
 from cadence.handlers.stores import EpochOutputStore
 from cadence.handlers.tensorboard_logger import TensorboardLogger
 from cadence.handlers.terminate_on_nan import TerminateOnNan
-from cadence.handlers.timing import HandlersTimeProfiler, TimeLimit, Timer
+from cadence.handlers.time_profilers import BasicTimeProfiler, HandlersTimeProfiler
+from cadence.handlers.timing import TimeLimit, Timer
 from cadence.handlers.visdom_logger import VisdomLogger
 from cadence.handlers.wandb_logger import WandBLogger
 
 __all__ = [
     "BaseParamScheduler",
     "BaseSaveHandler",
+    "BasicTimeProfiler",
     "BatchSizeScheduler",
     "Checkpoint",
     "ClearMLLogger",
