@@ -131,10 +131,11 @@ def test_amp_step_builder_runs() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"amp_mode": "apex"}, ValueError, "amp_mode"),
-        ({"scaler": True}, ValueError, "scaler=True needs amp_mode"),
+        ({"amp_mode": "apex"}, ModuleNotFoundError, "does not support NVIDIA Apex"),
+        ({"amp_mode": "fp8"}, ValueError, "amp_mode must be None or 'amp'"),
+        ({"scaler": True}, ValueError, "scaler argument is True, but amp_mode is None"),
         ({"scaler": "yes"}, TypeError, "scaler must be"),
-        ({"gradient_accumulation_steps": 0}, ValueError, "gradient_accumulation_steps"),
+        ({"gradient_accumulation_steps": 0}, ValueError, "Gradient_accumulation_steps must be strictly positive"),
         ({"clip_grad_norm": -1.0}, ValueError, "clip_grad_norm"),
     ],
 )
@@ -238,7 +239,7 @@ def test_step_builders_with_custom_prepare_batch() -> None:
 
 def test_convert_tensor_and_prepare_batch() -> None:
     Pair = namedtuple("Pair", ["a", "b"])
-    converted = convert_tensor([Pair(torch.ones(1), 2), ("s", torch.zeros(1))], device="cpu")
+    converted = convert_tensor([Pair(torch.ones(1), "n"), ("s", torch.zeros(1))], device="cpu")
     assert isinstance(converted[0], Pair) and converted[1][0] == "s"
     with pytest.raises(ValueError, match=r"\(x, y\) pair"):
         prepare_batch(torch.ones(3, 2))

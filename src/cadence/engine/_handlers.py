@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import MethodType
 from typing import Any
 
-from cadence.engine.events import EventFilter
+from cadence.engine.events import EventFilter, SignatureError
 
 __all__ = ["HandlerRecord", "SignatureError", "bind_handler", "describe"]
 
@@ -40,10 +40,6 @@ def _binds(sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
     return True
 
 
-class SignatureError(ValueError, TypeError):
-    """A callable cannot take the call it would get: a ``ValueError`` as in Ignite, and a ``TypeError``."""
-
-
 def check_process_function(fn: object) -> None:
     """Raise a clear error unless ``fn`` can be called as ``fn(engine, batch)``."""
     if fn is None:
@@ -53,8 +49,8 @@ def check_process_function(fn: object) -> None:
     sig = _signature(fn)
     if sig is not None and not _binds(sig, (None, None), {}):
         raise SignatureError(
-            f"process_function {describe(fn)}{sig} cannot be called as fn(engine, batch): "
-            "it must take exactly two positional arguments, the engine and the batch."
+            f"Error adding {describe(fn)} 'process_function': takes parameters {list(sig.parameters)} but will be "
+            "called with ['engine', 'batch']: it must take exactly two positional arguments, the engine and the batch."
         )
 
 
@@ -181,8 +177,8 @@ def bind_handler(
         shown_args = ", ".join(["engine", *("<event arg>" for _ in event_args), *(repr(a) for a in args)])
         shown_kwargs = "".join(f", {k}={v!r}" for k, v in kwargs.items())
         raise SignatureError(
-            f"Handler {describe(handler)}{sig} attached to {event_name} cannot be called as "
-            f"handler({shown_args}{shown_kwargs}) nor without the engine as the first argument. "
+            f"Error adding {describe(handler)} to {event_name}: takes parameters {list(sig.parameters)} but will be "
+            f"called with ({shown_args}{shown_kwargs}), nor without the engine as the first argument. "
             "Change its signature or the arguments given to add_event_handler."
         )
     target: Callable[..., Any] | weakref.WeakMethod[Any] = handler

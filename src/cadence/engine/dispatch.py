@@ -92,6 +92,10 @@ class EventDispatcher:
                     f"Value at {position} of event_names should be a str or EventEnum (or an EventEnum class), "
                     f"got {event!r}."
                 )
+        if event_to_attr is not None and not isinstance(event_to_attr, Mapping):
+            raise ValueError(
+                f"Expected event_to_attr to be a dictionary (event -> state attribute name), got {event_to_attr!r}."
+            )
         counters: dict[str, str] = {}
         for event, attr in (event_to_attr or {}).items():
             key = _event_key(event)

@@ -322,6 +322,11 @@ class Engine(EventDispatcher, Generic[OutputT]):
         if data is not None and data is not state.dataloader:
             state.dataloader = data
             self._data_iter = None  # opened at the run's position when the first batch is needed
+        if state.dataloader is None and state.epoch_length is None:
+            raise ValueError(
+                "epoch_length should be provided if data is None: the state has neither data nor an epoch length, "
+                "so the run could never end an epoch."
+            )
 
     def _is_done(self) -> bool:
         state = self.state
@@ -469,6 +474,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
             if done == 0:
                 raise ValueError("data yielded no batch at all: there is nothing to iterate over.")
             state.epoch_length = done  # data of unknown length: its first exhaustion fixes the epoch length
+            if state.max_iters is not None:  # as Ignite: the epochs the limit spans, once they can be counted
+                state.max_epochs = -(-state.max_iters // done)
             return True
         self._fire(Events.DATALOADER_STOP_ITERATION.value)
         if self._control:

@@ -8,6 +8,7 @@ compares equal to its base event, so lookups and removals work on either form.
 from __future__ import annotations
 
 import inspect
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
@@ -30,8 +31,31 @@ __all__ = [
 
 def _positive_int(name: str, value: object, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Event filter argument {name} must be an integer >= {minimum}, got {value!r}.")
+        if name == "once":
+            expected = "either be a positive integer or a list of positive integers"
+        else:
+            expected = "be integer and greater than zero" if minimum else "be integer and greater or equal to zero"
+        raise ValueError(f"Argument {name} should {expected}, got {value!r}.")
     return value
+
+
+class SignatureError(ValueError, TypeError):
+    """A callable cannot take the call it would get: a ``ValueError`` as in Ignite, and a ``TypeError``."""
+
+
+def _check_filter_signature(fn: Callable[..., Any]) -> None:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have no signature
+        return
+    try:
+        sig.bind(None, 0)
+    except TypeError:
+        error = SignatureError(
+            f"Error adding {fn} 'event_filter': takes parameters {list(sig.parameters)} but will be called with "
+            "['engine', 'event'] (the engine and the event's counter)."
+        )
+        raise error from None
 
 
 class EventFilter:
@@ -84,7 +108,9 @@ class EventFilter:
         if once is not None:
             values = [once] if isinstance(once, int) else list(once)
             if not values:
-                raise ValueError("Event filter argument once must be an integer or a non-empty list of integers.")
+                raise ValueError(
+                    f"Argument once should either be a positive integer or a list of positive integers, got {once!r}."
+                )
             self.once = frozenset(_positive_int("once", v) for v in values)
         self.before = _positive_int("before", before, minimum=0) if before is not None else None
         self.after = _positive_int("after", after, minimum=0) if after is not None else None
@@ -92,8 +118,13 @@ class EventFilter:
             raise ValueError(
                 f"Event filter with after={after} and before={before} can never fire: need before > after + 1."
             )
-        if event_filter is not None and not callable(event_filter):
-            raise TypeError(f"event_filter must be callable as event_filter(engine, counter), got {event_filter!r}.")
+        if event_filter is not None:
+            if not callable(event_filter):
+                raise TypeError(
+                    "Argument event_filter should be a callable, as event_filter(engine, counter), "
+                    f"got {event_filter!r}."
+                )
+            _check_filter_signature(event_filter)
         self.custom = event_filter
 
     def __call__(self, engine: Any, counter: int) -> bool:
@@ -252,6 +283,25 @@ class Events(EventEnum):
     TERMINATE = "terminate"
     TERMINATE_SINGLE_EPOCH = "terminate_single_epoch"
     INTERRUPT = "interrupt"
+
+    @staticmethod
+    def default_event_filter(engine: Any, event: int) -> bool:
+        """Ignite's deprecated always-true filter; kept for old code, with a warning.
+
+        Example:
+            >>> import warnings
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore")
+            ...     Events.default_event_filter(None, 3)
+            True
+        """
+        warnings.warn(
+            "default_event_filter is deprecated and will be removed. Attach the handler to the event without a "
+            "filter instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return True
 
 
 class EventsList:

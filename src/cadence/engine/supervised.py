@@ -18,6 +18,7 @@ from torch import nn
 from cadence.engine.deterministic import DeterministicEngine
 from cadence.engine.engine import Engine
 from cadence.engine.events import Events
+from cadence.utils import convert_tensor
 
 __all__ = [
     "AmpMode",
@@ -62,24 +63,6 @@ class AmpMode(enum.Enum):
     AMP = "amp"
 
 
-def convert_tensor(value: Any, device: Device = None, non_blocking: bool = False) -> Any:
-    """Move every tensor in ``value`` (a tensor, or sequences and mappings of them) to ``device``.
-
-    Example:
-        >>> convert_tensor({"x": torch.ones(2), "n": 3}, device="cpu")
-        {'x': tensor([1., 1.]), 'n': 3}
-    """
-    if isinstance(value, torch.Tensor):
-        return value.to(device=device, non_blocking=non_blocking) if device is not None else value
-    if isinstance(value, Mapping):
-        return type(value)({k: convert_tensor(v, device, non_blocking) for k, v in value.items()})  # type: ignore[call-arg]  # mapping types built from a dict
-    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple takes its fields positionally
-        return type(value)(*(convert_tensor(v, device, non_blocking) for v in value))
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return type(value)(convert_tensor(v, device, non_blocking) for v in value)  # type: ignore[call-arg]  # list/tuple built from an iterable
-    return value
-
-
 def prepare_batch(batch: Sequence[Any], device: Device = None, non_blocking: bool = False) -> tuple[Any, Any]:
     """Split an ``(x, y)`` batch and move both parts to ``device``; the default ``prepare_batch``.
 
@@ -88,12 +71,13 @@ def prepare_batch(batch: Sequence[Any], device: Device = None, non_blocking: boo
         >>> tuple(x.shape), tuple(y.shape)
         ((2, 3), (2,))
     """
-    if not isinstance(batch, Sequence) or len(batch) != 2:
+    try:
+        x, y = batch  # an (x, y) pair, or anything that unpacks into two (a tensor of two rows, as Ignite)
+    except (TypeError, ValueError):
         raise ValueError(
             f"The default prepare_batch expects an (x, y) pair, got {type(batch).__name__}; "
             "pass prepare_batch=fn(batch, device, non_blocking) -> (x, y) for other batch layouts."
-        )
-    x, y = batch
+        ) from None
     return convert_tensor(x, device, non_blocking), convert_tensor(y, device, non_blocking)
 
 
@@ -113,26 +97,49 @@ def _prediction_and_target(x: Any, y: Any, y_pred: Any) -> tuple[Any, Any]:
     return y_pred, y
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return value
+_APEX_UNSUPPORTED = (
+    "Please install apex from https://github.com/nvidia/apex to use amp_mode='apex'. cadence itself does not "
+    "support NVIDIA Apex: use amp_mode='amp' (torch.autocast, with scaler=True for float16)."
+)
 
 
-def _amp_mode(amp_mode: AmpMode | str | None) -> AmpMode | None:
-    if amp_mode is None or isinstance(amp_mode, AmpMode):
-        return amp_mode
+def _amp_mode(amp_mode: AmpMode | str | None, scaler: object = None) -> AmpMode | None:
+    """Check ``amp_mode`` and ``scaler`` together, with Ignite's errors, and return the mode."""
+    if scaler is not None and not isinstance(scaler, bool | torch.amp.GradScaler):
+        raise TypeError(f"scaler must be a bool, None or a torch.amp.GradScaler, got {type(scaler).__name__}.")
+    if amp_mode == "apex":
+        if scaler is not None and scaler is not False:
+            raise ValueError(f"scaler argument is {scaler}, but amp_mode is apex. Use amp_mode='amp' with a scaler.")
+        raise ModuleNotFoundError(_APEX_UNSUPPORTED)
+    if amp_mode is None:
+        if scaler is not None and scaler is not False:
+            raise ValueError(f"scaler argument is {scaler}, but amp_mode is None. Pass amp_mode='amp' to use it.")
+        return None
     try:
-        return AmpMode(amp_mode)
+        mode = amp_mode if isinstance(amp_mode, AmpMode) else AmpMode(amp_mode)
     except ValueError:
-        raise ValueError(
-            f"amp_mode must be None or 'amp' (torch.autocast), got {amp_mode!r}; apex is not supported."
-        ) from None
+        raise ValueError(f"amp_mode must be None or 'amp' (torch.autocast), got {amp_mode!r}.") from None
+    try:
+        from torch.amp import autocast  # noqa: F401  # present in every supported torch; checked as Ignite does
+    except ImportError:
+        raise ImportError("Please install torch>=1.12.0 to use amp_mode='amp'.") from None
+    if scaler is True:
+        try:
+            from torch.amp import GradScaler  # noqa: F401
+        except ImportError:
+            raise ImportError("Please install torch>=2.3.1 to use scaler argument.") from None
+    return mode
 
 
 def _device_type(device: Device, model: nn.Module) -> str:
     if device is not None:
-        return torch.device(device).type
+        kind = torch.device(device).type
+        if kind == "xla":
+            raise RuntimeError(
+                "In order to run on TPU, please install PyTorch XLA; cadence itself does not support TPUs "
+                "(it trains on CPU and CUDA devices through torch.distributed)."
+            )
+        return kind
     param = next(model.parameters(), None)
     return param.device.type if param is not None else "cpu"
 
@@ -145,13 +152,9 @@ def _make_scaler(
     scaler: bool | torch.amp.GradScaler | None, amp: AmpMode | None, device_type: str, dtype: torch.dtype | None
 ) -> torch.amp.GradScaler | None:
     if isinstance(scaler, torch.amp.GradScaler):
-        if amp is None:
-            raise ValueError("A GradScaler was given but amp_mode is None; pass amp_mode='amp' to use it.")
         return scaler
     if scaler is not None and not isinstance(scaler, bool):
         raise TypeError(f"scaler must be a bool, None or a torch.amp.GradScaler, got {type(scaler).__name__}.")
-    if scaler is True and amp is None:
-        raise ValueError("scaler=True needs amp_mode='amp': gradient scaling only makes sense with autocast.")
     wanted = scaler if scaler is not None else (amp is not None and dtype == torch.float16)
     return torch.amp.GradScaler(device_type) if wanted else None
 
@@ -173,7 +176,14 @@ def _training_step(
     scaler: torch.amp.GradScaler | None,
 ) -> StepFunction:
     """The one training step; the public builders only choose its options."""
-    steps = _check_positive_int("gradient_accumulation_steps", gradient_accumulation_steps)
+    if isinstance(gradient_accumulation_steps, bool) or not isinstance(gradient_accumulation_steps, int):
+        raise TypeError(f"gradient_accumulation_steps must be an integer, got {gradient_accumulation_steps!r}.")
+    if gradient_accumulation_steps < 1:
+        raise ValueError(
+            f"Gradient_accumulation_steps must be strictly positive. Got {gradient_accumulation_steps}; "
+            "use 1 for an optimizer step at every iteration."
+        )
+    steps = gradient_accumulation_steps
     if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not clip_grad_norm > 0):
         raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}.")
 
@@ -359,12 +369,9 @@ def supervised_training_step_apex(*args: Any, **kwargs: Any) -> StepFunction:
         >>> supervised_training_step_apex(nn.Linear(2, 1))
         Traceback (most recent call last):
         ...
-        NotImplementedError: NVIDIA Apex is not supported by cadence; ...
+        ModuleNotFoundError: Please install apex from https://github.com/nvidia/apex to use amp_mode='apex'. ...
     """
-    raise NotImplementedError(
-        "NVIDIA Apex is not supported by cadence; use supervised_training_step_amp (torch.autocast with a "
-        "torch.amp.GradScaler) or create_supervised_trainer(..., amp_mode='amp', scaler=True)."
-    )
+    raise ModuleNotFoundError(_APEX_UNSUPPORTED)
 
 
 def supervised_training_step_tpu(*args: Any, **kwargs: Any) -> StepFunction:
@@ -376,11 +383,11 @@ def supervised_training_step_tpu(*args: Any, **kwargs: Any) -> StepFunction:
         >>> supervised_training_step_tpu(nn.Linear(2, 1))
         Traceback (most recent call last):
         ...
-        NotImplementedError: TPUs (torch_xla) are not supported by cadence; ...
+        ModuleNotFoundError: torch_xla cannot be imported, please install PyTorch XLA. ...
     """
-    raise NotImplementedError(
-        "TPUs (torch_xla) are not supported by cadence; use supervised_training_step on CPU or CUDA devices "
-        "(cadence trains through torch.distributed with the gloo and nccl backends)."
+    raise ModuleNotFoundError(
+        "torch_xla cannot be imported, please install PyTorch XLA. cadence itself does not support TPUs: use "
+        "supervised_training_step on CPU or CUDA devices (training goes through torch.distributed)."
     )
 
 
@@ -434,7 +441,7 @@ def create_supervised_trainer(
     _check_model(model)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
-    amp = _amp_mode(amp_mode)
+    amp = _amp_mode(amp_mode, scaler)
     device_type = _device_type(device, model)
     dtype = (amp_dtype if amp_dtype is not None else _default_amp_dtype(device_type)) if amp else None
     grad_scaler = _make_scaler(scaler, amp, device_type, dtype)
