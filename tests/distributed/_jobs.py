@@ -63,7 +63,28 @@ def collectives() -> dict[str, Any]:
         "broadcast_object": idist.broadcast(
             {"from": rank} if rank == idist.get_world_size() - 1 else None, src=idist.get_world_size() - 1
         ),
+        **groups(),
     }
+
+
+def groups() -> dict[str, Any]:
+    """Collectives limited to a subgroup (rank 1 alone) and gathers of tensors of different shapes."""
+    rank = idist.get_rank()
+    only_last = [idist.get_world_size() - 1]
+    shapes = [[r + 1, 2] for r in range(idist.get_world_size())]
+    mine = torch.full((rank + 1, 2), float(rank))
+    return {
+        "group_reduce": idist.all_reduce(torch.tensor([rank + 1.0]), group=only_last).tolist(),
+        "group_gather": idist.all_gather(f"r{rank}", group=idist.new_group(only_last)),
+        "not_in_group": idist.utils._rank_not_in_group(only_last),
+        "shaped": [t.tolist() for t in idist.all_gather_tensors_with_shapes(mine, shapes)],
+        "local_first": _local_first(),
+    }
+
+
+def _local_first() -> int:
+    with idist.one_rank_first(rank=1, local=True):
+        return idist.get_local_rank()
 
 
 def rank_ordering(workdir: str) -> dict[str, Any]:

@@ -148,3 +148,13 @@ def test_one_rank_first_and_one_rank_only_in_two_processes(spawned: list[dict[st
     assert [result["ordering"]["first_saw_prepared"] for result in spawned] == [True, True]
     assert [result["ordering"]["only"] for result in spawned] == ["wrote", None]
     assert spawned[0]["once_file"] == "rank 0\n"
+
+
+def test_subgroups_and_shaped_gathers_in_two_processes(two_ranks: list[dict[str, Any]]) -> None:
+    first, last = (result["collectives"] for result in two_ranks)
+    assert first["group_reduce"] == [1.0] and last["group_reduce"] == [2.0]
+    assert first["group_gather"] == "r0" and last["group_gather"] == ["r1"]
+    assert (first["not_in_group"], last["not_in_group"]) == (True, False)
+    for found in (first, last):
+        assert found["shaped"] == [[[0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]]
+    assert (first["local_first"], last["local_first"]) == (0, 1)

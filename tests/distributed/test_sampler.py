@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,3 +69,30 @@ def test_dataset_without_len_is_rejected() -> None:
 def test_bad_state_dict_is_rejected() -> None:
     with pytest.raises(ValueError, match="with an int 'epoch'"):
         UnpaddedDistributedSampler(range(4)).load_state_dict({"step": 1})
+
+
+def test_distributed_proxy_sampler_shares_out_the_wrapped_draws() -> None:
+    from torch.utils.data import DistributedSampler, Sampler, WeightedRandomSampler
+
+    from cadence.distributed import DistributedProxySampler
+
+    weights = torch.ones(20)
+    sampler = WeightedRandomSampler(weights, 30)
+    proxies = [DistributedProxySampler(sampler, num_replicas=4, rank=rank) for rank in range(4)]
+    for epoch in range(3):
+        torch.manual_seed(epoch)
+        expected = list(sampler)
+        state = torch.get_rng_state()
+        shares = []
+        for proxy in proxies:
+            proxy.set_epoch(epoch)
+            shares.append(list(proxy))
+        assert torch.equal(state, torch.get_rng_state())  # the global RNG is left alone
+        assert all(len(share) == 8 for share in shares)
+        assert set().union(*shares) == set(expected)
+    with pytest.raises(TypeError, match="instance of torch Sampler"):
+        DistributedProxySampler(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="should have length"):
+        DistributedProxySampler(Sampler())
+    with pytest.raises(TypeError, match="must not be a distributed sampler already"):
+        DistributedProxySampler(DistributedSampler(range(4), num_replicas=2, rank=0))

@@ -44,6 +44,8 @@ from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFaile
 from cadence.distributed.process_group import finalize, initialize, show_config, spawn, sync
 from cadence.distributed.sampler import UnpaddedDistributedSampler
 
+from cadence.distributed import utils as utils  # isort: skip  # Ignite's idist.utils, after what it re-exports
+
 __all__ = [
     "Backend",
     "DEFAULT_TIMEOUT",

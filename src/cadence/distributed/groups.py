@@ -35,10 +35,11 @@ def new_group(ranks: list[int], **kwargs: Any) -> Any:
     return dist.new_group(ranks, **kwargs)
 
 
-def resolve_group(group: object) -> dist.ProcessGroup | None:
+def resolve_group(group: object) -> Any:
     """Turn a collective's ``group`` argument into a process group (``None``: all processes).
 
-    A list of ranks makes a new group (a collective call: every process must pass the same list).
+    A list of ranks makes a new group (a collective call: every process must pass the same list). On a
+    process outside the group the result is torch's marker for "not a member" (see :func:`in_group`).
 
     Example:
         >>> resolve_group(None) is None
@@ -48,17 +49,17 @@ def resolve_group(group: object) -> dist.ProcessGroup | None:
         return None
     if _is_rank_list(group):
         made = new_group(group)  # type: ignore[arg-type]  # checked by _is_rank_list
-        return made if isinstance(made, dist.ProcessGroup) else None
-    if isinstance(group, dist.ProcessGroup):
+        return None if isinstance(made, list) else made  # a list: no process group, every rank is in
+    if isinstance(group, dist.ProcessGroup) or group is dist.GroupMember.NON_GROUP_MEMBER:
         return group
     raise ValueError(f"Argument group should be list of int or ProcessGroup, got {group!r}.")
 
 
-def in_group(group: dist.ProcessGroup | None) -> bool:
+def in_group(group: Any) -> bool:
     """Whether this process belongs to ``group`` (always, for ``None`` or outside a process group)."""
     if group is None or not is_distributed():
         return True
-    return dist.get_rank(group) >= 0
+    return group is not dist.GroupMember.NON_GROUP_MEMBER and dist.get_rank(group) >= 0
 
 
 def rank_not_in_group(group: object) -> bool:
