@@ -4,28 +4,51 @@ from __future__ import annotations
 
 import numbers
 import sys
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import torch
-from tqdm.auto import tqdm
 
 from cadence.distributed import get_rank
 from cadence.engine import CallableEventWithFilter, Engine, Events
 
 __all__ = ["ProgressBar"]
 
-_ITERATION_EVENTS = {
-    Events.ITERATION_STARTED.value,
-    Events.ITERATION_COMPLETED.value,
-    Events.GET_BATCH_STARTED.value,
-    Events.GET_BATCH_COMPLETED.value,
+# The order in which events happen in a run: a bar is updated on one and closed on a later one.
+_EVENTS_ORDER = {
+    Events.STARTED.value: 0,
+    Events.EPOCH_STARTED.value: 1,
+    Events.GET_BATCH_STARTED.value: 2,
+    Events.GET_BATCH_COMPLETED.value: 2,
+    Events.ITERATION_STARTED.value: 2,
+    Events.ITERATION_COMPLETED.value: 3,
+    Events.EPOCH_COMPLETED.value: 4,
+    Events.COMPLETED.value: 5,
 }
-_CLOSING_EVENTS = {Events.EPOCH_COMPLETED.value, Events.COMPLETED.value}
+_ITERATION_EVENTS = {key for key, order in _EVENTS_ORDER.items() if order in (2, 3)}
+_EPOCH_EVENTS = {Events.EPOCH_STARTED.value, Events.EPOCH_COMPLETED.value}
 _RESERVED_KWARGS = ("total", "leave", "initial", "iterable", "bar_format")
+
+
+def _tqdm() -> Any:
+    try:
+        from tqdm.autonotebook import tqdm
+    except ImportError:
+        raise ModuleNotFoundError(
+            "This submodule requires tqdm to be installed. Please install it with the command: \n pip install tqdm"
+        ) from None
+    return tqdm
+
+
+def _events_in_run(event: CallableEventWithFilter, engine: Engine[Any]) -> int | None:
+    """How many times ``event`` fires in a run (per epoch for iteration events)."""
+    if event.value in _ITERATION_EVENTS:
+        return engine.state.epoch_length
+    if event.value in _EPOCH_EVENTS:
+        return engine.state.max_epochs
+    return 1
 
 
 def _scalars(name: str, value: Any, into: dict[str, Any]) -> None:
@@ -36,22 +59,36 @@ def _scalars(name: str, value: Any, into: dict[str, Any]) -> None:
         elif value.ndim == 1:
             for index, item in enumerate(value.tolist()):
                 into[f"{name}_{index}"] = item
-        return  # larger tensors do not fit a progress bar
+        else:
+            warnings.warn(
+                f"ProgressBar can show numbers and 1-d tensors only; {name!r} is a tensor of shape "
+                f"{tuple(value.shape)}, left out.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return
     if isinstance(value, Mapping):
         for key, item in value.items():
             _scalars(f"{name}_{key}", item, into)
     elif isinstance(value, numbers.Number | str):
         into[name] = value
+    elif value is not None:
+        warnings.warn(
+            f"ProgressBar can show numbers, strings and tensors only; {name!r} is a {type(value).__name__}, left out.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 @dataclass(frozen=True)
 class _Show:
-    """What one attachment shows, and whether its bar spans the whole run instead of one epoch."""
+    """What one attachment shows, the event that counts its steps and the one that closes it."""
 
     metric_names: str | list[str] | None
     output_transform: Callable[[Any], Any] | None
     state_attributes: list[str] | None
-    whole_run: bool
+    event: CallableEventWithFilter
+    closing_event: CallableEventWithFilter
 
 
 def _validated_names(metric_names: object, what: str) -> str | list[str] | None:
@@ -63,14 +100,15 @@ def _validated_names(metric_names: object, what: str) -> str | list[str] | None:
         and all(isinstance(name, str) for name in metric_names)
     ):
         return list(metric_names)
-    raise ValueError(f"{what} must be None, 'all' or a list of names, got {metric_names!r}.")
+    raise TypeError(f"{what} should be either a list or equal 'all' (or None), got {metric_names!r}.")
 
 
 class ProgressBar:
     """A tqdm bar per epoch showing the iteration count, rate, time left and chosen metrics or output.
 
-    Only rank 0 shows anything. With tqdm's default ``disable=None`` the bar is silent when its stream
-    (``file=``, default ``sys.stderr``) is not a terminal; pass ``disable=False`` to force it on.
+    Only rank 0 shows anything. The bar is drawn also when its stream (``file=``, default ``sys.stderr``)
+    is not a terminal (a log file, a pipe), as Ignite does; pass ``disable=None`` to draw it on a terminal
+    only, or ``disable=True`` to switch it off.
 
     Args:
         persist: keep each epoch's finished bar on screen instead of clearing it.
@@ -88,18 +126,17 @@ class ProgressBar:
         True
     """
 
-    DEFAULT_BAR_FORMAT = (
-        "{desc}[{n_fmt}/{total_fmt}] {percentage:3.0f}%|{bar}{postfix} [{elapsed}<{remaining}, {rate_fmt}]"
-    )
+    DEFAULT_BAR_FORMAT = "{desc}[{n_fmt}/{total_fmt}] {percentage:3.0f}%|{bar}{postfix} [{elapsed}<{remaining}]"
 
     def __init__(self, persist: bool = False, bar_format: str | None = DEFAULT_BAR_FORMAT, **tqdm_kwargs: Any) -> None:
         reserved = sorted(set(tqdm_kwargs) & set(_RESERVED_KWARGS))
         if reserved:
             raise TypeError(f"ProgressBar sets {reserved} itself; use persist= for 'leave' and drop the others.")
+        self._tqdm = _tqdm()
         self.persist = persist
         self.bar_format = bar_format
-        self.tqdm_kwargs = {"disable": None, **tqdm_kwargs}
-        self._desc: str = self.tqdm_kwargs.pop("desc", None) or "Epoch"
+        self.tqdm_kwargs = {"disable": False, **tqdm_kwargs}
+        self._desc: str = self.tqdm_kwargs.pop("desc", None) or ""
         self._bar: Any = None
         self._mininterval = float(self.tqdm_kwargs.get("mininterval", 0.1))
         self._last_postfix = 0.0
@@ -147,25 +184,33 @@ class ProgressBar:
             raise ValueError("state_attributes must be a list of names, not 'all'.")
         if output_transform is not None and not callable(output_transform):
             raise TypeError(f"output_transform must be callable, got {output_transform!r}.")
-        if not isinstance(event_name, CallableEventWithFilter) or event_name.value not in _ITERATION_EVENTS:
-            raise ValueError(
-                f"event_name must be an iteration event such as Events.ITERATION_COMPLETED, got {event_name!r}."
-            )
-        if (
-            not isinstance(closing_event_name, CallableEventWithFilter)
-            or closing_event_name.value not in _CLOSING_EVENTS
-        ):
-            raise ValueError(
-                f"closing_event_name must be Events.EPOCH_COMPLETED or Events.COMPLETED, got {closing_event_name!r}."
-            )
+        self._check_events(engine, event_name, closing_event_name)
         if not self.enabled:
             return  # nothing to draw: attach nothing, so the run pays nothing
-        show = _Show(names, output_transform, attributes, closing_event_name.value == Events.COMPLETED.value)
+        show = _Show(names, output_transform, attributes, event_name, closing_event_name)
         engine.add_event_handler(event_name, self._update, show)
-        engine.add_event_handler(closing_event_name, self._close, show)
+        engine.add_event_handler(closing_event_name, self._close, True)
         for event in (Events.COMPLETED, Events.TERMINATE, Events.INTERRUPT):
-            if event != closing_event_name:
-                engine.add_event_handler(event, self._close, show)
+            if event != closing_event_name:  # a stopped run does not leave its bar open, nor shows it full
+                engine.add_event_handler(event, self._close, False)
+
+    @staticmethod
+    def _check_events(engine: Engine[Any], event: object, closing: object) -> None:
+        if not isinstance(event, CallableEventWithFilter | str) or not engine.has_registered_events(event):
+            raise ValueError(
+                f"Logging event {getattr(event, 'name', event)} is not in allowed events for this engine; "
+                "use e.g. Events.ITERATION_COMPLETED."
+            )
+        if not isinstance(closing, CallableEventWithFilter) or closing.value not in _EVENTS_ORDER:
+            raise ValueError(f"closing_event_name must be an event such as Events.EPOCH_COMPLETED, got {closing!r}.")
+        if closing.filter is not None:
+            raise ValueError(f"Closing Event should not be a filtered event, got {closing!r}.")
+        if not isinstance(event, CallableEventWithFilter) or event.value not in _EVENTS_ORDER:
+            raise ValueError(
+                f"event_name must be one of the run's events (e.g. Events.ITERATION_COMPLETED), got {event!r}."
+            )
+        if _EVENTS_ORDER[event.value] >= _EVENTS_ORDER[closing.value]:
+            raise ValueError(f"Logging event {event} should be called before closing event {closing}.")
 
     def log_message(self, message: str) -> None:
         """Print ``message`` above the bar without breaking it (rank 0 only).
@@ -175,42 +220,35 @@ class ProgressBar:
             epoch 1 done
         """
         if get_rank() == 0:
-            tqdm.write(message, file=self.tqdm_kwargs.get("file"))
-
-    def _open(self, engine: Engine[Any], whole_run: bool) -> Any:
-        state = engine.state
-        total, desc = state.epoch_length, self._desc
-        if whole_run:
-            total = state.max_iters or (total * state.max_epochs if total and state.max_epochs else None)
-        elif state.max_epochs and state.max_epochs > 1:
-            desc += f" [{state.epoch}/{state.max_epochs}]"
-        self._bar = tqdm(
-            total=total,
-            leave=self.persist,
-            bar_format=self.bar_format,
-            desc=desc if self.bar_format is None else f"{desc}: ",  # tqdm's own format adds the ': '
-            **self.tqdm_kwargs,
-        )
-        self._last_postfix = 0.0
-        return self._bar
+            self._tqdm.write(message, file=self.tqdm_kwargs.get("file"))
 
     def _update(self, engine: Engine[Any], show: _Show) -> None:
-        bar = self._bar if self._bar is not None else self._open(engine, show.whole_run)
-        state = engine.state
-        done = state.iteration
-        if state.epoch_length and not show.whole_run:
-            done = (done - 1) % state.epoch_length + 1
-        now = time.monotonic()
-        # Building the postfix reads metrics (maybe syncing a device): only as often as tqdm redraws.
-        if now - self._last_postfix >= self._mininterval or done == bar.total:
-            self._last_postfix = now
-            bar.set_postfix(self._postfix(engine, show), refresh=False)
-        bar.update(done - bar.n)
+        total = _events_in_run(show.event, engine)
+        first = self._bar is None
+        if first:
+            self._bar = self._tqdm(
+                total=total, leave=self.persist, bar_format=self.bar_format, initial=1, **self.tqdm_kwargs
+            )
+        bar = self._bar
+        desc = self._desc or ("Iteration" if engine.state.max_epochs == 1 else "Epoch")
+        closing_total = _events_in_run(show.closing_event, engine)
+        if closing_total and closing_total > 1:
+            desc += f" [{engine.state.get_event_attrib_value(show.closing_event)}/{closing_total}]"
+        bar.set_description(desc, refresh=False)
+        postfix = self._postfix(engine, show)
+        if postfix:
+            bar.set_postfix(postfix, refresh=False)
+        bar.refresh()  # as Ignite: each call draws the count before it, with the latest postfix
+        step = engine.state.get_event_attrib_value(show.event)
+        if total:
+            step = (step - 1) % total + 1
+        bar.update(step - bar.n)
 
-    def _close(self, engine: Engine[Any], show: _Show) -> None:
+    def _close(self, finished: bool) -> None:
         if self._bar is None:
             return
-        self._bar.set_postfix(self._postfix(engine, show), refresh=False)
+        if finished and self._bar.total is not None:
+            self._bar.n = self._bar.total
         self._bar.close()
         self._bar = None
 
