@@ -137,6 +137,26 @@ def set_local_rank(index: int) -> None:
     _local_rank_hint[:] = [index]
 
 
+def local_rank_hint() -> int | None:
+    """The index given to :func:`set_local_rank`, if any.
+
+    Example:
+        >>> set_local_rank(0); local_rank_hint()
+        0
+    """
+    return _local_rank_hint[0] if _local_rank_hint else None
+
+
+def clear_local_rank_hint() -> None:
+    """Forget the index given to :func:`set_local_rank`.
+
+    Example:
+        >>> clear_local_rank_hint(); local_rank_hint() is None
+        True
+    """
+    _local_rank_hint.clear()
+
+
 def get_local_rank() -> int:
     """This process's rank on its own machine, from ``LOCAL_RANK`` (set by torchrun and by :class:`Parallel`).
 

@@ -27,6 +27,7 @@ from cadence.distributed.context import (
     hostname,
     model_name,
 )
+from cadence.distributed.slurm import REQUIRED_SLURM_VARIABLES, ddp_environment_from_slurm
 
 __all__ = ["finalize", "init_method", "initialize", "show_config", "spawn", "sync"]
 
@@ -66,7 +67,20 @@ def check_backend(name: object) -> str:
     raise ValueError(f"Backend should be one of '{backends}', got {name!r}: {hint}.")
 
 
+def _prepare_slurm_environment(rank: int | None, world_size: int | None) -> None:
+    if rank is not None or world_size is not None:
+        raise ValueError("Arguments rank and world_size should not be specified with SLURM: SLURM's variables say.")
+    for name in REQUIRED_SLURM_VARIABLES:
+        if name not in os.environ:
+            raise RuntimeError(f"SLURM distributed configuration is missing '{name}' in env variables.")
+    for name, value in ddp_environment_from_slurm(os.environ).items():
+        os.environ[name] = str(value)
+
+
 def _prepare_environment(rank: int | None, world_size: int | None) -> None:
+    if "SLURM_JOB_ID" in os.environ:
+        _prepare_slurm_environment(rank, world_size)
+        return
     given = [name for name in _ENV_VARIABLES if name in os.environ]
     if given and len(given) < len(_ENV_VARIABLES):
         raise RuntimeError(
@@ -102,7 +116,8 @@ def initialize(
     """Make this process's ``torch.distributed`` process group with ``backend`` (``"gloo"`` or ``"nccl"``).
 
     Under torchrun the environment (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``...) describes
-    the group. Without it, a group of one process is made (``rank``/``world_size`` may say otherwise).
+    the group; under SLURM (``srun``) SLURM's variables do. Without either, a group of one process is made
+    (``rank``/``world_size`` with a non-env ``init_method`` may say otherwise).
     ``init_method`` defaults to ``"env://"``; a ``"file://..."`` method works too. On CUDA the process's
     device is set to its local rank. :func:`finalize` ends the group and restores the environment.
 
@@ -125,10 +140,16 @@ def initialize(
         )
     if init_method is None and (rank is not None or world_size is not None):
         raise ValueError("Arguments rank and world_size should be None if no init_method is provided.")
+    if (rank is None) != (world_size is None):
+        raise ValueError(f"Both rank and world_size should be provided, but given {rank} and {world_size}.")
     if backend == "nccl" and not torch.cuda.is_available():
         raise RuntimeError("Nccl backend is required but no cuda capable devices are available; use backend='gloo'.")
     saved = dict(os.environ)
-    _prepare_environment(rank, world_size)
+    try:
+        _prepare_environment(rank, world_size)
+    except BaseException:
+        _restore_environment(saved)
+        raise
     method = init_method or "env://"
     options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     if not method.startswith("env://"):
@@ -254,8 +275,9 @@ def spawn(
     kwargs.pop("daemon", None)
     kwargs.pop("start_method", None)  # processes are always started with "spawn": fork is unsafe with CUDA
     method = kwargs.pop("init_method", None)
-    if method not in (None, "env://") and (kwargs.get("master_addr") or kwargs.get("master_port")):
-        raise ValueError("master_addr and master_port should be None if init_method is provided other then 'env://'.")
+    for name in ("master_addr", "master_port"):
+        if method not in (None, "env://") and kwargs.get(name) is not None:
+            raise ValueError(f"{name} should be None if init_method is provided other then 'env://' ({method!r}).")
     from cadence.distributed.launcher import Parallel  # the launcher builds on this module
 
     parallel = Parallel(backend, nproc_per_node=nproc_per_node, init_method=method, **kwargs)

@@ -7,7 +7,7 @@ The models here are views over those functions, for code written against Ignite'
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABCMeta, abstractmethod
 from typing import Any, ClassVar
 
 import torch
@@ -21,7 +21,21 @@ __all__ = ["ComputationModel"]
 _torch_version_gt_112 = True
 
 
-class ComputationModel(ABC):
+class _ModelMeta(ABCMeta):
+    # Ignite code sets the local-rank hint as ``ComputationModel._ext_local_rank``; it is the one cadence keeps.
+    @property
+    def _ext_local_rank(cls) -> int | None:
+        return context.local_rank_hint()
+
+    @_ext_local_rank.setter
+    def _ext_local_rank(cls, index: int | None) -> None:
+        if index is None:
+            context.clear_local_rank_hint()
+        else:
+            context.set_local_rank(index)
+
+
+class ComputationModel(metaclass=_ModelMeta):
     """The interface of a distributed setting: its ranks and sizes, its device, and its collectives.
 
     Example:
@@ -143,8 +157,10 @@ class _TorchDistributedView(ComputationModel):
         return groups.rank_not_in_group(group)
 
     @staticmethod
-    def spawn(*args: Any, **kwargs: Any) -> list[Any]:
-        return process_group.spawn(*args, **kwargs)
+    def spawn(
+        fn: Any, args: Any, kwargs_dict: Any = None, nproc_per_node: int = 1, backend: str = "gloo", **kwargs: Any
+    ) -> list[Any]:
+        return process_group.spawn(backend, fn, args, kwargs_dict, nproc_per_node, **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend()!r}, world_size={self.get_world_size()})"

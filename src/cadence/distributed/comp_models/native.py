@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from datetime import timedelta
 from typing import Any
 
 from cadence.distributed import context, process_group
 from cadence.distributed.comp_models.base import ComputationModel, _TorchDistributedView
+from cadence.distributed.slurm import ddp_environment_from_slurm as _setup_ddp_vars_from_slurm_env  # noqa: F401
+from cadence.distributed.slurm import expand_hostlist as _expand_hostlist  # noqa: F401  # Ignite's names
 
 __all__ = ["ComputationModel", "has_native_dist_support"]
 
@@ -25,7 +29,16 @@ class _NativeDistModel(_TorchDistributedView):
 
     @staticmethod
     def create_from_context() -> _NativeDistModel | None:
-        return _NativeDistModel() if context.is_distributed() else None
+        if not context.is_distributed():
+            return None
+        if "LOCAL_RANK" not in os.environ and context.local_rank_hint() is None:
+            warnings.warn(
+                "Local rank information for native distributed setting will be initialized as rank % "
+                "processes per node, which can differ from the real setup; set os.environ['LOCAL_RANK'] or "
+                "call idist.set_local_rank(local_rank).",
+                stacklevel=2,
+            )
+        return _NativeDistModel()
 
     @staticmethod
     def create_from_backend(
