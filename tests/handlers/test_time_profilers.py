@@ -56,7 +56,7 @@ def test_profiled_handlers_can_still_be_found_and_removed(tmp_path: Path) -> Non
     engine.run(range(4))
     assert calls == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model_2.pt", "model_4.pt"]
-    with pytest.raises(TypeError, match="cannot be called"):
+    with pytest.raises(TypeError, match="takes parameters"):
         engine.add_event_handler(Events.STARTED, lambda a, b, c: None)
 
 
