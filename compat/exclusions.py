@@ -4,7 +4,7 @@ A test function is left out when its body, or a helper function or class of the 
 uses (followed transitively), does one of these:
 
 - reads, writes or defines (an override in a subclass) an attribute or method whose name has one
-  leading underscore (``engine._event_handlers``, ``idist.utils._model``), unless the object is a
+  leading underscore (also through ``getattr(obj, "_name")``) (``engine._event_handlers``, ``idist.utils._model``), unless the object is a
   standard-library, NumPy, PyTest or PyTorch module or a mock (whose private names are theirs);
 - imports a name with one leading underscore from ``ignite`` (``from ignite.engine import _check_arg``),
   or uses such a name that the file imported at its top;
@@ -149,6 +149,13 @@ def _reasons_in(body: ast.AST, private_imported: set[str]) -> Iterator[str]:
                     yield f"imports private {node.module}.{alias.name}"
         elif isinstance(node, ast.Name) and node.id in private_imported:
             yield f"uses private {node.id}"
+        elif isinstance(node, ast.Call) and _call_name(node) in {"getattr", "hasattr"} and len(node.args) > 1:
+            name = node.args[1]
+            text = name.value if isinstance(name, ast.Constant) else None
+            if isinstance(name, ast.JoinedStr) and name.values and isinstance(name.values[0], ast.Constant):
+                text = name.values[0].value
+            if isinstance(text, str) and _is_private(text):
+                yield f"private attribute {text}... by getattr"
         elif isinstance(node, ast.Call) and _call_name(node) in PATCHERS:
             for arg in node.args[:2]:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ParamSpec, TypeVar
@@ -11,13 +12,16 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from cadence.data import capture_rng_states, manual_seed, reproducible_dataloader, restore_rng_states
+from cadence.data.position import _resumable_with_scale
 from cadence.engine.engine import Engine
+from cadence.engine.events import Events
 from cadence.engine.state import State
 
 __all__ = ["DeterministicEngine", "ReproducibleBatchSampler", "keep_random_state", "update_dataloader"]
 
 OutputT = TypeVar("OutputT")
 P = ParamSpec("P")
+_EXHAUSTED = object()
 R = TypeVar("R")
 
 
@@ -142,9 +146,15 @@ class DeterministicEngine(Engine[OutputT]):
 
     Args:
         process_function: as for :class:`~cadence.Engine`.
-        seed: the run's seed (also ``engine.state.seed``).
+        seed: the run's seed (also ``engine.state.seed``). ``None`` (Ignite's way) draws it from torch's
+            random state when a run starts, so ``torch.manual_seed(s)`` before ``run()`` fixes the run.
         warn_only: passed to ``torch.use_deterministic_algorithms``; ``False`` makes a
             non-deterministic operation an error instead of a warning.
+
+    Every epoch that starts from its first iteration reseeds all generators with ``seed + epoch index``
+    (as Ignite), so an epoch's random draws depend only on the seed and the epoch. A resumed run restores
+    the RNG states saved in its checkpoint; a checkpoint without them (``rng_states=None``) replays the
+    resumed epoch from its start seed.
 
     Example:
         >>> import torch
@@ -157,14 +167,28 @@ class DeterministicEngine(Engine[OutputT]):
     _optional_state_keys = Engine._optional_state_keys | {"seed", "rng_states"}
 
     def __init__(
-        self, process_function: Callable[[Engine[OutputT], Any], OutputT], *, seed: int = 0, warn_only: bool = True
+        self,
+        process_function: Callable[[Engine[OutputT], Any], OutputT],
+        *,
+        seed: int | None = None,
+        warn_only: bool = True,
     ) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}.")
         super().__init__(process_function)
         self.state.seed = seed
+        self._fixed_seed = seed is not None
         self._warn_only = warn_only
         self._pending_rng: Mapping[str, Any] | None = None
+        self._replay_resumed_epoch = False  # a resume without RNG states reseeds the resumed epoch's start
+        self.add_event_handler(Events.EPOCH_STARTED, self._seed_epoch)
+
+    def _seed_epoch(self) -> None:
+        """Reseed every generator at an epoch's start: its draws then depend only on (seed, epoch)."""
+        if self._epoch_iteration == 0 or self._replay_resumed_epoch:
+            self._replay_resumed_epoch = False
+            assert self.state.seed is not None
+            manual_seed(self.state.seed + self.state.epoch - 1)
 
     def run(
         self,
@@ -174,6 +198,14 @@ class DeterministicEngine(Engine[OutputT]):
         max_iters: int | None = None,
     ) -> State:
         """Run like :meth:`Engine.run`, seeding a fresh run and restoring RNG states on a resumed one."""
+        if data is None and self.state.dataloader is None:
+            raise ValueError(
+                "Deterministic engine does not support the option of data=None. Please, provide data as iterable: "
+                "its order and random draws are what this engine makes repeatable (use Engine for data=None)."
+            )
+        finished = self._run_gen is None and self.state.max_epochs is not None and self._is_done()
+        if self.state.seed is None or (finished and not self._fixed_seed):
+            self.state.seed = int(torch.randint(0, 2**31 - 1, (1,)).item())  # Ignite's way: from torch's state
         torch.use_deterministic_algorithms(True, warn_only=self._warn_only)
         if data is not None:
             data = self._reproducible(data)
@@ -181,6 +213,27 @@ class DeterministicEngine(Engine[OutputT]):
             restore_rng_states(self._pending_rng)
             self._pending_rng = None
         return super().run(data, max_epochs=max_epochs, epoch_length=epoch_length, max_iters=max_iters)
+
+    def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
+        """Open the data with torch seeded from ``(seed, pass)`` when its order comes from the global RNG.
+
+        A DataLoader whose sampler draws from torch's global generator (a ``WeightedRandomSampler``, a
+        custom sampler...) then orders each pass the same way in a resumed run, wherever the pass began.
+        The first batch is read inside that window (samplers draw when iteration starts) and the global
+        random state is put back after it, so the model's own draws are not disturbed.
+        """
+        data = self.state.dataloader
+        if self.state.seed is None or not isinstance(data, DataLoader) or _resumable_with_scale(data) is not None:
+            return super()._new_iterator(new_pass=new_pass)
+        pass_index, _ = self._stream_position()
+        outside = capture_rng_states()
+        manual_seed(self.state.seed + pass_index)
+        try:
+            iterator = super()._new_iterator(new_pass=new_pass)
+            first = next(iterator, _EXHAUSTED)
+        finally:
+            restore_rng_states(outside)
+        return iter(()) if first is _EXHAUSTED else itertools.chain([first], iterator)
 
     def _start_fresh(
         self, data: Iterable[Any] | None, max_epochs: int | None, epoch_length: int | None, max_iters: int | None
@@ -216,7 +269,7 @@ class DeterministicEngine(Engine[OutputT]):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """The engine's :meth:`Engine.state_dict` plus ``seed`` and the current RNG states.
+        """The engine's :meth:`Engine.state_dict` plus ``rng_states`` and (once known) the ``seed``.
 
         Example:
             >>> engine = DeterministicEngine(lambda e, b: None, seed=3)
@@ -224,25 +277,26 @@ class DeterministicEngine(Engine[OutputT]):
             >>> sorted(engine.state_dict())
             ['data_length', 'epoch_length', 'iteration', 'max_epochs', 'rng_states', 'seed']
         """
-        return {**super().state_dict(), "seed": self.state.seed, "rng_states": capture_rng_states()}
+        extra: dict[str, Any] = {"seed": self.state.seed} if self.state.seed is not None else {}
+        return {**super().state_dict(), **extra, "rng_states": capture_rng_states()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Load a position saved by :meth:`state_dict`; the RNG states are restored when ``run()`` resumes.
 
+        A state without ``rng_states`` (or with ``None``, as Ignite writes) resumes by reseeding the
+        resumed epoch from its start; one without ``seed`` draws the seed when the run starts.
+
         Raises:
-            ValueError: the checkpoint was made with another seed (both are named), or lacks the
-                seed or RNG states (it was not made by a deterministic engine).
+            ValueError: the checkpoint was made with another seed than the one this engine was given.
         """
-        missing = [key for key in ("seed", "rng_states") if key not in state_dict]
-        if missing:
+        saved_seed = state_dict.get("seed")
+        if self._fixed_seed and saved_seed is not None and saved_seed != self.state.seed:
             raise ValueError(
-                f"Cannot load into a DeterministicEngine: the state_dict lacks {missing}; it was not saved by a "
-                "DeterministicEngine, so its random state cannot be restored."
-            )
-        if state_dict["seed"] != self.state.seed:
-            raise ValueError(
-                f"The checkpoint was made with seed={state_dict['seed']}, this engine has seed={self.state.seed}; "
+                f"The checkpoint was made with seed={saved_seed}, this engine has seed={self.state.seed}; "
                 "resume with the same seed, or start a fresh run."
             )
         super().load_state_dict(state_dict)
-        self._pending_rng = state_dict["rng_states"]
+        if not self._fixed_seed:
+            self.state.seed = saved_seed
+        self._pending_rng = state_dict.get("rng_states")
+        self._replay_resumed_epoch = self._pending_rng is None

@@ -453,11 +453,11 @@ class Engine(EventDispatcher, Generic[OutputT]):
                     raise _Terminate()  # as Ignite: the limit cuts the epoch short (TERMINATE, no EPOCH_COMPLETED)
                 return
 
-    def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
-        """Open the data at the current position (a resumed run), or at a new pass when exhausted."""
+    def _stream_position(self) -> tuple[int, int]:
+        """The (pass, batch offset) of the next batch in the data stream."""
         state = self.state
         assert state.dataloader is not None
-        pass_index, offset = stream_position(
+        return stream_position(
             state.dataloader,
             epoch=state.epoch,
             epoch_iteration=self._epoch_iteration,
@@ -465,7 +465,12 @@ class Engine(EventDispatcher, Generic[OutputT]):
             epoch_length=state.epoch_length,
             origin=self._data_origin,
         )
-        return open_iterator(state.dataloader, pass_index, 0 if new_pass else offset, self._saved_data_state)
+
+    def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
+        """Open the data at the current position (a resumed run), or at a new pass when exhausted."""
+        assert self.state.dataloader is not None
+        pass_index, offset = self._stream_position()
+        return open_iterator(self.state.dataloader, pass_index, 0 if new_pass else offset, self._saved_data_state)
 
     def _on_data_exhausted(self, done: int) -> Generator[None, None, bool]:
         """Handle ``StopIteration`` from the data; return whether the current epoch ends here."""
