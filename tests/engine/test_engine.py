@@ -689,9 +689,9 @@ def test_wrap_handlers_wraps_existing_and_future_handlers_but_lookups_use_origin
     engine.add_event_handler(Events.EPOCH_COMPLETED, before)
     engine.add_event_handler(Events.TERMINATE_SINGLE_EPOCH, lambda e, iter_counter: calls.append(f"tse{iter_counter}"))
 
-    def wrapper(event_name: str, handler: Any) -> Any:
+    def wrapper(event: Any, handler: Any) -> Any:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            calls.append(f"<{event_name}>")
+            calls.append(f"<{event if isinstance(event, str) else event.name}>")
             return handler(*args, **kwargs)
 
         return wrapped
@@ -699,9 +699,13 @@ def test_wrap_handlers_wraps_existing_and_future_handlers_but_lookups_use_origin
     engine.wrap_handlers(wrapper)
     engine.add_event_handler(Events.COMPLETED, lambda: calls.append("after"))
     engine.add_event_handler(Events.ITERATION_COMPLETED(once=1), lambda e: e.terminate_epoch(True))
+    engine.register_events("custom_event")
+    engine.add_event_handler("custom_event", lambda: calls.append("custom"))
+    engine.add_event_handler(Events.EPOCH_STARTED(once=2), lambda e: e.fire_event("custom_event"))
     engine.run([1, 2], max_epochs=2)
     assert calls == [
         "<ITERATION_COMPLETED>", "<TERMINATE_SINGLE_EPOCH>", "tse1",
+        "<EPOCH_STARTED>", "<custom_event>", "custom",
         "<EPOCH_COMPLETED>", "before", "<COMPLETED>", "after",
     ]  # fmt: skip
     assert engine.has_event_handler(before, Events.EPOCH_COMPLETED)

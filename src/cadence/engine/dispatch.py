@@ -17,7 +17,7 @@ __all__ = ["EventDispatcher", "EventLike"]
 
 EventLike = CallableEventWithFilter | EventsList | str
 #: ``wrapper(event_name, handler) -> replacement``, see :meth:`EventDispatcher.wrap_handlers`.
-HandlerWrapper = Callable[[str, Callable[..., Any]], Callable[..., Any]]
+HandlerWrapper = Callable[[CallableEventWithFilter | str, Callable[..., Any]], Callable[..., Any]]
 
 # Slots of the hot-path dispatch table (one per event fired for every iteration).
 GET_BATCH_STARTED, GET_BATCH_COMPLETED, ITERATION_STARTED, ITERATION_COMPLETED = range(4)
@@ -176,7 +176,10 @@ class EventDispatcher:
         return record
 
     def wrap_handlers(self, wrapper: HandlerWrapper) -> None:
-        """Call ``wrapper(event_name, handler)`` in place of every handler, attached now or later.
+        """Call ``wrapper(event, handler)`` in place of every handler, attached now or later.
+
+        ``event`` is the event as registered: an :class:`Events` (or ``EventEnum``) member, or the string
+        of a custom event registered as a string.
 
         For profilers and tracers: ``wrapper`` returns a callable that takes the same arguments as
         ``handler`` (and usually calls it). Lookups and removal still use the original handlers. The
@@ -186,9 +189,9 @@ class EventDispatcher:
             >>> from cadence import Engine
             >>> engine = Engine(lambda e, b: None)
             >>> _ = engine.on(Events.COMPLETED)(lambda: print("done"))
-            >>> def announce(event_name, handler):
+            >>> def announce(event, handler):
             ...     def wrapped(*args):
-            ...         print("calling a handler of", event_name)
+            ...         print("calling a handler of", event.name)
             ...         return handler(*args)
             ...     return wrapped
             >>> engine.wrap_handlers(announce)
@@ -209,8 +212,8 @@ class EventDispatcher:
     def _apply_wrapper(self, record: HandlerRecord, key: str) -> None:
         wrapper = self._handler_wrapper
         if wrapper is not None:
-            name = key.upper()
-            record.wrap(lambda handler: wrapper(name, handler))
+            event = self._allowed_events[key]  # as registered: an Events member, or a custom event's string
+            record.wrap(lambda handler: wrapper(event, handler))
 
     def _rebuild(self, key: str) -> None:
         if key in _HOT_EVENTS:

@@ -541,6 +541,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
         if (completed, self._epoch_iteration) != derived or self._data_origin:
             # not derivable from the iteration count (after terminate_epoch or set_data)
             saved["position"] = [completed, self._epoch_iteration, self._data_origin]
+        if state.dataloader is None:  # loaded but not run yet: what the checkpoint said of its data still holds
+            return {**saved, **self._saved_data_state}
         return {**saved, **data_states(state.dataloader)}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -571,6 +573,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
             self._run_gen.close()
             self._run_gen = None
         self._data_iter = None
+        if position["max_epochs"] is None and position["max_iters"] is None:
+            state.dataloader = None  # the state of an engine that never ran: no data of an earlier run remains
         self._saved_data_state = {k: state_dict[k] for k in ("data_length", "dataloader", "sampler") if k in state_dict}
         self._epoch_iteration = position["epoch_iteration"] or 0
         self._data_origin = position["data_origin"] or 0

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from cadence.engine import Engine, EventEnum, Events
+from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
 
 __all__ = ["BasicTimeProfiler", "Engine", "EventEnum", "Events", "HandlersTimeProfiler", "Timer"]
 
@@ -89,11 +89,12 @@ class _Profiler:
         engine.add_event_handler(Events.ITERATION_COMPLETED, self._close, _PROCESS)
         self._engine = engine
 
-    def _wrap(self, event: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def _wrap(self, event: CallableEventWithFilter | str, handler: Callable[..., Any]) -> Callable[..., Any]:
         if getattr(handler, "__self__", None) is self:
             return handler  # the profiler's own handlers are not profiled
-        self._register(handler, event)
-        return _TimedHandler(handler, event, self)
+        name = event if isinstance(event, str) else event.name  # a custom string event shows as registered
+        self._register(handler, name)
+        return _TimedHandler(handler, name, self)
 
     def _on_started(self) -> None:
         self._run_starts()
