@@ -78,7 +78,10 @@ def test_spawn_rejects_other_frameworks_and_options() -> None:
         idist.spawn("gloo", print, args=(), join=False)
 
 
-def test_show_config_logs_the_setting(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_config_logs_the_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    from cadence.utils import setup_logger
+
+    setup_logger("cadence.distributed.utils", reset=True)  # print to this test's captured stderr
     idist.show_config()
     err = capsys.readouterr().err
     assert "distributed configuration: serial" in err and "backend: None" in err and "world size: 1" in err
@@ -107,7 +110,10 @@ def test_set_local_rank_is_used_without_local_rank_in_the_environment() -> None:
         idist.finalize()
 
 
-def test_parallel_logs_like_ignite(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parallel_logs_like_ignite(capsys: pytest.CaptureFixture[str]) -> None:
+    from cadence.utils import setup_logger
+
+    setup_logger("cadence.distributed.launcher.Parallel", reset=True)  # print to this test's captured stderr
     with idist.Parallel(backend="gloo") as parallel:
         parallel.run(lambda local_rank: None)
     err = capsys.readouterr().err
