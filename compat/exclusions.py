@@ -4,8 +4,9 @@ A test function is left out when its body, or a helper function or class of the 
 uses (followed transitively), does one of these:
 
 - reads, writes or defines (an override in a subclass) an attribute or method whose name has one
-  leading underscore (also through ``getattr(obj, "_name")``) (``engine._event_handlers``, ``idist.utils._model``), unless the object is a
-  standard-library, NumPy, PyTest or PyTorch module or a mock (whose private names are theirs);
+  leading underscore (also through ``getattr(obj, "_name")``): ``engine._event_handlers``,
+  ``idist.utils._model``; unless the object is a standard-library, NumPy, PyTest or PyTorch module or
+  a mock (whose private names are theirs);
 - imports a name with one leading underscore from ``ignite`` (``from ignite.engine import _check_arg``),
   or uses such a name that the file imported at its top;
 - patches an Ignite module: a ``patch("ignite....")`` / ``monkeypatch.setattr("ignite....", ...)`` target

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 from types import ModuleType
 
@@ -51,7 +52,9 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, _AliasFinder())
 
 __version__ = cadence.__version__
-__path__: list[str] = []  # submodules come only through the finder above
+# Submodules come through the finder above (it runs before the path finders); the folder is only where
+# scripts that look for Ignite's location (``ignite.__path__[0]``) find this package.
+__path__ = [os.path.dirname(os.path.abspath(__file__))]
 _STAND_IN = True
 
 

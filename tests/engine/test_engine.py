@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -868,3 +869,23 @@ def test_state_saved_at_an_epochs_last_iteration_still_completes_that_epoch_on_r
     resumed.load_state_dict(saved[0])
     resumed.run([0, 1, 2])
     assert completed == [("EPOCH_COMPLETED", 1, 3), ("EPOCH_COMPLETED", 2, 6)]
+
+
+def test_engine_logs_per_run_and_per_epoch_only(caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine(lambda e, b: b)
+    with caplog.at_level(logging.DEBUG, logger=engine.logger.name):
+        engine.run(range(5), max_epochs=2)
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0] == "Engine run starting with max_epochs=2."
+    assert [m.split(" Time")[0] for m in messages[1:]] == [
+        "Epoch[1] Complete.",
+        "Epoch[2] Complete.",
+        "Engine run finished.",
+    ]
+    assert all(record.levelno == logging.INFO for record in caplog.records)
+    caplog.clear()
+    failing = Engine(lambda e, b: 1 / 0)
+    with caplog.at_level(logging.INFO, logger=failing.logger.name), pytest.raises(ZeroDivisionError):
+        failing.run([1])
+    assert caplog.records[-1].levelno == logging.ERROR
+    assert "terminating due to exception: division by zero" in caplog.records[-1].getMessage()

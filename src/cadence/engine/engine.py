@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from cadence.engine._data import check_saved_data, data_length, data_states, open_iterator, stream_position
 from cadence.engine._handlers import check_process_function, describe
+from cadence.engine._log import Elapsed as _Elapsed
 from cadence.engine.dispatch import (
     GET_BATCH_COMPLETED,
     GET_BATCH_STARTED,
@@ -103,6 +104,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
 
         A later :meth:`run` continues from the next iteration.
         """
+        self.logger.info("Terminate signaled. Engine will stop after current iteration is finished.")
         self._control |= _TERMINATE | (_SKIP_COMPLETED if skip_completed else 0)
 
     def terminate_epoch(self, skip_epoch_completed: bool = False) -> None:
@@ -120,6 +122,10 @@ class Engine(EventDispatcher, Generic[OutputT]):
             )
         if self._iteration_phase is _Phase.ENDED:
             return  # the epoch's iterations are over (EPOCH_COMPLETED): nothing left to cut short, as in Ignite
+        self.logger.info(
+            "Terminate current epoch is signaled. "
+            "Current epoch iteration will stop after current iteration is finished."
+        )
         self._control |= _TERMINATE_EPOCH | (_SKIP_EPOCH_COMPLETED if skip_epoch_completed else 0)
 
     def interrupt(self) -> None:
@@ -211,8 +217,17 @@ class Engine(EventDispatcher, Generic[OutputT]):
             raise RuntimeError("Engine.run() was called from one of this engine's own handlers; that is not supported.")
         if self._starts_fresh(max_epochs, max_iters):
             self._start_fresh(data, max_epochs, epoch_length, max_iters)
+            limit = (
+                f"max_iters={self.state.max_iters}" if self.state.max_iters else f"max_epochs={self.state.max_epochs}"
+            )
+            self.logger.info("Engine run starting with %s.", limit)
         else:
             self._continue(data, max_epochs, epoch_length, max_iters)
+            state = self.state
+            until = f"{state.max_iters} iterations" if state.max_iters else f"{state.max_epochs} epochs"
+            self.logger.info(
+                "Engine run resuming from iteration %s, epoch %s until %s", state.iteration, state.epoch, until
+            )
         if self._saved_data_state and self.state.dataloader is not None:
             check_saved_data(self.state.dataloader, self._saved_data_state)  # before anything runs or fires
         if self._run_gen is None:
@@ -356,6 +371,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
             if not self._control & _SKIP_COMPLETED:
                 self._fire(Events.COMPLETED.value)
                 state.times[_RUN_TIME] = time.perf_counter() - start
+            self.logger.info("Engine run finished. Time taken: %s", _Elapsed(state.times[_RUN_TIME]))
             if self._is_done():
                 self._data_iter = None
         except GeneratorExit:
@@ -364,6 +380,8 @@ class Engine(EventDispatcher, Generic[OutputT]):
             if self._data_iter is not self.state.dataloader:  # a one-shot iterator is kept: it cannot be re-read
                 self._data_iter = None  # it may be broken; a resumed run positions a fresh one
             self._iteration_phase = _Phase.OUTSIDE
+            if isinstance(exc, Exception):
+                self.logger.error("Current run is terminating due to exception: %s", exc)
             if not self._handlers.get(Events.EXCEPTION_RAISED.value):
                 raise
             self._fire(Events.EXCEPTION_RAISED.value, exc)
@@ -396,6 +414,7 @@ class Engine(EventDispatcher, Generic[OutputT]):
         if not skip_completed:
             self._fire(Events.EPOCH_COMPLETED.value)
             state.times[_EPOCH_TIME] = time.perf_counter() - start
+            self.logger.info("Epoch[%s] Complete. Time taken: %s", state.epoch, _Elapsed(state.times[_EPOCH_TIME]))
             if self._control:
                 yield from self._honour_control()
         self._iteration_phase = _Phase.OUTSIDE
