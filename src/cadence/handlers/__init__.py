@@ -16,6 +16,7 @@ Example:
 from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
 from cadence.handlers.clearml_logger import ClearMLLogger
 from cadence.handlers.early_stopping import EarlyStopping, ScoreMode
+from cadence.handlers.ema_handler import EMABufferMode, EMAHandler
 from cadence.handlers.fbresearch_logger import FBResearchLogger
 from cadence.handlers.lr_finder import FastaiLRFinder
 from cadence.handlers.mlflow_logger import MLflowLogger
@@ -65,6 +66,8 @@ __all__ = [
     "CosineAnnealingScheduler",
     "CyclicalScheduler",
     "DiskSaver",
+    "EMABufferMode",
+    "EMAHandler",
     "EarlyStopping",
     "EpochOutputStore",
     "ExpStateScheduler",
