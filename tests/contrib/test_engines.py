@@ -11,12 +11,14 @@ from torch import nn
 from cadence.contrib.engines import Tbptt_Events, common, create_supervised_tbptt_trainer
 from cadence.handlers import common as handlers_common
 from cadence.handlers import logger_utils
+from cadence.metrics import GpuInfo
 
 
 def test_common_is_the_handlers_setups() -> None:
     assert common.setup_common_training_handlers is handlers_common.setup_common_training_handlers
     assert common.setup_common_distrib_training_handlers is handlers_common.setup_common_training_handlers
     assert common.setup_tb_logging is logger_utils.setup_tb_logging
+    assert common.GpuInfo is GpuInfo
     assert (
         common.get_default_score_fn("acc", -1.0)(type("E", (), {"state": type("S", (), {"metrics": {"acc": 2}})})) == -2
     )

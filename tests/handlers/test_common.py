@@ -100,7 +100,6 @@ def test_train_sampler_set_epoch() -> None:
     [
         ({"to_save": {"m": nn.Linear(1, 1)}}, ValueError, "output_path or save_handler arguments should be"),
         ({"output_path": "x", "save_handler": print}, ValueError, "mutually exclusive"),
-        ({"with_gpu_stats": True}, RuntimeError, "with_gpu_stats"),
         ({"save_every_iters": 0}, ValueError, "save_every_iters"),
         ({"patience": 3}, ValueError, "Early stopping needs all"),
         ({"lr_scheduler": 0.1}, TypeError, "lr_scheduler must be"),

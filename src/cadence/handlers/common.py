@@ -30,6 +30,7 @@ from cadence.utils import deprecated
 
 if TYPE_CHECKING:
     from cadence.handlers.progress_bar import ProgressBar
+    from cadence.metrics.gpu_info import GpuInfo
 
 __all__ = [
     "CommonHandlers",
@@ -58,6 +59,7 @@ class CommonHandlers:
     lr_scheduler: Any = None
     terminate_on_nan: TerminateOnNan | None = None
     early_stopping: EarlyStopping | None = None
+    gpu_info: GpuInfo | None = None
 
 
 def _attach_lr_scheduler(trainer: Engine[Any], lr_scheduler: Any) -> Any:
@@ -133,6 +135,12 @@ def _train_sampler_handler(trainer: Engine[Any], train_sampler: Any) -> None:
         trainer.add_event_handler(Events.EPOCH_STARTED, lambda engine: train_sampler.set_epoch(engine.state.epoch - 1))
 
 
+def _gpu_info() -> GpuInfo:
+    from cadence.metrics.gpu_info import GpuInfo
+
+    return GpuInfo()
+
+
 def _attach_progress_bars(trainer: Engine[Any], on_iterations: bool, log_every_iters: int) -> ProgressBar | None:
     from cadence.handlers.progress_bar import ProgressBar
 
@@ -184,8 +192,9 @@ def setup_common_training_handlers(
     cadence ``ParamScheduler`` runs before each), the CUDA cache cleared after each epoch, a
     :class:`Checkpoint` of ``to_save`` every ``save_every_iters`` iterations (``filename_prefix="training"``,
     in ``output_path`` or through ``save_handler``; extra ``kwargs`` go to it), running averages of
-    ``output_names`` (keys of a dict output, positions of a list output, or the output itself), progress
-    bars on rank 0 (per ``log_every_iters`` iterations and per epoch), and early stopping when
+    ``output_names`` (keys of a dict output, positions of a list output, or the output itself), GPU memory
+    and utilization every ``log_every_iters`` iterations (``with_gpu_stats``, see :class:`~cadence.metrics.GpuInfo`),
+    progress bars on rank 0 (per ``log_every_iters`` iterations and per epoch), and early stopping when
     ``evaluator``, ``metric_name`` and ``patience`` are given (the score is
     ``score_sign * evaluator.state.metrics[metric_name]``).
 
@@ -210,11 +219,7 @@ def setup_common_training_handlers(
         raise ValueError(
             "Arguments output_path and save_handler are mutually exclusive. Please, define only one of them."
         )
-    if with_gpu_stats:
-        raise RuntimeError(
-            "with_gpu_stats=True: This contrib module requires available GPU and GPU statistics, which cadence "
-            "does not collect yet; pass with_gpu_stats=False."
-        )
+    gpu_info = _gpu_info() if with_gpu_stats else None  # before anything is attached: pynvml and a GPU are needed
     early_args = (evaluator, metric_name, patience)
     if any(a is not None for a in early_args) and not all(a is not None for a in early_args):
         raise ValueError("Early stopping needs all of evaluator, metric_name and patience (or none of them).")
@@ -233,6 +238,9 @@ def setup_common_training_handlers(
             to_save, _checkpoint_store(output_path, save_handler), filename_prefix="training", **kwargs
         )
         trainer.add_event_handler(Events.ITERATION_COMPLETED(every=save_every_iters), result.checkpoint)
+    if gpu_info is not None:
+        result.gpu_info = gpu_info
+        gpu_info.attach(trainer, name="gpu", event_name=Events.ITERATION_COMPLETED(every=log_every_iters))
     if output_names is not None:
         _attach_running_averages(trainer, output_names)
     if with_pbars and get_rank() == 0:

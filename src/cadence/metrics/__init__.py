@@ -23,6 +23,7 @@ from cadence.metrics.classification import (
     TopKCategoricalAccuracy,
 )
 from cadence.metrics.confusion_matrix import ConfusionMatrix, ConfusionMatrixAverage, IoU, mIoU
+from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.metric import Metric, NotComputableError
 from cadence.metrics.metrics_lambda import MetricsLambda
 from cadence.metrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score, RootMeanSquaredError
@@ -51,6 +52,7 @@ __all__ = [
     "EpochWise",
     "Fbeta",
     "Frequency",
+    "GpuInfo",
     "IoU",
     "Loss",
     "MeanAbsoluteError",

@@ -40,7 +40,7 @@ from cadence.handlers.logger_utils import (
 )
 from cadence.handlers.savers import BaseSaveHandler
 from cadence.loggers.logger import BaseLogger
-from cadence.metrics import RunningAverage, RunningBatchWise
+from cadence.metrics import GpuInfo, RunningAverage, RunningBatchWise
 from cadence.utils import deprecated
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "EarlyStopping",
     "Engine",
     "Events",
+    "GpuInfo",
     "ParamScheduler",
     "ProgressBar",
     "RunningAverage",

@@ -1,0 +1,150 @@
+"""GPU memory use and utilization, read from NVIDIA's management library (NVML) through ``pynvml``."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList
+from cadence.metrics.metric import Metric
+
+__all__ = ["GpuInfo"]
+
+_INSTALL = "pip install nvidia-ml-py"
+_MIB = 1024.0 * 1024.0
+
+
+class _PynvmlAndGpuMissing(ModuleNotFoundError, RuntimeError):
+    """Both requirements are missing: catchable as either error, as Ignite raises one or the other."""
+
+
+def _load_pynvml() -> Any:
+    """The ``pynvml`` module, initialised; a clear error names whatever is missing."""
+    try:
+        pynvml = importlib.import_module("pynvml")
+    except ImportError:
+        pynvml = None
+    has_gpu = torch.cuda.is_available()
+    if pynvml is None and not has_gpu:
+        raise _PynvmlAndGpuMissing(
+            f"GpuInfo: This contrib module requires pynvml to be installed ({_INSTALL}). This contrib module requires "
+            "available GPU as well, and torch sees none (torch.cuda.is_available() is False).",
+            name="pynvml",
+        )
+    if pynvml is None:
+        raise ModuleNotFoundError(
+            f"GpuInfo: This contrib module requires pynvml to be installed ({_INSTALL}) to read the GPUs.",
+            name="pynvml",
+        )
+    if not has_gpu:
+        raise RuntimeError(
+            "GpuInfo: This contrib module requires available GPU: torch.cuda.is_available() is False, so GpuInfo has "
+            "nothing to report. Run on a machine with an NVIDIA GPU (and its driver), or leave GpuInfo out."
+        )
+    pynvml.nvmlInit()  # fails with the driver's own error when the NVIDIA driver is missing
+    return pynvml
+
+
+def _device_report(pynvml: Any, index: int) -> dict[str, Any]:
+    """One GPU's figures, shaped as ``nvidia-smi``'s query (memory in MiB, utilization in %)."""
+    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+    try:
+        utilization: int | str = int(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+    except pynvml.NVMLError:  # e.g. not supported on this GPU: reported as nvidia-smi does
+        utilization = "N/A"
+    return {
+        "fb_memory_usage": {
+            "total": memory.total / _MIB,
+            "used": memory.used / _MIB,
+            "free": memory.free / _MIB,
+            "unit": "MiB",
+        },
+        "utilization": {"gpu_util": utilization, "unit": "%"},
+    }
+
+
+class GpuInfo(Metric):
+    """The memory use and utilization of each GPU of the machine, published as integer percentages.
+
+    Attached with ``name="gpu"``, it writes ``engine.state.metrics["gpu:0 mem(%)"]`` and
+    ``["gpu:0 util(%)"]`` (and so on for each GPU) at ``event_name``; a utilization that the GPU does not
+    report is left out. Needs an NVIDIA GPU and ``pynvml`` (``pip install nvidia-ml-py``); without either,
+    the constructor raises an error that names what is missing (``ModuleNotFoundError`` for pynvml,
+    ``RuntimeError`` for the GPU). It accumulates nothing, so :meth:`reset` and :meth:`update` do nothing.
+
+    Example:
+        >>> engine = Engine(lambda engine, batch: None)
+        >>> if GpuInfo.is_available():
+        ...     GpuInfo().attach(engine, name="gpu")
+        >>> all(name.startswith("gpu:") for name in engine.run([0]).metrics)
+        True
+    """
+
+    required_output_keys = None
+
+    def __init__(self) -> None:
+        self._pynvml = _load_pynvml()
+        super().__init__()
+
+    @staticmethod
+    def is_available() -> bool:
+        """Whether ``GpuInfo()`` can work here: ``pynvml`` is installed and torch sees a GPU."""
+        try:
+            importlib.import_module("pynvml")
+        except ImportError:
+            return False
+        return torch.cuda.is_available()
+
+    def reset(self) -> None:
+        """Nothing to forget: the figures are read when computed."""
+
+    def update(self, output: Any) -> None:
+        """Nothing to accumulate: the engine's output is not used."""
+
+    def compute(self) -> list[dict[str, Any]]:
+        """One report per GPU: ``{"fb_memory_usage": {"used", "total", ...}, "utilization": {"gpu_util", ...}}``."""
+        count = int(self._pynvml.nvmlDeviceGetCount())
+        if count == 0:
+            warnings.warn("No GPU information available: NVML lists no GPU.", UserWarning, stacklevel=2)
+        return [_device_report(self._pynvml, index) for index in range(count)]
+
+    def completed(self, engine: Engine[Any], name: str) -> None:
+        """Write ``"<name>:<i> mem(%)"`` and ``"<name>:<i> util(%)"`` to ``engine.state.metrics``."""
+        metrics = engine.state.metrics
+        for index, report in enumerate(self.compute()):
+            memory = report.get("fb_memory_usage")
+            if isinstance(memory, Mapping) and memory.get("total"):
+                metrics[f"{name}:{index} mem(%)"] = int(memory["used"] * 100.0 / memory["total"])
+            else:
+                warnings.warn(f"No GPU memory usage information available in {report}", UserWarning, stacklevel=2)
+            utilization = report.get("utilization", {}).get("gpu_util", "N/A")
+            if utilization != "N/A":
+                metrics[f"{name}:{index} util(%)"] = int(utilization)
+
+    def attach(  # type: ignore[override]  # Ignite's signature: a name and an event, not a usage
+        self,
+        engine: Engine[Any],
+        name: str = "gpu",
+        event_name: CallableEventWithFilter | EventsList | str = Events.ITERATION_COMPLETED,
+    ) -> None:
+        """Publish the figures as ``engine.state.metrics["<name>:<i> ..."]`` each time ``event_name`` fires."""
+        self._check_attach(engine, name, "epoch_wise")
+        engine.add_event_handler(event_name, self.completed, name)
+
+    def detach(  # type: ignore[override]  # matches attach
+        self, engine: Engine[Any], event_name: CallableEventWithFilter | EventsList | str = Events.ITERATION_COMPLETED
+    ) -> None:
+        """Stop publishing at ``event_name`` (nothing happens if it is not attached there)."""
+        if engine.has_event_handler(self.completed, event_name):
+            engine.remove_event_handler(self.completed, event_name)
+
+    def is_attached(  # type: ignore[override]  # matches attach
+        self, engine: Engine[Any], event_name: CallableEventWithFilter | EventsList | str = Events.ITERATION_COMPLETED
+    ) -> bool:
+        """Whether the figures are published at ``event_name``."""
+        return engine.has_event_handler(self.completed, event_name)
