@@ -20,6 +20,7 @@ MODULES = [
     "param_scheduler",
     "polyaxon_logger",
     "tensorboard_logger",
+    "time_profilers",
     "tqdm_logger",
     "visdom_logger",
     "wandb_logger",
@@ -44,3 +45,15 @@ def test_package_names() -> None:
     assert contrib_handlers.TensorboardLogger is TensorboardLogger
     assert contrib_handlers.ProgressBar is handlers.ProgressBar
     assert contrib_handlers.PiecewiseLinear is handlers.PiecewiseLinear
+
+
+def test_package_names_of_ignite_contrib() -> None:
+    from cadence.handlers import tensorboard_logger
+
+    assert contrib_handlers.EpochOutputStore is handlers.EpochOutputStore
+    assert contrib_handlers.BasicTimeProfiler is handlers.BasicTimeProfiler
+    assert contrib_handlers.HandlersTimeProfiler is handlers.HandlersTimeProfiler
+    # As Ignite's: the package exposes the new modules (its own old module replaces one once imported).
+    if "cadence.contrib.handlers.tensorboard_logger" not in sys.modules:
+        assert contrib_handlers.tensorboard_logger is tensorboard_logger
+    assert contrib_handlers.tensorboard_logger.TensorboardLogger is TensorboardLogger
