@@ -14,6 +14,7 @@ from cadence.handlers.common import setup_common_training_handlers
 from cadence.metrics import GpuInfo
 
 MIB = 1024 * 1024
+MEM, UTIL = "gpu:0 mem(%)", "gpu:0 util(%)"
 
 
 class FakeNVMLError(Exception):
@@ -123,3 +124,53 @@ def test_missing_requirements_are_named(
             setup_common_training_handlers(trainer, with_gpu_stats=True, with_pbars=False)
     if not has_pynvml:
         assert "nvidia-ml-py" in message
+
+
+def _fake_smi(monkeypatch: pytest.MonkeyPatch, response: dict[str, Any]) -> list[str]:
+    """pynvml < 12: ``pynvml.smi.nvidia_smi.getInstance().DeviceQuery(...)`` returns ``response``."""
+    queries: list[str] = []
+
+    class Instance:
+        def DeviceQuery(self, query: str) -> dict[str, Any]:  # pynvml's name
+            queries.append(query)
+            return response
+
+    smi = types.ModuleType("pynvml.smi")
+    smi.nvidia_smi = types.SimpleNamespace(getInstance=Instance)  # type: ignore[attr-defined]
+    package = types.ModuleType("pynvml")
+    package.__path__ = []
+    package.smi = smi  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", package)
+    monkeypatch.setitem(sys.modules, "pynvml.smi", smi)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    return queries
+
+
+def test_pynvml_smi_is_used_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    response = {"gpu": [{"fb_memory_usage": {"used": 300.0, "total": 1000.0}, "utilization": {"gpu_util": 9.0}}]}
+    queries = _fake_smi(monkeypatch, response)
+    engine = Engine(lambda engine, batch: None)
+    GpuInfo().attach(engine)
+    assert engine.run([0]).metrics == {"gpu:0 mem(%)": 30, "gpu:0 util(%)": 9}
+    assert queries == ["memory.used, memory.total, utilization.gpu"]
+
+
+@pytest.mark.parametrize(
+    ("response", "match", "expected"),
+    [
+        ({}, "No GPU information available", {}),
+        ({"gpu": [{"utilization": {"gpu_util": 5}}]}, "No GPU memory usage information", {UTIL: 5}),
+        ({"gpu": [{"fb_memory_usage": {"used": 1}, "utilization": {"gpu_util": 5}}]}, "used/total", {UTIL: 5}),
+        ({"gpu": [{"fb_memory_usage": {"used": 1, "total": 4}}]}, "No GPU utilization", {MEM: 25}),
+        ({"gpu": [{"fb_memory_usage": {"used": 1, "total": 4}, "utilization": {}}]}, "'gpu_util'", {MEM: 25}),
+    ],
+)
+def test_incomplete_reports_warn(
+    monkeypatch: pytest.MonkeyPatch, response: dict[str, Any], match: str, expected: dict[str, int]
+) -> None:
+    _fake_smi(monkeypatch, response)
+    engine = Engine(lambda engine, batch: None)
+    engine.state.metrics = {}
+    with pytest.warns(UserWarning, match=match):
+        GpuInfo().completed(engine, "gpu")
+    assert engine.state.metrics == expected

@@ -1,10 +1,14 @@
-"""GPU memory use and utilization, read from NVIDIA's management library (NVML) through ``pynvml``."""
+"""GPU memory use and utilization, read from NVIDIA's management library (NVML) through ``pynvml``.
+
+Both packages that install the ``pynvml`` module work: ``pynvml < 12`` (Ignite's pin, read through its
+``nvidia-smi``-like query) and ``nvidia-ml-py`` (read through the NVML calls, in the same report shape).
+"""
 
 from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -18,24 +22,31 @@ _INSTALL = "pip install nvidia-ml-py"
 _MIB = 1024.0 * 1024.0
 
 
+_QUERY = "memory.used, memory.total, utilization.gpu"
+Query = Callable[[], Mapping[str, Any]]
+
+
 class _PynvmlAndGpuMissing(ModuleNotFoundError, RuntimeError):
     """Both requirements are missing: catchable as either error, as Ignite raises one or the other."""
 
 
-def _load_pynvml() -> Any:
-    """The ``pynvml`` module, initialised; a clear error names whatever is missing."""
+def _import(name: str) -> Any:
     try:
-        pynvml = importlib.import_module("pynvml")
+        return importlib.import_module(name)
     except ImportError:
-        pynvml = None
+        return None
+
+
+def _check_requirements(has_pynvml: bool) -> None:
+    """Raise an error that names whatever is missing: pynvml, a GPU, or both."""
     has_gpu = torch.cuda.is_available()
-    if pynvml is None and not has_gpu:
+    if not has_pynvml and not has_gpu:
         raise _PynvmlAndGpuMissing(
             f"GpuInfo: This contrib module requires pynvml to be installed ({_INSTALL}). This contrib module requires "
             "available GPU as well, and torch sees none (torch.cuda.is_available() is False).",
             name="pynvml",
         )
-    if pynvml is None:
+    if not has_pynvml:
         raise ModuleNotFoundError(
             f"GpuInfo: This contrib module requires pynvml to be installed ({_INSTALL}) to read the GPUs.",
             name="pynvml",
@@ -45,8 +56,18 @@ def _load_pynvml() -> Any:
             "GpuInfo: This contrib module requires available GPU: torch.cuda.is_available() is False, so GpuInfo has "
             "nothing to report. Run on a machine with an NVIDIA GPU (and its driver), or leave GpuInfo out."
         )
+
+
+def _connect() -> Query:
+    """A function returning ``{"gpu": [report, ...]}``: through ``pynvml.smi`` (pynvml < 12, Ignite's pin) when
+    present, else through the NVML API itself (nvidia-ml-py, any version)."""
+    smi, pynvml = _import("pynvml.smi"), _import("pynvml")
+    _check_requirements(smi is not None or pynvml is not None)
+    if smi is not None:
+        instance = smi.nvidia_smi.getInstance()
+        return lambda: instance.DeviceQuery(_QUERY)
     pynvml.nvmlInit()  # fails with the driver's own error when the NVIDIA driver is missing
-    return pynvml
+    return lambda: {"gpu": [_device_report(pynvml, index) for index in range(pynvml.nvmlDeviceGetCount())]}
 
 
 def _device_report(pynvml: Any, index: int) -> dict[str, Any]:
@@ -66,6 +87,39 @@ def _device_report(pynvml: Any, index: int) -> dict[str, Any]:
         },
         "utilization": {"gpu_util": utilization, "unit": "%"},
     }
+
+
+def _memory_percent(report: Mapping[str, Any]) -> int | None:
+    memory = report.get("fb_memory_usage")
+    if memory is None:
+        warnings.warn(f"No GPU memory usage information available in {report}", UserWarning, stacklevel=3)
+        return None
+    if "used" not in memory or "total" not in memory:
+        warnings.warn(
+            f"GPU memory usage information does not provide used/total memory consumption information in {memory}",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    return int(memory["used"] * 100.0 / memory["total"])
+
+
+def _utilization_percent(report: Mapping[str, Any]) -> int | None:
+    utilization = report.get("utilization")
+    if utilization is None:
+        warnings.warn(f"No GPU utilization information available in {report}", UserWarning, stacklevel=3)
+        return None
+    if "gpu_util" not in utilization:
+        warnings.warn(
+            f"GPU utilization information does not provide 'gpu_util' information in {utilization}",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    try:
+        return int(utilization["gpu_util"])
+    except ValueError:  # "N/A": the GPU does not report it
+        return None
 
 
 class GpuInfo(Metric):
@@ -88,17 +142,13 @@ class GpuInfo(Metric):
     required_output_keys = None
 
     def __init__(self) -> None:
-        self._pynvml = _load_pynvml()
+        self._query = _connect()
         super().__init__()
 
     @staticmethod
     def is_available() -> bool:
         """Whether ``GpuInfo()`` can work here: ``pynvml`` is installed and torch sees a GPU."""
-        try:
-            importlib.import_module("pynvml")
-        except ImportError:
-            return False
-        return torch.cuda.is_available()
+        return _import("pynvml") is not None and torch.cuda.is_available()
 
     def reset(self) -> None:
         """Nothing to forget: the figures are read when computed."""
@@ -108,23 +158,28 @@ class GpuInfo(Metric):
 
     def compute(self) -> list[dict[str, Any]]:
         """One report per GPU: ``{"fb_memory_usage": {"used", "total", ...}, "utilization": {"gpu_util", ...}}``."""
-        count = int(self._pynvml.nvmlDeviceGetCount())
-        if count == 0:
-            warnings.warn("No GPU information available: NVML lists no GPU.", UserWarning, stacklevel=2)
-        return [_device_report(self._pynvml, index) for index in range(count)]
+        data = self._query()
+        if not data or not data.get("gpu"):
+            warnings.warn("No GPU information available", UserWarning, stacklevel=2)
+            return []
+        return list(data["gpu"])
 
     def completed(self, engine: Engine[Any], name: str) -> None:
-        """Write ``"<name>:<i> mem(%)"`` and ``"<name>:<i> util(%)"`` to ``engine.state.metrics``."""
+        """Write ``"<name>:<i> mem(%)"`` and ``"<name>:<i> util(%)"`` to ``engine.state.metrics``; a figure
+        missing from a report is skipped with a warning (a utilization of ``"N/A"``, silently)."""
+        reports = self.compute()
+        if not reports:
+            warnings.warn("No GPU information available", UserWarning, stacklevel=2)
+            return
         metrics = engine.state.metrics
-        for index, report in enumerate(self.compute()):
-            memory = report.get("fb_memory_usage")
-            if isinstance(memory, Mapping) and memory.get("total"):
-                metrics[f"{name}:{index} mem(%)"] = int(memory["used"] * 100.0 / memory["total"])
-            else:
-                warnings.warn(f"No GPU memory usage information available in {report}", UserWarning, stacklevel=2)
-            utilization = report.get("utilization", {}).get("gpu_util", "N/A")
-            if utilization != "N/A":
-                metrics[f"{name}:{index} util(%)"] = int(utilization)
+        for index, report in enumerate(reports):
+            memory = _memory_percent(report)
+            if memory is not None:
+                metrics[f"{name}:{index} mem(%)"] = memory
+        for index, report in enumerate(reports):
+            utilization = _utilization_percent(report)
+            if utilization is not None:
+                metrics[f"{name}:{index} util(%)"] = utilization
 
     def attach(  # type: ignore[override]  # Ignite's signature: a name and an event, not a usage
         self,
