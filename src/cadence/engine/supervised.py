@@ -119,15 +119,16 @@ def _amp_mode(amp_mode: AmpMode | str | None, scaler: object = None) -> AmpMode 
         mode = amp_mode if isinstance(amp_mode, AmpMode) else AmpMode(amp_mode)
     except ValueError:
         raise ValueError(f"amp_mode must be None or 'amp' (torch.autocast), got {amp_mode!r}.") from None
-    try:
-        from torch.amp import autocast  # noqa: F401  # present in every supported torch; checked as Ignite does
-    except ImportError:
-        raise ImportError("Please install torch>=1.12.0 to use amp_mode='amp'.") from None
+    # Present in every torch cadence supports; checked (scaler first) as Ignite does, for a clear error.
     if scaler is True:
         try:
             from torch.amp import GradScaler  # noqa: F401
         except ImportError:
             raise ImportError("Please install torch>=2.3.1 to use scaler argument.") from None
+    try:
+        from torch.amp import autocast  # noqa: F401
+    except ImportError:
+        raise ImportError("Please install torch>=1.12.0 to use amp_mode='amp'.") from None
     return mode
 
 
