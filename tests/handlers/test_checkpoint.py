@@ -410,7 +410,8 @@ def _save_from_two_ranks(local_rank: int, folder: str) -> dict[str, Any]:
     model = nn.parallel.DistributedDataParallel(nn.Linear(4, 1))
     trainer = create_supervised_trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss())
     rank_folder = Path(folder) / f"rank{idist.get_rank()}"
-    checkpoint = Checkpoint({"model": model, "trainer": trainer}, rank_folder, save_on_rank=1, n_saved=None)
+    saver = DiskSaver(rank_folder, save_on_rank=1, wait_all_ranks=True)
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, saver, n_saved=None)
     if idist.get_rank() == 1:
         trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda: time.sleep(0.3))  # a slow writer
     trainer.add_event_handler(Events.EPOCH_COMPLETED, checkpoint)

@@ -111,6 +111,10 @@ class DiskSaver(BaseSaveHandler):
         require_empty: refuse a folder that already holds ``.pt`` files, so that an earlier run's
             checkpoints are not mixed up with (or overwritten by) this run's.
         save_on_rank: the rank that writes.
+        wait_all_ranks: after each save, every rank waits at a barrier until the file is on disk, so that
+            no rank reads it too early. Every rank must then call the saver (attach the checkpoint on
+            all ranks). ``False`` (the default, as Ignite) lets a checkpoint be attached on one rank only;
+            call ``idist.barrier()`` before other ranks read a fresh checkpoint.
 
     Example:
         >>> import tempfile, os
@@ -127,6 +131,8 @@ class DiskSaver(BaseSaveHandler):
         create_dir: bool = True,
         require_empty: bool = True,
         save_on_rank: int = 0,
+        *,
+        wait_all_ranks: bool = False,
         **kwargs: Any,
     ) -> None:
         if isinstance(save_on_rank, bool) or not isinstance(save_on_rank, int) or save_on_rank < 0:
@@ -134,6 +140,7 @@ class DiskSaver(BaseSaveHandler):
         self.dirname = Path(dirname).expanduser()
         self.atomic = atomic
         self.save_on_rank = save_on_rank
+        self.wait_all_ranks = bool(wait_all_ranks)
         self.kwargs = kwargs
         if get_rank() == save_on_rank:
             self._check_and_setup(create_dir, require_empty)
@@ -155,11 +162,12 @@ class DiskSaver(BaseSaveHandler):
                 )
 
     def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
-        """Write ``checkpoint`` to ``dirname/filename`` on ``save_on_rank``; in a distributed run every rank
+        """Write ``checkpoint`` to ``dirname/filename`` on ``save_on_rank``; with ``wait_all_ranks`` every rank
         then waits at a barrier, so that none goes on (or reads the file) before it is on disk."""
         if get_rank() == self.save_on_rank:
             self._save_func(checkpoint, self.dirname / filename, torch.save)
-        barrier()
+        if self.wait_all_ranks:
+            barrier()
 
     def _save_func(self, checkpoint: Mapping[str, Any], path: Path, save: Callable[..., None]) -> None:
         if self.atomic:
