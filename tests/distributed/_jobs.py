@@ -57,11 +57,11 @@ def collectives() -> dict[str, Any]:
         "gather_number": idist.all_gather(rank * 2),
         "gather_string": idist.all_gather(f"rank{rank}"),
         "gather_object": idist.all_gather({"rank": rank}),
-        "broadcast_tensor": idist.broadcast(torch.arange(3) + 7 if rank == 0 else None).tolist(),
+        "broadcast_tensor": idist.broadcast(torch.arange(3) + 7 if rank == 0 else None, safe_mode=True).tolist(),
         "broadcast_in_place": received.tolist(),
-        "broadcast_number": idist.broadcast(2.5 if rank == 0 else None),
-        "broadcast_object": idist.broadcast(
-            {"from": rank} if rank == idist.get_world_size() - 1 else None, src=idist.get_world_size() - 1
+        "broadcast_number": idist.broadcast(2.5 if rank == 0 else None, safe_mode=True),
+        "broadcast_string": idist.broadcast(
+            f"from {rank}" if rank == idist.get_world_size() - 1 else "", src=idist.get_world_size() - 1
         ),
         **groups(),
     }

@@ -140,7 +140,7 @@ def test_broadcast_in_two_processes(two_ranks: list[dict[str, Any]]) -> None:
         found = result["collectives"]
         assert found["broadcast_tensor"] == [7, 8, 9]
         assert found["broadcast_number"] == 2.5
-        assert found["broadcast_object"] == {"from": 1}
+        assert found["broadcast_string"] == "from 1"
     assert two_ranks[1]["collectives"]["broadcast_in_place"] == [4, 5, 6]
 
 
@@ -158,3 +158,10 @@ def test_subgroups_and_shaped_gathers_in_two_processes(two_ranks: list[dict[str,
     for found in (first, last):
         assert found["shaped"] == [[[0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]]
     assert (first["local_first"], last["local_first"]) == (0, 1)
+
+
+def test_broadcast_refuses_what_ignite_refuses() -> None:
+    with pytest.raises(TypeError, match="Unhandled input type list"):
+        idist.broadcast([0, 1, 2], src=0)
+    with pytest.raises(ValueError, match="Source data can not be None"):
+        idist.broadcast(None, src=0)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 import functools
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import PurePath
 from typing import Any, ParamSpec, TypeVar, overload
 
 import torch
@@ -228,10 +230,11 @@ def broadcast(tensor: R, src: int = ..., safe_mode: bool = ...) -> R: ...
 def broadcast(tensor: Any, src: int = 0, safe_mode: bool = False) -> Any:
     """Give every process the value held by rank ``src``.
 
-    Tensors, numbers, strings and picklable objects are all supported; ranks other than ``src`` may pass
-    ``None`` (or a placeholder of any kind). A tensor passed on another rank with the source's shape and
-    dtype is filled in place. In one process the value comes back unchanged. ``safe_mode`` is accepted
-    for Ignite's API: cadence always sends the value's kind and shape first, so placeholders are always safe.
+    Tensors, numbers, strings and paths are supported, as in Ignite (send other objects with
+    :func:`all_gather`). Ranks other than ``src`` pass a placeholder: a tensor of the source's shape and
+    dtype is filled in place; any other value, or ``None`` with ``safe_mode=True``, is replaced. The
+    value's kind and shape always travel first, so a placeholder never needs to match. In one process
+    the value comes back unchanged.
 
     Example:
         >>> broadcast(torch.arange(3)), broadcast("hello", src=0)
@@ -243,9 +246,19 @@ def broadcast(tensor: Any, src: int = 0, safe_mode: bool = False) -> Any:
     is_src = get_rank() == src
     if is_src and tensor is None:
         raise ValueError(f"Source data can not be None: rank {src} is the broadcast source and must pass a value.")
+    if tensor is None and not safe_mode:
+        raise ValueError(
+            "Argument safe_mode should be True if None is passed for non src rank: pass safe_mode=True, or a "
+            "placeholder of the value's kind."
+        )
+    if tensor is not None and not isinstance(tensor, torch.Tensor | numbers.Number | str | PurePath):
+        raise TypeError(
+            f"Unhandled input type {type(tensor).__name__}: broadcast sends tensors, numbers, strings and paths; "
+            "use all_gather for other objects."
+        )
     if not is_distributed():
         return tensor
-    value = tensor
+    value: Any = tensor
     # A small header says what is coming, so that other ranks need not know the value's kind or shape.
     if is_src and isinstance(value, torch.Tensor):
         header: list[Any] = [("tensor", tuple(value.shape), value.dtype)]
