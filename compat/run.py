@@ -4,7 +4,9 @@ Steps:
 1. Get the released source distribution with pip (cached in ``.compat/``) and take its ``tests/`` only.
 2. Apply the private-internals rule (``compat/exclusions.py``) and list what it leaves out.
 3. Run the selected test files twice, one pytest process per file: against the installed
-   pytorch-ignite 0.5.5 (the baseline) and against cadence through the stand-in ``compat/ignite``.
+   pytorch-ignite 0.5.5 (the baseline) and against cadence through the stand-in ``compat/ignite``;
+   then the files' ``distributed`` tests again in two gloo processes on 127.0.0.1, the way Ignite's
+   CI runs them (each counts once more, as "2 processes: <test>").
 4. Count, file by file, the tests that pass on Ignite and are not left out; print how many of them
    pass on cadence, and the totals per part. Fail when a part has more failing (or fewer passing)
    counted tests than ``compat/floor.json`` records (``--raise-floor`` records the figures reached).
@@ -59,6 +61,8 @@ markers =
 addopts = -p no:cacheprovider --continue-on-collection-errors -q
 """
 FILE_TIMEOUT_S = 900
+# Ids of the tests run by two gloo processes on 127.0.0.1 (the 2-process phase).
+TWO_PROCESSES = "2 processes: "
 
 
 def fetch_tests() -> Path:
@@ -115,9 +119,14 @@ def test_files(work: Path, only: str | None) -> dict[str, str]:
     return files
 
 
-def run_file(work: Path, rel: str, target: str) -> dict[str, str]:
-    """Run one test file against ``target`` ("ignite" or "cadence"); map each test id to its outcome."""
-    out = CACHE / "results" / target / (rel.replace("/", "__") + ".xml")
+def run_file(work: Path, rel: str, target: str, *, processes: int = 1) -> dict[str, str]:
+    """Run one test file against ``target`` ("ignite" or "cadence"); map each test id to its outcome.
+
+    With ``processes=2`` only the file's ``distributed`` tests run, in two gloo processes (pytest-xdist
+    workers, as Ignite's own CI does); their ids are prefixed with :data:`TWO_PROCESSES`.
+    """
+    suffix = "" if processes == 1 else f".{processes}procs"
+    out = CACHE / "results" / target / (rel.replace("/", "__") + suffix + ".xml")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -127,11 +136,16 @@ def run_file(work: Path, rel: str, target: str) -> dict[str, str]:
         path.insert(0, str(HERE))
     env["PYTHONPATH"] = os.pathsep.join(path)
     command = [sys.executable, "-m", "pytest", rel, f"--junitxml={out}", "--timeout=120", "-p", "no:randomly"]
+    if processes > 1:
+        env["WORLD_SIZE"] = str(processes)
+        command += ["-m", "distributed", "--dist=each", f"--tx={processes}*popen//python={sys.executable}"]
+        Path("/tmp/free_port").unlink(missing_ok=True)  # where Ignite's conftest passes rank 0's port on
     with contextlib.suppress(subprocess.TimeoutExpired):  # the tests that finished are in the XML
         subprocess.run(
             command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=FILE_TIMEOUT_S
         )
-    return parse_junit(out)
+    outcomes = parse_junit(out)
+    return outcomes if processes == 1 else {TWO_PROCESSES + test: outcome for test, outcome in outcomes.items()}
 
 
 def parse_junit(path: Path) -> dict[str, str]:
@@ -162,7 +176,7 @@ _RANK = {"passed": 0, "skipped": 1, "failed": 2}
 
 
 def function_of(test_id: str) -> str:
-    return test_id.split("[", 1)[0]
+    return test_id.removeprefix(TWO_PROCESSES).split("[", 1)[0]
 
 
 def check_stand_in(work: Path) -> None:
@@ -194,6 +208,11 @@ def main() -> int:
 
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(both, sorted(files)))
+    # The 2-process phase runs alone: Ignite's fixtures pass rank 0's port through one fixed file.
+    for rel, baseline, ours in results:
+        if "pytest.mark.distributed" in (work / rel).read_text():
+            baseline.update(run_file(work, rel, "ignite", processes=2))
+            ours.update(run_file(work, rel, "cadence", processes=2))
 
     rows, totals, failures = [], {part: [0, 0] for part in SELECTION}, {}
     for rel, baseline, ours in results:
