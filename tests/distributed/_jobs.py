@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,15 @@ def sharding() -> dict[str, Any]:
         idist.auto_dataloader(data, batch_size=4, seed=3, sharding="exact")
     except ValueError as error:
         errors.append(str(error))
-    return {"exact": exact, "padded": padded, "errors": errors, "reproducible": reproducible}
+    with warnings.catch_warnings(record=True) as caught:  # Ignite warns (not raises) for these
+        warnings.simplefilter("always")
+        batch_sampler = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(data), 3, False)
+        idist.auto_dataloader(data, batch_sampler=batch_sampler)
+        rank, world_size = idist.get_rank(), idist.get_world_size()
+        wrong = torch.utils.data.DistributedSampler(data, num_replicas=world_size + 1, rank=(rank + 1) % world_size)
+        idist.auto_dataloader(data, sampler=wrong)
+    warned = [str(w.message).split(":")[0] for w in caught]
+    return {"exact": exact, "padded": padded, "errors": errors, "reproducible": reproducible, "warned": warned}
 
 
 def make_data() -> torch.utils.data.TensorDataset:

@@ -51,6 +51,12 @@ def test_sharding_in_two_processes(two_ranks: list[dict[str, Any]]) -> None:
     assert "the sampler must split data among ranks; got SequentialSampler" in errors[0]
     assert "batch_size=1 is the global batch and must be at least the world size 2" in errors[1]
     assert "cannot use Sharding.EXACT" in errors[2]
+    assert two_ranks[1]["sharding"]["warned"] == [
+        "Found batch_sampler in provided kwargs. Please, make sure that it is compatible with distributed "
+        "configuration",
+        "Found distributed sampler with rank=0, but process rank is 1",
+        "Found distributed sampler with num_replicas=3, but world size is 2",
+    ]
     shards = [[i for batch in result["sharding"]["reproducible"] for i in batch] for result in two_ranks]
     assert [len(b) for b in two_ranks[0]["sharding"]["reproducible"]] == [2, 2, 2]  # global batch 4 -> 2 per rank
     assert len(shards[0]) == len(shards[1]) == 6 and set(shards[0]) | set(shards[1]) == set(range(11))

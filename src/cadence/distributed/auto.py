@@ -164,9 +164,34 @@ def _split_per_rank(kwargs: dict[str, Any], world_size: int) -> None:
         kwargs["num_workers"] = (num_workers + nproc - 1) // nproc
 
 
+def _check_sampler_ranks(sampler: Any, world_size: int) -> None:
+    """Warn (as Ignite) when a given distributed sampler was built for another rank or world size."""
+    rank = get_rank()
+    if getattr(sampler, "rank", rank) != rank:
+        warnings.warn(
+            f"Found distributed sampler with rank={sampler.rank}, but process rank is {rank}: this process would "
+            "read another rank's samples.",
+            UserWarning,
+            stacklevel=4,
+        )
+    if getattr(sampler, "num_replicas", world_size) != world_size:
+        warnings.warn(
+            f"Found distributed sampler with num_replicas={sampler.num_replicas}, but world size is {world_size}: "
+            "some samples would be read by no rank or by several.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _add_sampler(dataset: Dataset[Any], kwargs: dict[str, Any], sharding: Sharding, world_size: int) -> None:
     if kwargs.get("batch_sampler") is not None:
-        raise ValueError("auto_dataloader cannot shard a batch_sampler among ranks; pass batch_size instead.")
+        warnings.warn(
+            "Found batch_sampler in provided kwargs. Please, make sure that it is compatible with distributed "
+            "configuration: auto_dataloader cannot shard a batch sampler among the ranks (pass batch_size to let it).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
     sampler = kwargs.get("sampler")
     if sampler is not None:
         if not isinstance(sampler, _DISTRIBUTED_SAMPLERS):
@@ -174,6 +199,7 @@ def _add_sampler(dataset: Dataset[Any], kwargs: dict[str, Any], sharding: Shardi
                 f"With {world_size} processes the sampler must split data among ranks; got {type(sampler).__name__}. "
                 "Omit sampler (auto_dataloader adds one) or pass a DistributedSampler/UnpaddedDistributedSampler."
             )
+        _check_sampler_ranks(sampler, world_size)
         return
     shuffle = bool(kwargs.pop("shuffle", False))
     rank = get_rank()
