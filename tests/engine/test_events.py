@@ -134,3 +134,19 @@ def test_custom_event_enum_members_are_filterable() -> None:
     assert Custom.STEP(every=2).filter is not None
     assert Custom.STEP(every=2) == Custom.STEP
     assert len(Custom.STEP | Events.STARTED) == 2
+
+
+def test_handlers_with_the_same_every_keep_their_order_among_others() -> None:
+    engine = Engine(lambda e, b: None)
+    calls: list[str] = []
+    for name, event in [
+        ("a", Events.ITERATION_COMPLETED(every=2)),
+        ("b", Events.ITERATION_COMPLETED(every=2)),
+        ("c", Events.ITERATION_COMPLETED),
+        ("d", Events.ITERATION_COMPLETED(every=2)),
+        ("e", Events.ITERATION_COMPLETED(every=3)),
+        ("f", Events.ITERATION_COMPLETED(once=4)),
+    ]:
+        engine.add_event_handler(event, lambda e, name=name: calls.append(f"{name}{e.state.iteration}"))
+    engine.run(range(4))
+    assert calls == ["c1", "a2", "b2", "c2", "d2", "c3", "e3", "a4", "b4", "c4", "d4", "f4"]

@@ -56,7 +56,9 @@ class EventDispatcher:
         self._handlers: dict[str, list[HandlerRecord]] = {}
         # Per hot event, its handlers as (call, every, check) triples: empty (falsy) when nobody listens;
         # unpacking a tuple is cheaper than reading a record's attributes.
-        self._hot: list[tuple[tuple[Callable[[Any], Any], int, Any], ...]] = [(), (), (), ()]
+        # Per hot event: (every, check, calls) groups; consecutive handlers with the same pure ``every``
+        # filter share one group, so ten handlers on every=100 cost one modulo per iteration.
+        self._hot: list[tuple[tuple[int, Any, tuple[Callable[[Any], Any], ...]], ...]] = [(), (), (), ()]
         # The same handlers as bare calls when none is filtered (the common case), else None.
         self._hot_calls: list[tuple[Callable[[Any], Any], ...] | None] = [None, None, None, None]
         self._handler_wrapper: HandlerWrapper | None = None
@@ -219,7 +221,13 @@ class EventDispatcher:
         if key in _HOT_EVENTS:
             slot = _HOT_EVENTS.index(key)
             records = tuple(self._handlers.get(key, ()))
-            self._hot[slot] = tuple((r.call, r.every, r.check) for r in records)
+            groups: list[tuple[int, Any, list[Callable[[Any], Any]]]] = []
+            for r in records:  # merging only neighbours keeps the handlers' order
+                if r.check is None and groups and groups[-1][1] is None and groups[-1][0] == r.every:
+                    groups[-1][2].append(r.call)
+                else:
+                    groups.append((r.every, r.check, [r.call]))
+            self._hot[slot] = tuple((every, check, tuple(calls)) for every, check, calls in groups)
             unfiltered = all(not r.every and r.check is None for r in records)
             self._hot_calls[slot] = tuple(r.call for r in records) if unfiltered else None
 
@@ -317,9 +325,10 @@ class EventDispatcher:
             for call in calls:
                 call(self)
             return
-        for call, every, check in self._hot[slot]:
+        for every, check, group in self._hot[slot]:
             if every and counter % every:
                 continue
             if check is not None and not check(self, counter):
                 continue
-            call(self)
+            for call in group:
+                call(self)
