@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from torch.optim import Optimizer
 
@@ -40,8 +40,11 @@ Optimizers = Optimizer | Mapping[str | None, Optimizer] | None
 Evaluators = Engine[Any] | Mapping[str, Engine[Any]] | None
 
 
+LoggerT = TypeVar("LoggerT", bound=BaseLogger)
+
+
 def _setup_logging(
-    logger: BaseLogger,
+    logger: LoggerT,
     trainer: Engine[Any],
     optimizers: Optimizers,
     evaluators: Evaluators,
@@ -49,7 +52,7 @@ def _setup_logging(
     *,
     trainer_metric_names: MetricNames = "all",
     evaluator_metric_names: MetricNames = "all",
-) -> None:
+) -> LoggerT:
     if optimizers is not None and not isinstance(optimizers, Optimizer | Mapping):
         raise TypeError(
             "Argument optimizers should be either a single optimizer or a dictionary of optimizers, "
@@ -77,6 +80,7 @@ def _setup_logging(
             logger.attach_output_handler(
                 evaluator, Events.COMPLETED, tag=tag, metric_names=evaluator_metric_names, global_step_transform=step
             )
+    return logger
 
 
 def setup_tb_logging(
@@ -105,17 +109,10 @@ def setup_tb_logging(
         >>> _ = trainer.run([0, 0], max_epochs=2)
         >>> logger.close()
     """
-    logger = TensorboardLogger(log_dir=output_path, **kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        TensorboardLogger(log_dir=output_path, **kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_visdom_logging(
@@ -136,17 +133,10 @@ def setup_visdom_logging(
         ...
         NotImplementedError: VisdomLogger (Visdom) is not yet available in cadence. ...
     """
-    logger = VisdomLogger(**kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        VisdomLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_mlflow_logging(
@@ -167,17 +157,10 @@ def setup_mlflow_logging(
         ...
         NotImplementedError: MLflowLogger (MLflow) is not yet available in cadence. ...
     """
-    logger = MLflowLogger(**kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        MLflowLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_neptune_logging(
@@ -198,17 +181,10 @@ def setup_neptune_logging(
         ...
         NotImplementedError: NeptuneLogger (Neptune) is not yet available in cadence. ...
     """
-    logger = NeptuneLogger(**kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        NeptuneLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_wandb_logging(
@@ -229,17 +205,10 @@ def setup_wandb_logging(
         ...
         NotImplementedError: WandBLogger (Weights & Biases) is not yet available in cadence. ...
     """
-    logger = WandBLogger(**kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        WandBLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_plx_logging(
@@ -260,17 +229,10 @@ def setup_plx_logging(
         ...
         NotImplementedError: PolyaxonLogger (Polyaxon) is not yet available in cadence. ...
     """
-    logger = PolyaxonLogger(**kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        PolyaxonLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_clearml_logging(
@@ -291,17 +253,10 @@ def setup_clearml_logging(
         ...
         NotImplementedError: ClearMLLogger (ClearML) is not yet available in cadence. ...
     """
-    logger = ClearMLLogger(**kwargs)
-    _setup_logging(
-        logger,
-        trainer,
-        optimizers,
-        evaluators,
-        log_every_iters,
-        trainer_metric_names=trainer_metric_names,
-        evaluator_metric_names=evaluator_metric_names,
-    )
-    return logger
+    return _setup_logging(
+        ClearMLLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
+        trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
+    )  # fmt: skip
 
 
 def setup_trains_logging(
