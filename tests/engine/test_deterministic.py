@@ -120,3 +120,12 @@ def test_state_without_rng_states_replays_the_resumed_epoch_from_its_seed() -> N
     # skipped batches were not processed); the next epoch starts from its own seed and matches exactly.
     assert again[:2] == full[4:6]
     assert again[-4:] == full[-4:]
+
+
+@pytest.mark.parametrize("limit", [{"max_epochs": 1}, {"max_iters": 2}])
+def test_a_finished_run_started_again_draws_a_new_seed(limit: dict[str, int]) -> None:
+    engine = DeterministicEngine(lambda e, b: None)
+    torch.manual_seed(1)
+    first = engine.run([0, 1], **limit).seed
+    torch.manual_seed(2)
+    assert engine.run([0, 1], **limit).seed != first

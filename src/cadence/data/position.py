@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from cadence.data.sampler import ResumableSampler
 
-__all__ = ["set_data_position", "skip_batches"]
+__all__ = ["positions_directly", "set_data_position", "skip_batches"]
 
 T = TypeVar("T")
 
@@ -28,6 +28,17 @@ def _resumable_with_scale(data: object) -> tuple[ResumableSampler, int] | None:
         return None
     sampler = getattr(data, "sampler", None)
     return (sampler, 1) if isinstance(sampler, ResumableSampler) else None
+
+
+def positions_directly(data: object) -> bool:
+    """Whether ``data``'s order comes from one of cadence's resumable samplers (positioned in O(1)).
+
+    Example:
+        >>> from cadence.data import reproducible_dataloader
+        >>> positions_directly(reproducible_dataloader(list(range(4)), 2, seed=0)), positions_directly([1, 2])
+        (True, False)
+    """
+    return _resumable_with_scale(data) is not None
 
 
 def set_data_position(data: object, *, epoch: int, batch_index: int = 0) -> bool:

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from cadence.data import capture_rng_states, manual_seed, reproducible_dataloader, restore_rng_states
-from cadence.data.position import _resumable_with_scale
+from cadence.data.position import positions_directly
 from cadence.engine.engine import Engine
 from cadence.engine.events import Events
 from cadence.engine.state import State
@@ -203,7 +203,8 @@ class DeterministicEngine(Engine[OutputT]):
                 "Deterministic engine does not support the option of data=None. Please, provide data as iterable: "
                 "its order and random draws are what this engine makes repeatable (use Engine for data=None)."
             )
-        finished = self._run_gen is None and self.state.max_epochs is not None and self._is_done()
+        limited = self.state.max_epochs is not None or self.state.max_iters is not None
+        finished = self._run_gen is None and limited and self._is_done()
         if self.state.seed is None or (finished and not self._fixed_seed):
             self.state.seed = int(torch.randint(0, 2**31 - 1, (1,)).item())  # Ignite's way: from torch's state
         torch.use_deterministic_algorithms(True, warn_only=self._warn_only)
@@ -223,7 +224,7 @@ class DeterministicEngine(Engine[OutputT]):
         random state is put back after it, so the model's own draws are not disturbed.
         """
         data = self.state.dataloader
-        if self.state.seed is None or not isinstance(data, DataLoader) or _resumable_with_scale(data) is not None:
+        if self.state.seed is None or not isinstance(data, DataLoader) or positions_directly(data):
             return super()._new_iterator(new_pass=new_pass)
         pass_index, _ = self._stream_position()
         outside = capture_rng_states()
