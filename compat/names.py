@@ -25,6 +25,8 @@ PACKAGES = [
     "ignite.base",
     "ignite.distributed",
     "ignite.exceptions",
+    "ignite.metrics",
+    "ignite.contrib.metrics",
 ]
 SKIP = ("ignite.distributed.comp_models.horovod", "ignite.distributed.comp_models.xla")
 

@@ -49,6 +49,7 @@ SELECTION = {
         "tests/ignite/test_utils.py",
         "tests/ignite/base",
     ],
+    "metrics": ["tests/ignite/metrics", "tests/ignite/contrib/metrics"],
 }
 # Service loggers are the subject of a later issue; their clients are not installed here.
 SERVICE_LOGGERS = ("clearml", "mlflow", "neptune", "polyaxon", "visdom", "wandb")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -33,7 +36,25 @@ from cadence.metrics import (
 N, CLASSES, SHARD = 53, 4, 20  # rank 0 sees the first SHARD samples, rank 1 the other N - SHARD
 
 
+def families() -> list[ModuleType]:
+    """The metric families' own tables: every ``tests/metrics/_dist_*.py`` module.
+
+    Each defines ``metrics()`` (name -> (data kind, factory), as below) and may define ``data(n)``
+    (more data kinds, ``n`` samples each) and ``NO_EMPTY_BATCH`` (names of metrics that refuse an empty batch).
+    """
+    here = Path(__file__).parent
+    return [importlib.import_module(f"tests.metrics.{path.stem}") for path in sorted(here.glob("_dist_*.py"))]
+
+
 def dataset() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    data = _core_dataset()
+    for family in families():
+        if hasattr(family, "data"):
+            data.update(family.data(N))
+    return data
+
+
+def _core_dataset() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(7)
     scores, labels = torch.randn(N, CLASSES, generator=g), torch.randint(0, CLASSES, (N,), generator=g)
     return {
@@ -72,7 +93,13 @@ def metrics() -> dict[str, tuple[str, Callable[[], Metric]]]:
         )  # fmt: skip
     table["Precision_multilabel_samples"] = ("multilabel", lambda: Precision(average="samples", is_multilabel=True))
     table["Recall_multilabel_samples"] = ("multilabel", lambda: Recall(average="samples", is_multilabel=True))
+    for family in families():
+        table.update(family.metrics())
     return table
+
+
+def no_empty_batch() -> set[str]:
+    return {name for family in families() for name in getattr(family, "NO_EMPTY_BATCH", ())}
 
 
 class _Rows(Metric):
@@ -92,22 +119,24 @@ class _Rows(Metric):
         return self.inner.compute()
 
 
-def batches(pair: tuple[torch.Tensor, torch.Tensor], start: int, stop: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Uneven batches of sizes 1, 2, 3, ... (with an empty one) over samples [start, stop)."""
+def batches(pair: tuple[Any, Any], start: int, stop: int, empty: bool = True) -> list[tuple[Any, Any]]:
+    """Uneven batches of sizes 1, 2, 3, ... (with an empty one unless ``empty=False``) over samples [start, stop)."""
     cuts, size, position = [], 1, start
     while position < stop:
         cuts.append((position, min(stop, position + size)))
         position, size = position + size, size + 1
-    cuts.insert(1, (start, start))
+    if empty:
+        cuts.insert(1, (start, start))
     return [(pair[0][a:b], pair[1][a:b]) for a, b in cuts]
 
 
 def compute_all(start: int, stop: int) -> dict[str, Any]:
     data = dataset()
     results: dict[str, Any] = {}
+    refuse_empty = no_empty_batch()
     for name, (kind, make) in metrics().items():
         metric = make()
-        for batch in batches(data[kind], start, stop):
+        for batch in batches(data[kind], start, stop, empty=name not in refuse_empty):
             metric.update(batch)
         first = metric.compute()
         results[name] = first

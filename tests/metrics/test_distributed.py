@@ -19,6 +19,10 @@ def sharded() -> list[dict[str, Any]]:
 
 
 def close(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[key], b[key]) for key in a)
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return torch.allclose(torch.as_tensor(a).double(), torch.as_tensor(b).double(), rtol=1e-9, atol=1e-12)
     return bool(a == pytest.approx(b, rel=1e-9, abs=1e-12))
