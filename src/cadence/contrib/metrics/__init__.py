@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.contrib.metrics`` path: the metrics that Ignite kept there, re-exported from :mod:`cadence.metrics`.
+
+Example:
+    >>> from cadence.contrib.metrics import ROC_AUC
+    >>> from cadence.metrics import ROC_AUC as Same
+    >>> ROC_AUC is Same
+    True
+"""
+
+from cadence.metrics.roc_auc import ROC_AUC
+
+__all__ = [
+    "ROC_AUC",
+]
