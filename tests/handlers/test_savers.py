@@ -1,11 +1,15 @@
+import errno
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 import torch
+from torch import nn
 
 import cadence.handlers.savers as savers
+from cadence import Engine, Events
+from cadence.handlers.checkpoint import Checkpoint
 from cadence.handlers.savers import DiskSaver, atomic_write
 
 
@@ -56,3 +60,51 @@ def test_only_save_on_rank_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_bad_save_on_rank(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="save_on_rank"):
         DiskSaver(tmp_path, save_on_rank=-1)
+
+
+def _fail_in(folder: Path, function: str, code: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``os.<function>`` fail with ``code`` for files in ``folder``, as a full or read-only disk would."""
+    real = getattr(os, function)
+
+    def failing(target: Any, *args: Any, **kwargs: Any) -> Any:
+        where = os.readlink(f"/proc/self/fd/{target}") if isinstance(target, int) else os.fspath(target)
+        if where.startswith(str(folder)):
+            raise OSError(code, os.strerror(code))
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, function, failing)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to tell which file a write goes to")
+@pytest.mark.parametrize(
+    ("function", "code", "words"),
+    [
+        ("write", errno.ENOSPC, "no space left on device"),
+        ("open", errno.EROFS, "read-only file system"),
+        ("open", errno.EACCES, "permission denied"),
+    ],
+)
+def test_a_failed_save_names_the_path_and_the_cause_and_keeps_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, code: int, words: str
+) -> None:
+    model = nn.Linear(50, 50)
+    trainer: Engine[None] = Engine(lambda engine, batch: None)
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, DiskSaver(tmp_path), n_saved=1)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=2), checkpoint)
+    disk_fails = lambda: _fail_in(tmp_path, function, code, monkeypatch)  # noqa: E731
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(once=3), disk_fails)
+    with pytest.raises(OSError, match=words) as info:
+        trainer.run(range(4), max_epochs=1)
+    assert info.value.errno == code
+    assert str(tmp_path / "checkpoint_4.pt") in str(info.value)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["checkpoint_2.pt"]
+    assert Checkpoint.read_checkpoint(tmp_path / "checkpoint_2.pt")["trainer"]["iteration"] == 2
+    assert [item.filename for item in checkpoint.saved] == ["checkpoint_2.pt"]
+
+
+def test_a_failed_save_in_place_names_the_cause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    saver = DiskSaver(tmp_path, atomic=False)
+    _fail_in(tmp_path, "write", errno.ENOSPC, monkeypatch)
+    with pytest.raises(OSError, match=r"m\.pt.*no space left on device"):
+        saver({"w": torch.ones(1000)}, "m.pt")
