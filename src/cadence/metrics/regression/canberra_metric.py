@@ -1,0 +1,13 @@
+"""Ignite's ``ignite.metrics.regression.canberra_metric`` path: re-exports
+:class:`~cadence.metrics.regression.errors.CanberraMetric`.
+
+Example:
+    >>> from cadence.metrics.regression.canberra_metric import CanberraMetric
+    >>> from cadence.metrics.regression.errors import CanberraMetric as Same
+    >>> CanberraMetric is Same
+    True
+"""
+
+from cadence.metrics.regression.errors import CanberraMetric
+
+__all__ = ["CanberraMetric"]

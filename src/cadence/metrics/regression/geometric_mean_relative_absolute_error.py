@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.metrics.regression.geometric_mean_relative_absolute_error`` path: re-exports
+:class:`~cadence.metrics.regression.medians.GeometricMeanRelativeAbsoluteError`.
+
+Example:
+    >>> from cadence.metrics.regression.geometric_mean_relative_absolute_error import GeometricMeanRelativeAbsoluteError
+    >>> from cadence.metrics.regression.medians import GeometricMeanRelativeAbsoluteError as Same
+    >>> GeometricMeanRelativeAbsoluteError is Same
+    True
+"""
+
+from cadence.metrics.metric import NotComputableError
+from cadence.metrics.regression.medians import GeometricMeanRelativeAbsoluteError
+
+__all__ = ["GeometricMeanRelativeAbsoluteError", "NotComputableError"]

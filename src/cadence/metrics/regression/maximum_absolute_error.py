@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.metrics.regression.maximum_absolute_error`` path: re-exports
+:class:`~cadence.metrics.regression.errors.MaximumAbsoluteError`.
+
+Example:
+    >>> from cadence.metrics.regression.maximum_absolute_error import MaximumAbsoluteError
+    >>> from cadence.metrics.regression.errors import MaximumAbsoluteError as Same
+    >>> MaximumAbsoluteError is Same
+    True
+"""
+
+from cadence.metrics.metric import NotComputableError
+from cadence.metrics.regression.errors import MaximumAbsoluteError
+
+__all__ = ["MaximumAbsoluteError", "NotComputableError"]

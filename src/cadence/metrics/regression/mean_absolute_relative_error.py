@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.metrics.regression.mean_absolute_relative_error`` path: re-exports
+:class:`~cadence.metrics.regression.errors.MeanAbsoluteRelativeError`.
+
+Example:
+    >>> from cadence.metrics.regression.mean_absolute_relative_error import MeanAbsoluteRelativeError
+    >>> from cadence.metrics.regression.errors import MeanAbsoluteRelativeError as Same
+    >>> MeanAbsoluteRelativeError is Same
+    True
+"""
+
+from cadence.metrics.metric import NotComputableError
+from cadence.metrics.regression.errors import MeanAbsoluteRelativeError
+
+__all__ = ["MeanAbsoluteRelativeError", "NotComputableError"]

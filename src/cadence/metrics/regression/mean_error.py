@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.metrics.regression.mean_error`` path: re-exports
+:class:`~cadence.metrics.regression.errors.MeanError`.
+
+Example:
+    >>> from cadence.metrics.regression.mean_error import MeanError
+    >>> from cadence.metrics.regression.errors import MeanError as Same
+    >>> MeanError is Same
+    True
+"""
+
+from cadence.metrics.metric import NotComputableError
+from cadence.metrics.regression.errors import MeanError
+
+__all__ = ["MeanError", "NotComputableError"]

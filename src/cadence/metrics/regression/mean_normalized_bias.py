@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.metrics.regression.mean_normalized_bias`` path: re-exports
+:class:`~cadence.metrics.regression.errors.MeanNormalizedBias`.
+
+Example:
+    >>> from cadence.metrics.regression.mean_normalized_bias import MeanNormalizedBias
+    >>> from cadence.metrics.regression.errors import MeanNormalizedBias as Same
+    >>> MeanNormalizedBias is Same
+    True
+"""
+
+from cadence.metrics.metric import NotComputableError
+from cadence.metrics.regression.errors import MeanNormalizedBias
+
+__all__ = ["MeanNormalizedBias", "NotComputableError"]

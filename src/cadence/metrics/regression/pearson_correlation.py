@@ -1,0 +1,14 @@
+"""Ignite's ``ignite.metrics.regression.pearson_correlation`` path: re-exports
+:class:`~cadence.metrics.regression.moments.PearsonCorrelation`.
+
+Example:
+    >>> from cadence.metrics.regression.pearson_correlation import PearsonCorrelation
+    >>> from cadence.metrics.regression.moments import PearsonCorrelation as Same
+    >>> PearsonCorrelation is Same
+    True
+"""
+
+from cadence.metrics.metric import NotComputableError
+from cadence.metrics.regression.moments import PearsonCorrelation
+
+__all__ = ["NotComputableError", "PearsonCorrelation"]

@@ -1,0 +1,13 @@
+"""Ignite's ``ignite.metrics.regression.wave_hedges_distance`` path: re-exports
+:class:`~cadence.metrics.regression.errors.WaveHedgesDistance`.
+
+Example:
+    >>> from cadence.metrics.regression.wave_hedges_distance import WaveHedgesDistance
+    >>> from cadence.metrics.regression.errors import WaveHedgesDistance as Same
+    >>> WaveHedgesDistance is Same
+    True
+"""
+
+from cadence.metrics.regression.errors import WaveHedgesDistance
+
+__all__ = ["WaveHedgesDistance"]
