@@ -32,23 +32,46 @@ def read_checkpoint(path: str | Path, *, weights_only: bool = True, map_location
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Checkpoint file {str(path)!r} does not exist (or is not a file).")
+    _check_looks_like_torch_save(path)
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
     except Exception as exc:
-        if weights_only and "Weights only load failed" in str(exc):
+        if weights_only and "Unsupported global" in str(exc):
             raise ValueError(
                 f"Checkpoint file {str(path)!r} holds objects that torch.load(weights_only=True) refuses to unpickle. "
                 "If you trust the file, pass weights_only=False."
             ) from exc
         raise ValueError(
-            f"Cannot read checkpoint file {str(path)!r}: it is truncated, corrupted or not a file written by "
-            f"torch.save ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
+            f"Cannot read checkpoint file {str(path)!r}: it is truncated or corrupted "
+            f"({type(exc).__name__}: {_first_sentence(exc)})."
         ) from exc
     if not isinstance(checkpoint, Mapping):
         raise ValueError(
             f"Checkpoint file {str(path)!r} holds a {type(checkpoint).__name__}, not a mapping of state_dicts."
         )
     return checkpoint
+
+
+# torch.save writes a zip archive; before PyTorch 1.6 (or with _use_new_zipfile_serialization=False), a pickle.
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTOCOL = b"\x80"
+
+
+def _first_sentence(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].split(". ")[0] if text else "no details"
+
+
+def _check_looks_like_torch_save(path: Path) -> None:
+    with path.open("rb") as file:
+        head = file.read(len(_ZIP_MAGIC))
+    if not head:
+        raise ValueError(f"Checkpoint file {str(path)!r} is empty: a save was cut short, or it is not a checkpoint.")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_PROTOCOL)):
+        raise ValueError(
+            f"{str(path)!r} is not a checkpoint file (torch.save writes a zip archive; this one starts with "
+            f"{head!r}): it is corrupted, or another kind of file."
+        )
 
 
 def _unwrap(obj: Any) -> Any:
@@ -72,15 +95,38 @@ def _module_problems(name: str, module: nn.Module, state: Mapping[str, Any], str
     return problems
 
 
+# Per-parameter states that torch's optimizers keep in the shape of their parameter (Adafactor's factored
+# states, LBFGS's history and custom optimizers' own states may have other shapes and are not checked).
+_PARAMETER_SHAPED = frozenset(
+    {"momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "exp_inf", "square_avg", "grad_avg"}
+    | {"acc_delta", "sum", "ax", "prev", "step_size"}
+)
+
+
 def _optimizer_problems(name: str, optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> list[str]:
     groups = state.get("param_groups")
-    if not isinstance(groups, list) or "state" not in state:
+    if not isinstance(groups, list) or not isinstance(state.get("state"), Mapping):
         return [f"{name!r} is not an optimizer state_dict (needs 'state' and 'param_groups')"]
     want = [len(group["params"]) for group in optimizer.param_groups]
     got = [len(group.get("params", ())) for group in groups]
     if want != got:
         return [f"{name!r} has parameter groups of sizes {got}, the optimizer has {want}"]
-    return []
+    problems = []
+    for group_index, (group, saved_group) in enumerate(zip(optimizer.param_groups, groups, strict=True)):
+        for index, (param, key) in enumerate(zip(group["params"], saved_group["params"], strict=True)):
+            saved = state["state"].get(key)
+            if not isinstance(saved, Mapping):
+                continue
+            for entry in sorted(_PARAMETER_SHAPED & set(saved)):
+                value = saved[entry]
+                if isinstance(value, torch.Tensor) and value.shape != param.shape:
+                    problems.append(
+                        f"{name!r} parameter group {group_index}, parameter {index}: the saved {entry!r} has shape "
+                        f"{tuple(value.shape)}, the optimizer's parameter has shape {tuple(param.shape)} "
+                        "(a state for another model)"
+                    )
+                    break
+    return problems
 
 
 def _problems(pairs: list[tuple[str, Any, Any]], strict: bool) -> list[str]:
