@@ -356,7 +356,7 @@ def test_exception_propagates_without_handlers_and_engine_stays_usable() -> None
     engine = Engine(step)
     with pytest.raises(ZeroDivisionError, match="boom"):
         engine.run([0, 1, 2, 3], max_epochs=2)
-    assert engine.state.iteration == 3
+    assert engine.state.iteration == 2  # the failed iteration is not counted: it runs again
     fail["at"] = -1
     state = engine.run([0, 1, 2, 3], max_epochs=2)
     assert state is engine.state and state.iteration == 8 and state.epoch == 2
@@ -768,7 +768,7 @@ def test_state_saved_before_an_unknown_epoch_length_is_known_resumes() -> None:
     assert seen == [2, 3, 4, 0, 1, 2, 3, 4] and (state.epoch_length, state.iteration) == (5, 10)
 
 
-def test_exception_with_a_one_shot_iterator_loses_no_batch() -> None:
+def test_exception_with_a_one_shot_iterator_loses_no_batch_and_retries_the_failed_one() -> None:
     seen: list[int] = []
 
     def step(engine: Engine[Any], batch: int) -> None:
@@ -780,8 +780,9 @@ def test_exception_with_a_one_shot_iterator_loses_no_batch() -> None:
     engine.add_event_handler(Events.EXCEPTION_RAISED, lambda e, exc: None)
     data = iter(range(10))
     engine.run(data, epoch_length=10)
+    assert engine.state.iteration == 2
     engine.run(data)
-    assert seen == list(range(10))
+    assert seen == [0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9] and engine.state.iteration == 10
 
 
 def test_a_never_run_engine_state_round_trips() -> None:

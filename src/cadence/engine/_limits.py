@@ -13,6 +13,13 @@ from cadence.engine.state import State
 _TERMINATE, _SKIP_COMPLETED, _TERMINATE_EPOCH, _SKIP_EPOCH_COMPLETED, _INTERRUPT = 1, 2, 4, 8, 16
 
 
+def _one_of_several_processes() -> bool:
+    """Whether this process is one of several of a ``torch.distributed`` job."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 class RunLimits:
     """The part of :class:`~cadence.engine.Engine` that decides how a ``run()`` call begins."""
 
@@ -64,8 +71,10 @@ class RunLimits:
             )
         if epoch_length is None and data is not None:
             epoch_length = data_length(data)
-            if epoch_length == 0:
+            if epoch_length == 0 and (max_iters is not None or not _one_of_several_processes()):
                 raise ValueError("Input data has zero size. Please provide non-empty data (len(data) == 0).")
+            # A process's shard of a small dataset may be empty: it runs its epochs with no iteration, so that
+            # it still joins the collectives of its handlers (metrics) that fire on epoch and run events.
         if max_epochs is None and max_iters is None:
             max_epochs = 1
         state = self.state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import itertools
 import logging
 import time
 import warnings
@@ -100,6 +101,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         self._running = False  # refuses run() from this engine's own handlers
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
         self._data_origin = 0  # the iteration at which the data was last read from its start
+        self._resuming_epoch = False
 
     # ------------------------------------------------------------------ control
     def terminate(self, skip_completed: bool = False) -> None:
@@ -158,6 +160,27 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         if not self._control & _TERMINATE_EPOCH:
             return False
         return "skip_epoch_completed" if self._control & _SKIP_EPOCH_COMPLETED else True
+
+    @property
+    def resuming_epoch(self) -> bool:
+        """Whether the ``STARTED``/``EPOCH_STARTED`` handlers now running start an epoch that had already begun.
+
+        A run continued after :meth:`terminate`, an exception or :meth:`load_state_dict` mid-epoch fires
+        ``STARTED`` and ``EPOCH_STARTED`` again (as Ignite) before its next iteration. Handlers whose
+        effect must happen once per epoch (a scheduler stepping on ``EPOCH_STARTED``, a metric reset)
+        do nothing while this is true; cadence's schedulers and metrics do so already.
+
+        Example:
+            >>> engine = Engine(lambda engine, batch: None)
+            >>> seen = []
+            >>> _ = engine.add_event_handler(Events.EPOCH_STARTED, lambda e: seen.append(e.resuming_epoch))
+            >>> _ = engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate())
+            >>> _ = engine.run([1, 2, 3], max_epochs=2)
+            >>> _ = engine.run([1, 2, 3], max_epochs=2)
+            >>> seen
+            [False, True, False]
+        """
+        return self._resuming_epoch
 
     @property
     def should_interrupt(self) -> bool:
@@ -250,6 +273,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
     def _run_as_gen(self) -> Generator[None, None, None]:
         state = self.state
         self._control = 0
+        self._resuming_epoch = self._epoch_in_progress or self._epoch_iteration > 0
         if self._epoch_in_progress:  # a partly run epoch resumes with EPOCH_STARTED, then its next iteration
             state.epoch -= 1
             self._epoch_in_progress = False
@@ -275,7 +299,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         except GeneratorExit:
             raise
         except BaseException as exc:
-            if self._data_iter is not self.state.dataloader:  # a one-shot iterator is kept: it cannot be re-read
+            if not isinstance(self.state.dataloader, Iterator):  # a one-shot iterator is kept: it cannot be re-read
                 self._data_iter = None  # it may be broken; a resumed run positions a fresh one
             self._iteration_phase = _Phase.OUTSIDE
             if isinstance(exc, Exception):
@@ -283,6 +307,8 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
             if not self._handlers.get(Events.EXCEPTION_RAISED.value):
                 raise
             self._fire(Events.EXCEPTION_RAISED.value, exc)
+            if not isinstance(exc, Exception):
+                raise  # Ctrl-C and SystemExit still stop the program once the handlers have seen them
         finally:
             self._control &= _TERMINATE | _SKIP_COMPLETED  # should_terminate still tells how the last run ended
 
@@ -292,6 +318,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         self._epoch_in_progress = True
         start = time.perf_counter()
         self._fire(Events.EPOCH_STARTED.value)
+        self._resuming_epoch = False
         if self._control:
             yield from self._honour_control()
         skip_completed = False
@@ -354,12 +381,18 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
             state.iteration += 1
             done += 1
             self._epoch_iteration = done
-            if hot[ITERATION_STARTED]:
-                self._fire_hot(ITERATION_STARTED, state.iteration, _ITERATION_STARTED)
-                if self._control:
-                    yield from self._honour_control()
-                    epoch_length, max_iters = state.epoch_length, state.max_iters
-            state.output = process(self, state.batch)
+            try:  # free when nothing is raised; otherwise the iteration did not happen and runs again
+                if hot[ITERATION_STARTED]:
+                    self._fire_hot(ITERATION_STARTED, state.iteration, _ITERATION_STARTED)
+                    if self._control:
+                        yield from self._honour_control()
+                        epoch_length, max_iters = state.epoch_length, state.max_iters
+                state.output = process(self, state.batch)
+            except (_TerminateEpoch, GeneratorExit):
+                raise  # as Ignite, an epoch ended from ITERATION_STARTED counts the iteration
+            except BaseException:
+                self._unstep(fetch)
+                raise
             if hot[ITERATION_COMPLETED]:
                 self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
             if self._control:
@@ -369,6 +402,15 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
                 if epoch_length is None or done < epoch_length:
                     raise _Terminate()  # as Ignite: the limit cuts the epoch short (TERMINATE, no EPOCH_COMPLETED)
                 return
+
+    def _unstep(self, fetched: bool) -> None:
+        """Undo the count of an iteration whose process function did not return (terminate() from
+        ITERATION_STARTED, an exception or Ctrl-C): a continued or resumed run feeds its batch again."""
+        state = self.state
+        state.iteration -= 1
+        self._epoch_iteration -= 1
+        if fetched and self._data_iter is not None:
+            self._data_iter = itertools.chain((state.batch,), self._data_iter)
 
     def _stream_position(self) -> tuple[int, int]:
         """The (pass, batch offset) of the next batch in the data stream."""
@@ -437,7 +479,8 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
     # ------------------------------------------------------------------ serialisation
     def state_dict(self) -> dict[str, Any]:
         """Return the run position: ``epoch_length``, ``iteration``, ``max_epochs`` or ``max_iters``, the
-        state attributes named in ``engine.state_dict_user_keys``, the data's length (``"data_length"``,
+        state attributes named in ``engine.state_dict_user_keys``, ``state.metrics`` (``"metrics"``, when
+        not empty, so that a resumed run publishes the same values), the data's length (``"data_length"``,
         checked on resume), and, when the data can say where it stands, its state (a
         ``StatefulDataLoader``'s ``"dataloader"`` or a reproducible ``"sampler"``).
 
@@ -458,6 +501,8 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         if (completed, self._epoch_iteration) != derived or self._data_origin:
             # not derivable from the iteration count (after terminate_epoch or set_data)
             saved["position"] = [completed, self._epoch_iteration, self._data_origin]
+        if state.metrics:  # a resumed run starts with the values a never-stopped one would hold
+            saved["metrics"] = dict(state.metrics)
         if state.dataloader is None:  # loaded but not run yet: what the checkpoint said of its data still holds
             return {**saved, **self._saved_data_state}
         return {**saved, **data_states(state.dataloader)}
@@ -479,6 +524,11 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         if self._running:
             raise RuntimeError("load_state_dict() cannot be called while the engine runs.")
         position = validate_state_dict(state_dict, self.state_dict_user_keys, self._optional_state_keys)
+        if not isinstance(state_dict.get("metrics", {}), Mapping):
+            raise ValueError(
+                f"state_dict['metrics'] should be a mapping of metric names to values (what state_dict() saves), "
+                f"got {type(state_dict['metrics']).__name__}."
+            )
         state = self.state
         state.epoch_length, state.iteration = position["epoch_length"], position["iteration"] or 0
         state.max_iters = position["max_iters"]
@@ -486,6 +536,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         state.epoch = position["completed_epochs"] or 0
         for key in self.state_dict_user_keys:
             setattr(state, key, state_dict[key])
+        state.metrics = dict(state_dict.get("metrics", {}))
         if self._run_gen is not None:
             self._run_gen.close()
             self._run_gen = None
@@ -498,7 +549,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         self._epoch_in_progress = False
 
     #: Keys a subclass may add to :meth:`state_dict` beyond the run position and user keys.
-    _optional_state_keys: frozenset[str] = frozenset({"data_length", "dataloader", "sampler"})
+    _optional_state_keys: frozenset[str] = frozenset({"data_length", "dataloader", "sampler", "metrics"})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(process_function={describe(self._process_function)})"

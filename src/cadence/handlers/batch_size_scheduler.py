@@ -53,13 +53,16 @@ class BatchSizeScheduler(BaseParamScheduler):
         return self.scheduler_fn(self.event_index)
 
     def __call__(self, engine: Engine[Any] | None = None) -> None:
+        resuming = engine is not None and getattr(engine, "resuming_epoch", False) and self.event_index > 0
+        if resuming:  # the epoch began with this batch size before the run stopped: set it again, no step
+            self.event_index -= 1
         value = self.get_param()
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"Batch size returned by scheduler_fn should be a positive integer, but given {value!r}.")
         batch_sampler = self.dataloader.batch_sampler
         assert isinstance(batch_sampler, BatchSampler)  # checked in __init__
         batch_sampler.batch_size = int(value)
-        if self.save_history and engine is not None:
+        if self.save_history and engine is not None and not resuming:
             history_of(engine).setdefault(self.param_name, []).append(int(value))
         self.event_index += 1
 

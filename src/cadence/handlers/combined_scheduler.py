@@ -75,6 +75,8 @@ class ParamGroupScheduler:
         self.param_name = [s.param_name for s in self.schedulers]
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
+        if engine is not None and getattr(engine, "resuming_epoch", False):
+            return  # this epoch's values were applied before the run stopped
         for scheduler, scheduler_name in zip(self.schedulers, self.names, strict=True):
             scheduler(None)
             if self.save_history and engine is not None:
@@ -226,6 +228,8 @@ class ConcatScheduler(ParamScheduler):
         return self._active()._value()
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
+        if engine is not None and getattr(engine, "resuming_epoch", False):
+            return  # this epoch's value was applied before the run stopped
         self._active()(None)
         self._record(engine, name)
         self.event_index += 1

@@ -251,6 +251,8 @@ class ParamScheduler(BaseParamScheduler):
         return groups if self.param_group_index is None else [groups[self.param_group_index]]
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
+        if engine is not None and getattr(engine, "resuming_epoch", False):
+            return  # this epoch's value was applied before the run stopped (and its optimizer state restored)
         self._apply(self._value())
         self._record(engine, name)
         self._advance()

@@ -74,6 +74,9 @@ class StateParamScheduler(BaseParamScheduler):
         return engine.add_event_handler(event, self)
 
     def __call__(self, engine: Engine[Any]) -> None:
+        if getattr(engine, "resuming_epoch", False):  # this epoch's value again, without a step
+            setattr(engine.state, self.param_name, self.get_param())
+            return
         self.event_index += 1
         value = self.get_param()
         setattr(engine.state, self.param_name, value)
