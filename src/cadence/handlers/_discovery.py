@@ -1,33 +1,81 @@
-"""Finding the checkpoint files in a folder, newest first."""
+"""Finding the checkpoint files in a folder, newest first: by the step they hold, never by file times.
+
+File times do not survive a copy (``cp``, ``rsync`` without ``-t``, an object store) and can be changed
+by anything that touches a file, so the order comes from the global step in each file's name, else from
+the engine state stored in the file.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
-from cadence.handlers.savers import TEMP_SUFFIX
+import torch
 
-__all__ = ["checkpoints_by_recency", "find_latest_checkpoint"]
+from cadence.handlers.savers import temporary_target
 
-_STEP_AT_END = re.compile(r"_(\d+)(?:_[^_]*)?\.pt$")
+__all__ = ["checkpoints_by_recency", "find_latest_checkpoint", "step_in_name", "stored_iteration"]
+
+# "{name}_{global_step}" then, optionally, "_{score}" or "_{score_name}={score}" (a score name may hold "_").
+_STEP_IN_NAME = re.compile(
+    r".*_(?P<step>\d+)(?:_(?:[^=]*=)?-?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf))?\.pt", re.IGNORECASE
+)
+
+
+def step_in_name(name: str) -> int | None:
+    """The global step in a checkpoint's file name as :class:`Checkpoint` names them, or ``None``.
+
+    Example:
+        >>> step_in_name("checkpoint_120.pt"), step_in_name("model_12_val_acc=0.9100.pt"), step_in_name("model_0.91.pt")
+        (120, 12, None)
+    """
+    match = _STEP_IN_NAME.fullmatch(name)
+    return int(match["step"]) if match else None
+
+
+def stored_iteration(path: str | Path) -> int | None:
+    """The engine iteration stored in the checkpoint at ``path`` (an entry with an integer ``"iteration"``), or
+    ``None`` when it holds none or cannot be read. Tensors are memory-mapped, not read.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "best.pt")
+        >>> torch.save({"model": {"w": torch.ones(1)}, "trainer": {"iteration": 40, "epoch_length": 8}}, path)
+        >>> stored_iteration(path)
+        40
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # unreadable, or not a zip checkpoint: it holds no step we can trust
+        return None
+    if not isinstance(checkpoint, Mapping):
+        return None
+    for entry in (checkpoint, *checkpoint.values()):
+        if isinstance(entry, Mapping):
+            iteration = entry.get("iteration")
+            if isinstance(iteration, int) and not isinstance(iteration, bool):
+                return iteration
+    return None
 
 
 def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> list[Path]:
     """Return the complete checkpoint files (``.pt``) in ``dirname`` whose names start with
     ``filename_prefix``, newest first.
 
-    Temporary files of interrupted saves are left out. Files written within the same clock tick are
-    ordered by the global step in their names (the larger first).
+    Newest means the highest global step in the file's name (``checkpoint_20.pt`` before ``checkpoint_15.pt``,
+    whatever their file times); files without a step in their name come after, ordered by the engine
+    iteration stored in them. Temporary files of interrupted saves are left out.
 
     Example:
         >>> import tempfile, torch
         >>> folder = Path(tempfile.mkdtemp())
         >>> from cadence.handlers.savers import DiskSaver
         >>> saver = DiskSaver(folder)
-        >>> for step in (1, 2):
+        >>> for step in (20, 3):
         ...     saver({"w": torch.ones(1)}, f"model_{step}.pt")
         >>> [path.name for path in checkpoints_by_recency(folder)]
-        ['model_2.pt', 'model_1.pt']
+        ['model_20.pt', 'model_3.pt']
     """
     folder = Path(dirname)
     if not folder.is_dir():
@@ -36,20 +84,23 @@ def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> li
         path
         for path in folder.iterdir()
         if path.suffix == ".pt"
-        and path.is_file()
         and path.name.startswith(filename_prefix)
-        and not path.name.endswith(TEMP_SUFFIX)
+        and temporary_target(path.name) is None
+        and path.is_file()
     ]
 
-    def recency(path: Path) -> tuple[int, int]:
-        match = _STEP_AT_END.search(path.name)
-        return path.stat().st_mtime_ns, int(match.group(1)) if match else -1
+    def newness(path: Path) -> tuple[bool, int, str]:
+        step = step_in_name(path.name)
+        if step is not None:
+            return True, step, path.name
+        iteration = stored_iteration(path)
+        return False, -1 if iteration is None else iteration, path.name
 
-    return sorted(candidates, key=recency, reverse=True)
+    return sorted(candidates, key=newness, reverse=True)
 
 
 def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Path | None:
-    """Return the most recently written complete checkpoint (``.pt``) in ``dirname``, or ``None``
+    """Return the newest complete checkpoint (``.pt``) in ``dirname``, or ``None``
     (see :func:`checkpoints_by_recency`).
 
     Example:
