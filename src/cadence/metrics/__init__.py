@@ -23,9 +23,11 @@ from cadence.metrics.classification import (
     TopKCategoricalAccuracy,
 )
 from cadence.metrics.confusion_matrix import ConfusionMatrix, ConfusionMatrixAverage, IoU, mIoU
+from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.metric import Metric, NotComputableError
 from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.ranking import AveragePrecision, PrecisionRecallCurve, RocCurve
 from cadence.metrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score, RootMeanSquaredError
 from cadence.metrics.roc_auc import ROC_AUC, roc_auc_score
 from cadence.metrics.running import Average, Frequency, Loss, RunningAverage
@@ -44,11 +46,13 @@ __all__ = [
     "ROC_AUC",
     "Accuracy",
     "Average",
+    "AveragePrecision",
     "Averaging",
     "BatchFiltered",
     "BatchWise",
     "ConfusionMatrix",
     "ConfusionMatrixAverage",
+    "EpochMetric",
     "EpochWise",
     "Fbeta",
     "Frequency",
@@ -62,8 +66,10 @@ __all__ = [
     "MetricsLambda",
     "NotComputableError",
     "Precision",
+    "PrecisionRecallCurve",
     "R2Score",
     "Recall",
+    "RocCurve",
     "RootMeanSquaredError",
     "RunningAverage",
     "RunningBatchWise",
