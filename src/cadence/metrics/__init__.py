@@ -27,10 +27,14 @@ from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.metric import Metric, NotComputableError
 from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
+from cadence.metrics.psnr import PSNR
 from cadence.metrics.ranking import AveragePrecision, PrecisionRecallCurve, RocCurve
+from cadence.metrics.rec_sys import NDCG, HitRate
 from cadence.metrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score, RootMeanSquaredError
 from cadence.metrics.roc_auc import ROC_AUC, roc_auc_score
 from cadence.metrics.running import Average, Frequency, Loss, RunningAverage
+from cadence.metrics.ssim import SSIM
 from cadence.metrics.torchmetrics_adapter import TorchMetricsAdapter
 from cadence.metrics.usage import (
     BatchFiltered,
@@ -43,13 +47,18 @@ from cadence.metrics.usage import (
 )
 
 __all__ = [
+    "NDCG",
+    "PSNR",
     "ROC_AUC",
+    "SSIM",
     "Accuracy",
     "Average",
     "AveragePrecision",
     "Averaging",
     "BatchFiltered",
     "BatchWise",
+    "Bleu",
+    "CharacterErrorRate",
     "ConfusionMatrix",
     "ConfusionMatrixAverage",
     "EpochMetric",
@@ -57,6 +66,7 @@ __all__ = [
     "Fbeta",
     "Frequency",
     "GpuInfo",
+    "HitRate",
     "IoU",
     "Loss",
     "MeanAbsoluteError",
@@ -65,12 +75,16 @@ __all__ = [
     "MetricUsage",
     "MetricsLambda",
     "NotComputableError",
+    "Perplexity",
     "Precision",
     "PrecisionRecallCurve",
     "R2Score",
     "Recall",
     "RocCurve",
     "RootMeanSquaredError",
+    "Rouge",
+    "RougeL",
+    "RougeN",
     "RunningAverage",
     "RunningBatchWise",
     "RunningEpochWise",
