@@ -85,15 +85,51 @@ def test_rows_are_on_disk_while_the_run_goes_on(tmp_path: Path) -> None:
 
 def test_append_continues_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "train.csv"
-    for append in (False, True):
+    for append, data in ((False, [1, 2]), (True, [3, 4])):
         trainer: Engine[int] = Engine(lambda e, b: b)
+        trainer.state.iteration = 0 if not append else 2
         with CSVLogger(path, append=append) as logger:
-            logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="t", output_transform=lambda o: o)
-            trainer.run([1, 2])
-    assert [row["step"] for row in read_rows(path)] == ["1", "2", "1", "2"]
+            logger.attach_output_handler(
+                trainer, Events.ITERATION_COMPLETED, tag="t", output_transform=lambda o: o,
+                global_step_transform=lambda engine, event: engine.state.output,
+            )  # fmt: skip
+            trainer.run(data)
+    assert [row["step"] for row in read_rows(path)] == ["1", "2", "3", "4"]
     with CSVLogger(path) as logger:
         pass
     assert path.read_text() == ""
+
+
+@pytest.mark.parametrize("logger_class", [CSVLogger, JSONLinesLogger])
+def test_a_resumed_run_replaying_steps_leaves_each_step_once(tmp_path: Path, logger_class: type[Any]) -> None:
+    path = tmp_path / "train.log"
+    with logger_class(path) as logger:  # the killed run: logged up to step 5 and epoch 2, checkpointed at step 3
+        for step in range(1, 6):
+            logger.write_scalars({"loss": float(step)}, step, "iteration_completed")
+        for epoch in (1, 2):
+            logger.write_scalars({"accuracy": epoch / 10}, epoch, "epoch_completed")
+    with logger_class(path, append=True) as logger:  # the resumed run replays steps 4, 5, ... and epoch 2
+        for step in range(4, 8):
+            logger.write_scalars({"loss": step + 0.5}, step, "iteration_completed")
+        logger.write_scalars({"accuracy": 0.25}, 2, "epoch_completed")
+    if logger_class is CSVLogger:
+        values = [(r["event"], int(r["step"])) for r in read_rows(path)]
+    else:
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        values = [(r["event"], r["step"]) for r in records]
+    iterations = [step for event, step in values if event == "iteration_completed"]
+    epochs = [step for event, step in values if event == "epoch_completed"]
+    assert iterations == [1, 2, 3, 4, 5, 6, 7] and epochs == [1, 2]
+
+
+def test_a_resumed_csv_log_keeps_rows_it_cannot_read_and_other_events(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text("event,step,a\r\nother,9,1\r\nit,x,2\r\nit,4,3\r\n")
+    with CSVLogger(path, append=True) as logger:
+        logger.write_scalars({"a": 5.0}, 4, "it")
+    assert [(r["event"], r["step"], r["a"]) for r in read_rows(path)] == [
+        ("other", "9", "1"), ("it", "x", "2"), ("it", "4", "5.0"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from cadence.distributed import get_rank
 from cadence.loggers.logger import BaseLogger
@@ -46,6 +47,37 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
+class _Line(NamedTuple):
+    """One written row: its text (with its newline), event name and step (``None`` if unreadable)."""
+
+    line: str
+    event: str
+    step: int | None
+
+
+def _as_step(text: Any) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rewrite(path: Path, lines: list[str], header: str) -> None:
+    """Replace ``path`` by ``header`` and ``lines`` through a synced temporary file: a crash keeps one or the other."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.chmod(temporary, _file_mode(path))
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(header)
+            out.writelines(lines)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 class _FileLogger(BaseLogger):
     """Opens ``path`` on rank 0 (creating its folder); other ranks write nothing."""
 
@@ -58,9 +90,13 @@ class _FileLogger(BaseLogger):
         self.append = append
         self._file: TextIO | None = None
         self._closed = False
+        # Events not yet written since an existing log was continued: the first row of each may replay steps.
+        self._unchecked_events: set[str] | None = None
         if get_rank() == 0:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self._open()
+            if append and self.path.stat().st_size > 0:
+                self._unchecked_events = set()
 
     def _open(self) -> TextIO:
         if self.append:
@@ -73,7 +109,26 @@ class _FileLogger(BaseLogger):
         reserved = {"event", "step"} & set(scalars)
         if reserved:
             raise ValueError(f"Scalar names {sorted(reserved)} clash with the columns 'event' and 'step'; use a tag.")
+        if self._unchecked_events is not None and event_name not in self._unchecked_events:
+            self._unchecked_events.add(event_name)
+            self._drop_replayed(event_name, step)
         return {"event": event_name, "step": step, **scalars}
+
+    def _drop_replayed(self, event_name: str, step: int) -> None:
+        """A resumed run replays the steps after its checkpoint: rows of this event from ``step`` on go."""
+        rows = self._read_rows()
+        kept = [row for row in rows if not (row.event == event_name and row.step is not None and row.step >= step)]
+        if len(kept) < len(rows):
+            assert self._file is not None
+            self._file.close()
+            _rewrite(self.path, [row.line for row in kept], self._header())
+            self._file = self.path.open("a", encoding="utf-8", newline="")
+
+    def _read_rows(self) -> list[_Line]:
+        raise NotImplementedError
+
+    def _header(self) -> str:
+        return ""
 
     def close(self) -> None:
         self._closed = True
@@ -90,7 +145,9 @@ class CSVLogger(_FileLogger):
     old one) and earlier rows get empty cells, so the file is always a valid CSV with one header.
     The rewritten file keeps the log's permissions. Each row is flushed as it is written. With
     ``append=True`` an existing file is continued (its header is kept, an incomplete last line left by
-    a crash is dropped); otherwise it is replaced.
+    a crash is dropped); otherwise it is replaced. A continued log is the log of a resumed run: the
+    first row of each event drops that event's rows at its step and after, which the run replays
+    from its checkpoint, so each step is in the file once.
 
     Example:
         >>> import csv, os, tempfile
@@ -112,6 +169,24 @@ class CSVLogger(_FileLogger):
             with self.path.open(encoding="utf-8", newline="") as existing:
                 self.columns = next(csv.reader(existing), [])
 
+    def _read_rows(self) -> list[_Line]:
+        with self.path.open(encoding="utf-8", newline="") as file:
+            lines = file.read().splitlines(keepends=True)[1:]
+        if not self.columns:
+            return []
+        event, step = self.columns.index("event"), self.columns.index("step")
+        parsed = []
+        for line in lines:
+            cells = next(csv.reader([line]), [])
+            name = cells[event] if len(cells) > event else ""
+            parsed.append(_Line(line, name, _as_step(cells[step]) if len(cells) > step else None))
+        return parsed
+
+    def _header(self) -> str:
+        out = io.StringIO()
+        csv.writer(out).writerow(self.columns)
+        return out.getvalue()
+
     def write_scalars(self, scalars: Mapping[str, float], step: int, event_name: str) -> None:
         row = self._row(scalars, step, event_name)
         if self._file is None:
@@ -131,19 +206,9 @@ class CSVLogger(_FileLogger):
                 rows = list(csv.reader(old))[1:]
         self.columns += new
         padding = [""] * len(new)
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            os.chmod(temporary, _file_mode(self.path))
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                writer = csv.writer(out)
-                writer.writerow(self.columns)
-                writer.writerows(row + padding for row in rows)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        body = io.StringIO()
+        csv.writer(body).writerows(row + padding for row in rows)
+        _rewrite(self.path, body.getvalue().splitlines(keepends=True), self._header())
         self._file = self.path.open("a", encoding="utf-8", newline="")
 
 
@@ -152,7 +217,8 @@ class JSONLinesLogger(_FileLogger):
 
     Each line is flushed as it is written; new names need no special care. Non-finite values are written
     as ``NaN``/``Infinity`` (Python's and pandas' JSON readers accept them). With ``append=True`` an
-    existing file is continued (an incomplete last line left by a crash is dropped); otherwise it is replaced.
+    existing file is continued (an incomplete last line left by a crash is dropped, and, as for
+    :class:`CSVLogger`, the rows a resumed run replays); otherwise it is replaced.
 
     Example:
         >>> import json, os, tempfile
@@ -166,6 +232,18 @@ class JSONLinesLogger(_FileLogger):
         >>> [json.loads(line) for line in open(path)][1]
         {'event': 'iteration_completed', 'step': 2, 'train/output': 4.0}
     """
+
+    def _read_rows(self) -> list[_Line]:
+        parsed = []
+        with self.path.open(encoding="utf-8") as file:
+            for line in file:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = {}
+                record = record if isinstance(record, dict) else {}
+                parsed.append(_Line(line, str(record.get("event", "")), _as_step(record.get("step"))))
+        return parsed
 
     def write_scalars(self, scalars: Mapping[str, float], step: int, event_name: str) -> None:
         row = self._row(scalars, step, event_name)

@@ -14,6 +14,7 @@ Example:
     {'accuracy': 0.5}
 """
 
+from cadence.metrics import clustering, fairness
 from cadence.metrics.classification import (
     Accuracy,
     Averaging,
@@ -27,6 +28,7 @@ from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.metric import Metric, NotComputableError
 from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
 from cadence.metrics.psnr import PSNR
 from cadence.metrics.ranking import AveragePrecision, PrecisionRecallCurve, RocCurve
@@ -61,6 +63,7 @@ __all__ = [
     "CharacterErrorRate",
     "ConfusionMatrix",
     "ConfusionMatrixAverage",
+    "CosineSimilarity",
     "EpochMetric",
     "EpochWise",
     "Fbeta",
@@ -70,6 +73,7 @@ __all__ = [
     "IoU",
     "Loss",
     "MeanAbsoluteError",
+    "MeanPairwiseDistance",
     "MeanSquaredError",
     "Metric",
     "MetricUsage",
@@ -91,6 +95,8 @@ __all__ = [
     "SingleEpochRunningBatchWise",
     "TopKCategoricalAccuracy",
     "TorchMetricsAdapter",
+    "clustering",
+    "fairness",
     "mIoU",
     "roc_auc_score",
 ]
