@@ -28,8 +28,8 @@ from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.metric import Metric, NotComputableError
 from cadence.metrics.metrics_lambda import MetricsLambda
-from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
+from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
 from cadence.metrics.psnr import PSNR
 from cadence.metrics.ranking import AveragePrecision, PrecisionRecallCurve, RocCurve
 from cadence.metrics.rec_sys import NDCG, HitRate

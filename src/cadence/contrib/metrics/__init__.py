@@ -7,8 +7,10 @@ Example:
     True
 """
 
+from cadence.contrib.metrics import regression
 from cadence.metrics.roc_auc import ROC_AUC
 
 __all__ = [
     "ROC_AUC",
+    "regression",
 ]
