@@ -8,7 +8,8 @@ Example:
     True
 """
 
+from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.metric import NotComputableError
 from cadence.metrics.regression.ranks import SpearmanRankCorrelation
 
-__all__ = ["NotComputableError", "SpearmanRankCorrelation"]
+__all__ = ["EpochMetric", "NotComputableError", "SpearmanRankCorrelation"]
