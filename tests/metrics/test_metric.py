@@ -23,6 +23,7 @@ from cadence.metrics import (
     MeanSquaredError,
     Metric,
     MetricsLambda,
+    MetricsResultMode,
     NotComputableError,
     Precision,
     R2Score,
@@ -128,7 +129,6 @@ def test_loading_the_state_of_another_metric_type_is_refused(name: str, make: An
         (ConfusionMatrix(3), ConfusionMatrix(4).state_dict(), "made with {'num_classes': 4"),
         (Precision(average="macro"), Precision(average="micro").state_dict(), "'average': 'micro'"),
         (Accuracy(), {"metric": "Accuracy"}, "keys 'metric', 'config' and 'state'"),
-        (Accuracy(), [1, 2], "keys 'metric', 'config' and 'state'"),
         (Accuracy(), {**Accuracy().state_dict(), "state": {"_num_correct": torch.tensor(1)}}, "has the entries"),
         (MeanAbsoluteError(), {**MeanAbsoluteError().state_dict(), "state": {
             "_sum_of_errors": torch.zeros(2), "_num_examples": 0}}, r"expected a tensor of shape \(\)"),
@@ -139,6 +139,11 @@ def test_loading_the_state_of_another_metric_type_is_refused(name: str, make: An
 def test_loading_a_state_of_another_shape_or_setting_is_refused(metric: Metric, state: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         metric.load_state_dict(state)
+
+
+def test_loading_something_else_than_a_mapping_is_refused() -> None:
+    with pytest.raises(TypeError, match="Argument state_dict should be a dictionary"):
+        Accuracy().load_state_dict([1, 2])  # type: ignore[arg-type]  # the error path under test
 
 
 def checkpointed_run(make: Callable[[], Metric], usage: Any, stop_at: int | None) -> tuple[Any, Any, Any]:
@@ -241,7 +246,7 @@ def test_output_transform_and_mapping_outputs() -> None:
 def test_a_mapping_output_without_the_required_keys_is_refused() -> None:
     engine = Engine(lambda engine, batch: {"pred": batch[0], "y": batch[1]})
     Accuracy().attach(engine, "accuracy")
-    with pytest.raises(ValueError, match=r"needs the keys \['y_pred', 'y'\].*\['y_pred'\] are missing"):
+    with pytest.raises(ValueError, match=r"should contain \('y_pred', 'y'\) keys, but given \['pred', 'y'\]"):
         engine.run(batches_multiclass(0))
 
 
@@ -249,7 +254,7 @@ def test_a_mapping_output_for_a_metric_without_keys_is_refused() -> None:
     engine = Engine(lambda engine, batch: {"loss": 1.0})
     MetricsLambda(lambda: 1).attach(engine, "x")
     Average().attach(engine, "average")
-    with pytest.raises(TypeError, match="reads no keys"):
+    with pytest.raises(TypeError, match="output for Average metric should be a tuple/list"):
         engine.run([0])
 
 
@@ -270,17 +275,48 @@ def test_lists_of_items_are_unrolled_into_one_update_each() -> None:
 def test_unrolled_lists_of_different_lengths_are_refused() -> None:
     engine = Engine(lambda engine, batch: ([torch.zeros(3)], [0, 1]))
     Accuracy().attach(engine, "accuracy")
-    with pytest.raises(ValueError, match="different lengths"):
+    with pytest.raises(ValueError, match="2 items of the same length"):
+        engine.run([0])
+    engine = Engine(lambda engine, batch: ([0.0], [0.0], [0.0]))
+    Average().attach(engine, "mean")
+    with pytest.raises(ValueError, match="2 items of the same length"):
         engine.run([0])
 
 
-def test_a_mapping_result_is_also_published_key_by_key() -> None:
+@pytest.mark.parametrize(
+    "mode, keys",
+    [
+        ("both", {"stats", "mean", "double"}),
+        ("flatten", {"mean", "double"}),
+        ("named", {"stats"}),
+        (MetricsResultMode.NAMED, {"stats"}),
+    ],
+)
+def test_a_mapping_result_is_published_as_its_result_mode_says(mode: Any, keys: set[str]) -> None:
     engine = Engine(lambda engine, batch: batch)
     mean = Average()
-    MetricsLambda(lambda m: {"mean": m, "double": 2 * m}, mean).attach(engine, "stats")
+    MetricsLambda(lambda m: {"mean": m, "double": 2 * m}, mean, metrics_result_mode=mode).attach(engine, "stats")
     metrics = engine.run([1.0, 3.0]).metrics
-    assert metrics["stats_mean"] == 2.0 and metrics["stats_double"] == 4.0
-    assert set(metrics["stats"]) == {"mean", "double"}
+    assert set(metrics) == keys
+    if "mean" in keys:
+        assert metrics["mean"] == 2.0 and metrics["double"] == 4.0
+    if "stats" in keys:
+        assert set(metrics["stats"]) == {"mean", "double"}
+
+
+def test_a_mapping_result_with_the_metric_name_as_a_key_is_refused() -> None:
+    engine = Engine(lambda engine, batch: batch)
+    MetricsLambda(lambda m: {"stats": m}, Average()).attach(engine, "stats")
+    with pytest.raises(ValueError, match="'stats' is conflicting with mapping keys"):
+        engine.run([1.0])
+    flat = Engine(lambda engine, batch: batch)
+    MetricsLambda(lambda m: {"stats": m}, Average(), metrics_result_mode="flatten").attach(flat, "stats")
+    assert flat.run([1.0]).metrics == {"stats": 1.0}
+
+
+def test_an_unknown_result_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="metrics_result_mode should be one of"):
+        Average(metrics_result_mode="nested")
 
 
 def test_compute_is_repeatable_and_reset_starts_over() -> None:
@@ -293,7 +329,7 @@ def test_compute_is_repeatable_and_reset_starts_over() -> None:
 
 
 def test_output_transform_must_be_callable() -> None:
-    with pytest.raises(TypeError, match="output_transform must be callable"):
+    with pytest.raises(TypeError, match="output_transform should be callable"):
         Accuracy(output_transform=3)  # type: ignore[arg-type]  # the error path under test
 
 

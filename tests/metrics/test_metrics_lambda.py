@@ -9,16 +9,14 @@ import pytest
 import torch
 
 from cadence import Engine
-from cadence.metrics import Accuracy, Average, MetricsLambda, Precision, Recall
+from cadence.metrics import Accuracy, Average, MetricsLambda, NotComputableError, Precision, Recall
 from tests.metrics._data import multiclass
 
 
-def averages(values: list[float]) -> tuple[Average, Average]:
-    a, b = Average(), Average()
+def feed(a: Average, b: Average, values: list[float]) -> None:
     for value in values:
         a.update(value)
         b.update(2 * value)
-    return a, b
 
 
 @pytest.mark.parametrize(
@@ -44,21 +42,32 @@ def averages(values: list[float]) -> tuple[Average, Average]:
     ],
 )
 def test_arithmetic_builds_lazy_metrics(build: Any, expected: float) -> None:
-    a, b = averages([1.0, 5.0])
+    a, b = Average(), Average()
     combined = build(a, b)
     assert isinstance(combined, MetricsLambda)
+    feed(a, b, [1.0, 5.0])
     assert float(combined.compute()) == pytest.approx(expected)
 
 
 def test_indexing_and_reductions_of_per_class_values() -> None:
     precision = Precision(average=False)
+    derived = [precision[1], precision.mean(), precision.sum(), precision.max(), precision.min()]
+    derived.append(precision.norm(p=1))  # any method of the computed value, as in Ignite
     precision.update(multiclass(0, 40, 3))
     per_class = precision.compute()
-    assert precision[1].compute() == per_class[1]
-    assert precision.mean().compute() == per_class.mean()
-    assert precision.sum().compute() == per_class.sum()
-    assert precision.max().compute() == per_class.max()
-    assert precision.min().compute() == per_class.min()
+    expected = [per_class[1], per_class.mean(), per_class.sum(), per_class.max(), per_class.min(), per_class.norm(p=1)]
+    for metric, value in zip(derived, expected, strict=True):
+        assert metric.compute() == value
+
+
+def test_an_unknown_method_of_the_result_names_where_it_was_asked_for() -> None:
+    mean = Average()
+    typo = mean.meen()
+    mean.update(1.0)
+    with pytest.raises(AttributeError, match=r"(?s)Metric result of type 'Tensor' has no attribute 'meen'.*test_"):
+        typo.compute()
+    with pytest.raises(AttributeError, match="has no attribute '_private'"):
+        mean._private()  # private names are not forwarded
 
 
 def test_attaching_a_lambda_attaches_its_dependencies_once() -> None:
@@ -118,22 +127,31 @@ def test_update_by_hand_updates_each_dependency_once_and_is_refused_when_attache
     doubled.update(batch)
     assert accuracy._num_examples == 2
     assert doubled.compute() == 1.0
+    engine = Engine(lambda e, b: b)
+    with pytest.raises(ValueError, match="already updated by hand"):
+        doubled.attach(engine, "x")
     doubled.reset()
     assert accuracy._num_examples == 0
-    engine = Engine(lambda e, b: b)
     doubled.attach(engine, "x")
-    with pytest.raises(RuntimeError, match="attached to an engine"):
+    assert doubled.engine is engine
+    with pytest.raises(ValueError, match="already attached to an engine"):
         doubled.update(batch)
 
 
-def test_building_a_lambda_keeps_what_the_metric_accumulated() -> None:
-    a, _ = averages([1.0, 5.0])
-    assert (a + 0).compute().item() == 3.0
+def test_building_a_lambda_resets_its_dependencies_as_in_ignite() -> None:
+    a, b = Average(), Average()
+    feed(a, b, [1.0, 5.0])
+    total = MetricsLambda(lambda x, y: x + y, a, y=b)
+    with pytest.raises(NotComputableError):
+        total.compute()
+    feed(a, b, [2.0])
+    assert total.compute().item() == 6.0
 
 
 def test_state_dict_holds_the_dependencies() -> None:
-    a, b = averages([1.0, 5.0])
+    a, b = Average(), Average()
     total = a + b
+    feed(a, b, [1.0, 5.0])
     c, d = Average(), Average()
     restored = c + d
     restored.load_state_dict(total.state_dict())

@@ -62,9 +62,15 @@ def test_a_usage_class_is_accepted() -> None:
     assert isinstance(to_usage(RunningBatchWise), RunningBatchWise)
 
 
-@pytest.mark.parametrize("usage", ["epochwise", "batch_filtered", 3, BatchFiltered])
-def test_unknown_usage_is_refused(usage: Any) -> None:
-    with pytest.raises(ValueError, match="Unknown metric usage"):
+@pytest.mark.parametrize("usage", ["epochwise", "batch_filtered"])
+def test_unknown_usage_name_is_refused(usage: str) -> None:
+    with pytest.raises(ValueError, match=r"usage should be .*EpochWise.usage_name.*, got"):
+        Average().attach(Engine(lambda e, b: b), "mean", usage=usage)
+
+
+@pytest.mark.parametrize("usage", [3, BatchFiltered, None])
+def test_usage_of_another_type_is_refused(usage: Any) -> None:
+    with pytest.raises(TypeError, match="Unhandled usage type"):
         Average().attach(Engine(lambda e, b: b), "mean", usage=usage)
 
 
@@ -74,8 +80,12 @@ def test_batch_filtered_needs_a_filter() -> None:
 
 
 def test_custom_usage() -> None:
-    usage = MetricUsage(Events.STARTED, Events.ITERATION_COMPLETED, Events.COMPLETED)
+    usage = MetricUsage(Events.STARTED, Events.COMPLETED, Events.ITERATION_COMPLETED)  # Ignite's order
     assert published(usage, Events.COMPLETED) == [3.5]
+    named = MetricUsage(
+        started=Events.STARTED, iteration_completed=Events.ITERATION_COMPLETED, completed=Events.COMPLETED
+    )
+    assert published(named, Events.COMPLETED) == [3.5]
 
 
 def test_running_epoch_wise_updates_once_per_epoch() -> None:

@@ -26,7 +26,8 @@ from cadence.metrics.classification import (
 from cadence.metrics.confusion_matrix import ConfusionMatrix, ConfusionMatrixAverage, IoU, mIoU
 from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gpu_info import GpuInfo
-from cadence.metrics.metric import Metric, NotComputableError
+from cadence.metrics.mean_average_precision import MeanAveragePrecision
+from cadence.metrics.metric import Metric, MetricsResultMode, NotComputableError
 from cadence.metrics.metrics_lambda import MetricsLambda
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
 from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
@@ -73,11 +74,13 @@ __all__ = [
     "IoU",
     "Loss",
     "MeanAbsoluteError",
+    "MeanAveragePrecision",
     "MeanPairwiseDistance",
     "MeanSquaredError",
     "Metric",
     "MetricUsage",
     "MetricsLambda",
+    "MetricsResultMode",
     "NotComputableError",
     "Perplexity",
     "Precision",

@@ -7,8 +7,10 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import torch
+
 from cadence.engine import Engine
-from cadence.metrics.metric import Metric, identity
+from cadence.metrics.metric import Metric, MetricsResultMode, identity
 from cadence.metrics.usage import MetricUsage, to_usage
 
 __all__ = ["MetricsLambda"]
@@ -19,11 +21,13 @@ class MetricsLambda(Metric):
 
     Attaching it attaches the metrics it depends on (their reset and update handlers, once), so they
     need not be attached themselves. Arithmetic on metrics (``precision * 2``, ``m[0]``, ``m.mean()``)
-    builds one of these.
+    builds one of these. As in Ignite, building one resets the metrics it depends on, and it is used
+    either attached to an engine or by hand (:meth:`update`/:meth:`compute`), not both at once.
 
     Args:
-        f: the function applied to the computed values.
+        f: the function applied to the computed values (tensors among them moved to the CPU).
         args, kwargs: metrics and plain values passed to ``f``.
+        skip_unrolling, metrics_result_mode: as for :class:`Metric`.
 
     Example:
         >>> import torch
@@ -40,17 +44,29 @@ class MetricsLambda(Metric):
 
     required_output_keys = None
 
-    def __init__(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        *args: Any,
+        skip_unrolling: bool = False,
+        metrics_result_mode: MetricsResultMode | str = MetricsResultMode.BOTH,
+        **kwargs: Any,
+    ) -> None:
         if not callable(f):
             raise TypeError(f"MetricsLambda needs a callable as its first argument, got {f!r}.")
         self.function = f
-        self.args = args
+        self.args = list(args)
         self.kwargs = kwargs
-        # Not Metric.__init__: that resets, and building ``m * 2`` must not wipe what ``m`` has accumulated.
-        self._setup(identity, "cpu", False)
         self._engine: weakref.ref[Engine[Any]] | None = None
+        self._updated = False
         # The dependencies' handlers that attach() added (not those already there), so detach() removes only them.
         self._added: weakref.WeakKeyDictionary[Engine[Any], list[tuple[Metric, str]]] = weakref.WeakKeyDictionary()
+        super().__init__(identity, "cpu", skip_unrolling, metrics_result_mode)
+
+    @property
+    def engine(self) -> Engine[Any] | None:
+        """The engine this metric is attached to (``None`` when it is not)."""
+        return None if self._engine is None else self._engine()
 
     def _dependencies(self) -> Iterator[Metric]:
         for value in itertools.chain(self.args, self.kwargs.values()):
@@ -61,6 +77,7 @@ class MetricsLambda(Metric):
         """Reset every metric this one depends on."""
         for metric in self._dependencies():
             metric.reset()
+        self._updated = False
 
     def _leaves(self) -> list[Metric]:
         """The metrics (not lambdas) this one depends on, each once."""
@@ -72,22 +89,28 @@ class MetricsLambda(Metric):
 
     def update(self, output: Any) -> None:
         """Update each metric this one depends on once (by hand; when attached, the engine does it)."""
-        if self._engine is not None and self._engine() is not None:
-            raise RuntimeError(
-                "This MetricsLambda is attached to an engine, which updates its dependencies; "
+        if self.engine is not None:
+            raise ValueError(
+                "MetricsLambda is already attached to an engine, which updates its dependencies; "
                 "calling update() as well would count the data twice. Detach it first."
             )
         for metric in self._leaves():
             metric.update(output)
+        self._updated = True
 
     def compute(self) -> Any:
         """``f`` applied to the computed values of the metrics among the arguments."""
-        args = [a.compute() if isinstance(a, Metric) else a for a in self.args]
-        kwargs = {k: v.compute() if isinstance(v, Metric) else v for k, v in self.kwargs.items()}
+        args = [_value_on_cpu(a) for a in self.args]
+        kwargs = {k: _value_on_cpu(v) for k, v in self.kwargs.items()}
         return self.function(*args, **kwargs)
 
     def attach(self, engine: Engine[Any], name: str, usage: MetricUsage | str = "epoch_wise") -> None:
         """Attach the dependencies' reset and update handlers (once each), and publish as ``name``."""
+        if self._updated:
+            raise ValueError(
+                "The underlying metrics are already updated by hand (update()); call reset() before attaching, "
+                "so that the engine's data is not mixed with it."
+            )
         usage = self._check_attach(engine, name, usage)
         self._attach_dependencies(engine, usage, self._added.setdefault(engine, []))
         engine.add_event_handler(usage.COMPLETED, self.completed, name)
@@ -158,3 +181,9 @@ class MetricsLambda(Metric):
             )
         for metric, state in zip(dependencies, saved, strict=True):
             metric.load_state_dict(state)
+
+
+def _value_on_cpu(value: Any) -> Any:
+    if isinstance(value, Metric):
+        value = value.compute()
+    return value.cpu() if isinstance(value, torch.Tensor) else value

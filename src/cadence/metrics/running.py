@@ -346,7 +346,7 @@ class Frequency(Metric):
     def _usage(usage: MetricUsage | CallableEventWithFilter | str, event_name: CallableEventWithFilter | None) -> Any:
         event = event_name if event_name is not None else usage
         if isinstance(event, CallableEventWithFilter):
-            return MetricUsage(Events.EPOCH_STARTED, Events.ITERATION_COMPLETED, event)
+            return MetricUsage(Events.EPOCH_STARTED, event, Events.ITERATION_COMPLETED)
         return event
 
     def attach(

@@ -22,15 +22,15 @@ __all__ = [
 class MetricUsage:
     """The three events of a metric's life on an engine: reset, update, and publish.
 
-    Args:
+    Args (in Ignite's order):
         started: the event that resets the metric.
-        iteration_completed: the event that feeds it ``engine.state.output``.
         completed: the event that computes it into ``engine.state.metrics``.
+        iteration_completed: the event that feeds it ``engine.state.output``.
 
     Example:
-        >>> usage = MetricUsage(Events.STARTED, Events.ITERATION_COMPLETED, Events.COMPLETED)
-        >>> usage.COMPLETED.name
-        'COMPLETED'
+        >>> usage = MetricUsage(Events.STARTED, Events.COMPLETED, Events.ITERATION_COMPLETED)
+        >>> usage.COMPLETED.name, usage.ITERATION_COMPLETED.name
+        ('COMPLETED', 'ITERATION_COMPLETED')
     """
 
     usage_name: ClassVar[str] = "custom"
@@ -38,8 +38,8 @@ class MetricUsage:
     def __init__(
         self,
         started: CallableEventWithFilter,
-        iteration_completed: CallableEventWithFilter,
         completed: CallableEventWithFilter,
+        iteration_completed: CallableEventWithFilter,
     ) -> None:
         self._started = started
         self._iteration_completed = iteration_completed
@@ -61,7 +61,7 @@ class MetricUsage:
         return self._completed
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._started!r}, {self._iteration_completed!r}, {self._completed!r})"
+        return f"{type(self).__name__}({self._started!r}, {self._completed!r}, {self._iteration_completed!r})"
 
 
 class EpochWise(MetricUsage):
@@ -75,7 +75,7 @@ class EpochWise(MetricUsage):
     usage_name: ClassVar[str] = "epoch_wise"
 
     def __init__(self) -> None:
-        super().__init__(Events.EPOCH_STARTED, Events.ITERATION_COMPLETED, Events.EPOCH_COMPLETED)
+        super().__init__(Events.EPOCH_STARTED, Events.EPOCH_COMPLETED, Events.ITERATION_COMPLETED)
 
 
 class RunningEpochWise(EpochWise):
@@ -162,7 +162,7 @@ class BatchFiltered(MetricUsage):
         filtered = Events.ITERATION_COMPLETED(
             event_filter=event_filter, every=every, once=once, before=before, after=after
         )
-        super().__init__(Events.EPOCH_STARTED, filtered, Events.EPOCH_COMPLETED)
+        super().__init__(Events.EPOCH_STARTED, Events.EPOCH_COMPLETED, filtered)
 
 
 _BY_NAME: dict[str, Callable[[], MetricUsage]] = {
@@ -185,7 +185,12 @@ def to_usage(usage: MetricUsage | str | type[MetricUsage]) -> MetricUsage:
     if isinstance(usage, type) and usage in _BY_NAME.values():
         return _BY_NAME[usage.usage_name]()
     names = ", ".join(repr(name) for name in _BY_NAME)
-    raise ValueError(
-        f"Unknown metric usage {usage!r}: use a MetricUsage instance (e.g. EpochWise(), BatchFiltered(every=2)) "
+    if isinstance(usage, str):
+        raise ValueError(
+            "Argument usage should be '(Running)EpochWise.usage_name' or '((SingleEpoch)Running)BatchWise.usage_name'"
+            f", got {usage!r}: one of {names}, or a MetricUsage instance (e.g. BatchFiltered(every=2))."
+        )
+    raise TypeError(
+        f"Unhandled usage type {type(usage)}: use a MetricUsage instance (e.g. EpochWise(), BatchFiltered(every=2)) "
         f"or one of {names}."
     )

@@ -1,0 +1,50 @@
+"""2-process table of the core family (helper A): a metric written for Ignite's decorators, accumulation and
+information metrics. Picked up by tests/metrics/_distributed_job.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from cadence.metrics import Metric, NotComputableError
+from cadence.metrics.metric import reinit__is_reduced, sync_all_reduce
+
+
+class IgniteUserMetric(Metric):
+    """Written as for Ignite: accumulators set under reinit__is_reduced, reduced by sync_all_reduce."""
+
+    @reinit__is_reduced
+    def reset(self) -> None:
+        self._sum = torch.tensor(0.0, dtype=torch.float64, device=self._device)
+        self._num_examples = 0
+        self._largest = -1e9
+        self._smallest = torch.tensor(1e9, dtype=torch.float64, device=self._device)
+        self._product = torch.tensor(1, dtype=torch.int64, device=self._device)
+
+    @reinit__is_reduced
+    def update(self, output: tuple[torch.Tensor, torch.Tensor]) -> None:
+        y_pred, y = output
+        if y.numel() == 0:
+            return
+        self._sum += y_pred.double().sum()
+        self._num_examples += y.shape[0]
+        self._largest = max(self._largest, y_pred.max().item())
+        self._smallest = torch.minimum(self._smallest, y_pred.double().min())
+        self._product *= y.prod()
+
+    @sync_all_reduce("_num_examples", "_sum:SUM", "_largest:MAX", "_smallest:MIN", "_product:PRODUCT")
+    def compute(self) -> list[Any]:
+        if self._num_examples == 0:
+            raise NotComputableError("IgniteUserMetric needs at least one example.")
+        return [self._sum / self._num_examples, self._largest, self._smallest, self._product, self._num_examples]
+
+
+def data(n: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(11)
+    return {"a_values": (torch.randn(n, 3, generator=g), torch.randint(1, 3, (n,), generator=g))}
+
+
+def metrics() -> dict[str, tuple[str, Callable[[], Metric]]]:
+    return {"a_ignite_user_metric": ("a_values", IgniteUserMetric)}
