@@ -185,6 +185,19 @@ def hang_on_rank_1(local_rank: int) -> None:
     idist.all_reduce(1.0)
 
 
+def exit_with(local_rank: int, code: int) -> None:
+    idist.barrier()
+    sys.exit(code)
+
+
+def spin(local_rank: int, folder: str) -> None:
+    """Write this process's pid, then keep training until killed (for launcher-death tests)."""
+    (Path(folder) / f"pid-{idist.get_rank()}").write_text(str(os.getpid()))
+    while True:
+        idist.all_reduce(1.0)
+        time.sleep(0.05)
+
+
 def killed_on_rank_1(local_rank: int) -> None:
     if idist.get_rank() == 1:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -197,7 +210,10 @@ def multinode(local_rank: int) -> dict[str, Any]:
 
 JOBS = {"everything": check_everything, "multinode": multinode}
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1] == "spin":  # a launcher of two spinning workers, to be killed
+    with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
+        parallel.run(spin, sys.argv[2])
+elif __name__ == "__main__":
     job, outdir = sys.argv[1], sys.argv[2]
     with idist.Parallel("gloo", timeout=60) as parallel:
         args = (outdir,) if job == "everything" else ()

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -124,8 +128,52 @@ def test_a_hung_collective_becomes_an_error_after_the_timeout() -> None:
     with Parallel("gloo", nproc_per_node=2, timeout=2) as parallel, pytest.raises(ProcessFailedError) as caught:
         parallel.run(_jobs.hang_on_rank_1)
     assert time.monotonic() - started < 30
-    assert caught.value.rank == 0
+    # rank 1 never reached the collective: it is named as the suspect, not rank 0 which waited for it
+    assert caught.value.rank == 1
+    message = str(caught.value)
+    assert "rank 1 (local rank 1) failed: did not join a collective that rank 0 gave up waiting for" in message
     assert "Timed out" in str(caught.value)
+
+
+def test_a_rank_that_exits_with_a_status_makes_the_launcher_exit_with_it() -> None:
+    with Parallel("gloo", nproc_per_node=2, timeout=20) as parallel, pytest.raises(SystemExit) as caught:
+        parallel.run(_jobs.exit_with, 143)
+    assert caught.value.code == 143
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_do_not_outlive_their_launcher(tmp_path: Path, how: signal.Signals) -> None:
+    launcher = subprocess.Popen([sys.executable, "-m", "tests.distributed._jobs", "spin", str(tmp_path)])
+    try:
+        pids = _wait_for_pids(tmp_path, 2)
+        launcher.send_signal(how)
+        launcher.wait(30)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in pids if _alive(pid)], "workers kept running after their launcher died"
+    finally:
+        launcher.kill()
+
+
+def _wait_for_pids(folder: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        files = list(folder.glob("pid-*"))
+        if len(files) == count and all(f.read_text() for f in files):
+            return [int(f.read_text()) for f in files]
+        time.sleep(0.1)
+    raise AssertionError("the workers did not start")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead, only not yet reaped
+        return stat.read().split()[2] != "Z"
 
 
 def test_a_rank_killed_by_a_signal_is_named() -> None:

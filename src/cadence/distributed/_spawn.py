@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import enum
+import faulthandler
 import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.connection import Connection, wait
@@ -28,6 +32,10 @@ __all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "spawn"]
 # cause (see _Cause), the others usually fail because it went away.
 _GRACE_SECONDS = 1.0
 _STOP_SECONDS = 3.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_STACK_SIGNAL = signal.SIGUSR2
+# Signals the launcher passes on to its workers (a scheduler's notice of preemption); Ctrl-C reaches them directly.
+_FORWARDED = (signal.SIGTERM, signal.SIGUSR1)
 
 
 class ProcessFailedError(RuntimeError):
@@ -107,20 +115,49 @@ class _Failure:
     at: float
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this process with SIGTERM when the launcher dies (a killed launcher must not leave workers training)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before the request was in place
+                    os.kill(os.getpid(), signal.SIGTERM)
+                return
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(target=_watch_parent, args=(parent,), name="cadence-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker(
     local_rank: int,
+    parent: int,
     conn: Connection,
     plan: SpawnPlan,
     fn: Callable[..., Any],
     args: Sequence[Any],
     kwargs: Mapping[str, Any],
 ) -> None:
+    _die_with_parent(parent)
+    faulthandler.register(_STACK_SIGNAL, all_threads=True)  # the launcher asks a stuck rank for its stack
     os.environ.update(plan.environment(local_rank))
     if plan.threads_per_process is not None:
         torch.set_num_threads(plan.threads_per_process)
     try:
         initialize(plan.backend, init_method=plan.init_method, timeout=plan.timeout)
         payload = pickle.dumps(fn(local_rank, *args, **kwargs))
+    except SystemExit as exc:  # a deliberate exit (e.g. Preempted): the launcher exits with the same status
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        conn.send(("exit", code, f"{type(exc).__name__}: {exc}", time.time()))
+        destroy_group(synchronise=False)
+        conn.close()
+        sys.exit(code)
     except BaseException as exc:
         # Report before tearing anything down, so this report is older than the errors it causes elsewhere.
         summary = f"{type(exc).__name__}: {exc}"
@@ -148,7 +185,7 @@ def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: 
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_worker,
-                args=(local_rank, sender, plan, fn, tuple(args), dict(kwargs)),
+                args=(local_rank, os.getpid(), sender, plan, fn, tuple(args), dict(kwargs)),
                 name=f"cadence-rank-{plan.global_rank(local_rank)}",
             )
             try:
@@ -162,7 +199,8 @@ def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: 
                 sender.close()
             processes.append(process)
             connections.append(receiver)
-        return _supervise(plan, processes, connections)
+        with _forwarding_signals(processes):
+            return _supervise(plan, processes, connections)
     finally:
         _stop(processes)
         for connection in connections:
@@ -172,6 +210,7 @@ def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: 
 def _supervise(plan: SpawnPlan, processes: list[BaseProcess], connections: list[Connection]) -> list[Any]:
     results: dict[int, Any] = {}
     failures: dict[int, _Failure] = {}
+    exits: dict[int, int] = {}
     messages: dict[int, tuple[Any, ...]] = {}
     pending = set(range(len(processes)))
     listening = set(pending)
@@ -187,6 +226,9 @@ def _supervise(plan: SpawnPlan, processes: list[BaseProcess], connections: list[
                 cause = _Cause(message[4])
                 failures[local_rank] = _Failure(local_rank, cause, message[1], message[2], message[3])
                 pending.discard(local_rank)
+            elif message is not None and message[0] == "exit":
+                exits[local_rank] = message[1]
+                pending.discard(local_rank)
             elif processes[local_rank].exitcode is not None:
                 processes[local_rank].join()
                 _receive(local_rank, connections[local_rank], listening, messages)
@@ -195,8 +237,56 @@ def _supervise(plan: SpawnPlan, processes: list[BaseProcess], connections: list[
         if failures and deadline is None:
             deadline = time.monotonic() + _GRACE_SECONDS
     if failures:
+        if pending and all(failure.cause is _Cause.LOST_PEER for failure in failures.values()):
+            raise _stuck(plan, processes, sorted(pending), failures)
         raise _first_failure(plan, failures)
-    return [results[local_rank] for local_rank in range(len(processes))]
+    if any(exits.values()):  # the processes chose to exit (e.g. preempted): so does the launcher, with their status
+        raise SystemExit(max(exits.values()))
+    return [results.get(local_rank) for local_rank in range(len(processes))]
+
+
+def _stuck(
+    plan: SpawnPlan, processes: list[BaseProcess], stuck: list[int], failures: dict[int, _Failure]
+) -> ProcessFailedError:
+    """Ranks that were still running when their peers gave up on a collective: those are the suspects."""
+    for local_rank in stuck:
+        with contextlib.suppress(OSError):
+            os.kill(processes[local_rank].pid or 0, _STACK_SIGNAL)  # each prints its stack on its stderr
+    time.sleep(0.5)
+    waited = sorted(failures.values(), key=lambda failure: failure.at)[0]
+    names = ", ".join(f"rank {plan.global_rank(local_rank)}" for local_rank in stuck)
+    summary = (
+        f"did not join a collective that rank {plan.global_rank(waited.local_rank)} gave up waiting for "
+        f"({waited.summary.splitlines()[0]}); it was still running: the likely cause (stuck or much slower); "
+        "its Python stack is printed on its stderr"
+    )
+    return ProcessFailedError(
+        rank=plan.global_rank(stuck[0]),
+        local_rank=stuck[0],
+        summary=summary if len(stuck) == 1 else f"{summary} (also still running: {names})",
+        details=f"Traceback from rank {plan.global_rank(waited.local_rank)}, which waited:\n{waited.details}",
+    )
+
+
+@contextlib.contextmanager
+def _forwarding_signals(processes: list[BaseProcess]) -> Iterator[None]:
+    """Pass SIGTERM/SIGUSR1 sent to the launcher on to its live workers (which may save and exit cleanly)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(number: int, frame: Any) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, number)
+
+    previous = {number: signal.signal(number, forward) for number in _FORWARDED}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 def _receive(

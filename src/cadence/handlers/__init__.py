@@ -87,6 +87,8 @@ __all__ = [
     "PiecewiseLinearStateScheduler",
     "PlateauMode",
     "PolyaxonLogger",
+    "Preempted",
+    "Preemption",
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
     "ScoreMode",
