@@ -8,14 +8,17 @@ the engine state stored in the file.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from cadence.handlers._loading import load_objects, read_checkpoint
 from cadence.handlers.savers import temporary_target
 
-__all__ = ["checkpoints_by_recency", "find_latest_checkpoint", "step_in_name", "stored_iteration"]
+__all__ = ["checkpoints_by_recency", "find_latest_checkpoint", "load_latest", "step_in_name", "stored_iteration"]
 
 # "{name}_{global_step}" then, optionally, "_{score}" or "_{score_name}={score}" (a score name may hold "_").
 _STEP_IN_NAME = re.compile(
@@ -113,3 +116,29 @@ def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Pa
     """
     paths = checkpoints_by_recency(dirname, filename_prefix)
     return paths[0] if paths else None
+
+
+def load_latest(
+    to_load: Mapping[str, Any], dirname: str | Path, *, filename_prefix: str = "", strict: bool = True
+) -> Path | None:
+    """Load the newest readable checkpoint in ``dirname`` into ``to_load`` and return its path; ``None`` when
+    the folder is missing or holds none. Unreadable ones are skipped with a warning; one that does not fit
+    ``to_load`` raises (see :meth:`Checkpoint.resume <cadence.handlers.checkpoint.Checkpoint.resume>`).
+
+    Example:
+        >>> import tempfile
+        >>> load_latest({"model": torch.nn.Linear(2, 1)}, tempfile.mkdtemp()) is None
+        True
+    """
+    folder = Path(dirname)
+    if not folder.is_dir():
+        return None
+    for path in checkpoints_by_recency(folder, filename_prefix):
+        try:
+            checkpoint = read_checkpoint(path)
+        except ValueError as exc:
+            warnings.warn(f"Skipping a checkpoint that cannot be read, using the one before it: {exc}", stacklevel=3)
+            continue
+        load_objects(to_load, checkpoint, strict=strict)
+        return path
+    return None

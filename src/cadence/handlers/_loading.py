@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cadence._version import __version__
-from cadence.handlers._state_tree import check_objects, pair_leaves
+from cadence.handlers._state_tree import check_objects, pair_leaves, unwrap
 
 __all__ = ["CheckpointMismatchError", "load_objects", "read_checkpoint"]
 
@@ -74,10 +74,6 @@ def _check_looks_like_torch_save(path: Path) -> None:
         )
 
 
-def _unwrap(obj: Any) -> Any:
-    return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
-
-
 def _module_problems(name: str, module: nn.Module, state: Mapping[str, Any], strict: bool) -> list[str]:
     expected = module.state_dict()
     problems = []
@@ -132,7 +128,7 @@ def _optimizer_problems(name: str, optimizer: torch.optim.Optimizer, state: Mapp
 def _problems(pairs: list[tuple[str, Any, Any]], strict: bool) -> list[str]:
     problems: list[str] = []
     for name, obj, state in pairs:
-        target = _unwrap(obj)
+        target = unwrap(obj)
         if isinstance(target, nn.Module | torch.optim.Optimizer) and not isinstance(state, Mapping):
             problems.append(f"{name!r} is a {type(state).__name__}, not a state_dict mapping")
         elif isinstance(target, nn.Module):
@@ -244,10 +240,10 @@ def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any]) 
     # Objects that could not be fully checked load first, each with a snapshot to roll back to; the
     # checked models and optimizers come last, when nothing can fail any more.
     checked = (nn.Module, torch.optim.Optimizer)
-    ordered = sorted(pairs, key=lambda pair: isinstance(_unwrap(pair[1]), checked))
+    ordered = sorted(pairs, key=lambda pair: isinstance(unwrap(pair[1]), checked))
     done: list[tuple[Any, Any]] = []
     for name, obj, state in ordered:
-        target = _unwrap(obj)
+        target = unwrap(obj)
         snapshot = None if isinstance(target, checked) else copy.deepcopy(target.state_dict())
         try:
             if isinstance(target, nn.Module):

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+import re
+import string
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cadence.engine import CallableEventWithFilter, Engine
 
-__all__ = ["FilenamePatternError", "default_filename_pattern", "format_score", "global_step_from_engine"]
+__all__ = [
+    "FilenamePatternError",
+    "default_filename_pattern",
+    "filename_regex",
+    "format_score",
+    "global_step_from_engine",
+    "parse_number",
+]
 
 GlobalStepTransform = Callable[[Engine[Any], Any], int]
 PATTERN_FIELDS = ("filename_prefix", "name", "global_step", "score_name", "score", "ext")
@@ -74,6 +83,58 @@ def format_score(score: float) -> str:
         ('12', '0.9877')
     """
     return f"{score}" if isinstance(score, numbers.Integral) else f"{score:.4f}"
+
+
+#: A step as a filename holds it: "12", "0012", "-3".
+INTEGER = r"[ +]*-?\d+"
+#: A score with a fraction as :func:`format_score` writes it: "0.9000", "-1.5000", "nan", "-inf".
+DECIMAL = r"[ +]*-?(?:\d*\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
+
+
+def filename_regex(pattern: str, fields: Mapping[str, Any], captured: Mapping[str, str]) -> re.Pattern[str] | None:
+    """Return a regex that fully matches the names ``pattern`` gives with the values in ``fields``, each field
+    of ``captured`` (``global_step``, ``score``) being any text its regex matches, caught by a group of its name.
+
+    ``None`` when the pattern reads into a field (``{name[0]}``, ``{name.upper}``) and so cannot be inverted.
+
+    Example:
+        >>> fields = {"name": "model", "ext": "pt"}
+        >>> regex = filename_regex("{name}_{global_step:03d}.{ext}", fields, {"global_step": INTEGER})
+        >>> regex.fullmatch("model_012.pt")["global_step"], regex.fullmatch("model_0.5.pt")
+        ('012', None)
+    """
+    parts = []
+    seen = set()
+    for literal, field, spec, conversion in string.Formatter().parse(pattern):
+        parts.append(re.escape(literal))
+        if field is None:
+            continue
+        if field not in PATTERN_FIELDS:
+            return None
+        if field in captured:
+            parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>{captured[field]})")
+            seen.add(field)
+            continue
+        template = "{0" + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        try:
+            parts.append(re.escape(template.format(fields.get(field))))
+        except (ValueError, TypeError, KeyError, IndexError):
+            return None
+    return re.compile("".join(parts))
+
+
+def parse_number(text: str) -> float:
+    """Read back a step or score written into a filename: an ``int`` when it has no fraction.
+
+    Example:
+        >>> parse_number("0012"), parse_number("0.9000")
+        (12, 0.9)
+    """
+    text = text.strip(" +")
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def global_step_from_engine(

@@ -6,10 +6,49 @@ anything with the method asked for) is replaced by its state.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["check_objects", "map_leaves", "pair_leaves"]
+from torch import nn
+
+from cadence.distributed import get_rank
+
+__all__ = ["check_objects", "map_leaves", "pair_leaves", "state_to_save", "unwrap"]
+
+
+def unwrap(obj: Any) -> Any:
+    """A DataParallel / DistributedDataParallel model is saved and loaded as its inner module.
+
+    Example:
+        >>> model = nn.Linear(1, 1)
+        >>> unwrap(nn.DataParallel(model)) is model
+        True
+    """
+    return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
+
+
+def _zero_optimizer_class() -> Any:
+    # Only present if the user imported it: importing torch.distributed.optim ourselves costs a second.
+    module = sys.modules.get("torch.distributed.optim.zero_redundancy_optimizer")
+    return getattr(module, "ZeroRedundancyOptimizer", None)
+
+
+def state_to_save(obj: Any, save_on_rank: int) -> Any:
+    """``obj.state_dict()`` of the unwrapped object; a ``ZeroRedundancyOptimizer``'s sharded state is first
+    gathered on ``save_on_rank`` (a collective: every rank calls this), and is ``{}`` on the other ranks.
+
+    Example:
+        >>> state_to_save(nn.DataParallel(nn.Linear(1, 1)), save_on_rank=0).keys()
+        odict_keys(['weight', 'bias'])
+    """
+    obj = unwrap(obj)
+    zero = _zero_optimizer_class()
+    if zero is not None and isinstance(obj, zero):
+        obj.consolidate_state_dict(to=save_on_rank)
+        if get_rank() != save_on_rank:
+            return {}
+    return obj.state_dict()
 
 
 def _is_container(node: object) -> bool:

@@ -10,28 +10,31 @@ from __future__ import annotations
 
 import inspect
 import numbers
-import sys
+import re
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
-from torch import nn
 
-from cadence.distributed import get_rank
 from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
-from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint
+from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint, load_latest
 from cadence.handlers._loading import FORMAT_KEY, CheckpointMismatchError, format_marker, load_objects, read_checkpoint
 from cadence.handlers._naming import (
+    DECIMAL,
+    INTEGER,
     FilenamePatternError,
     GlobalStepTransform,
     check_filename_pattern,
     default_filename_pattern,
+    filename_regex,
     format_score,
     global_step_from_engine,
 )
-from cadence.handlers._state_tree import check_objects, map_leaves
+from cadence.handlers._retention import Item as SavedItem
+from cadence.handlers._retention import merge, plan_retention, ranks_among_kept, scan_folder
+from cadence.handlers._state_tree import check_objects, map_leaves, state_to_save
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
 
 __all__ = [
@@ -72,17 +75,6 @@ class CheckpointEvents(EventEnum):
     SAVED_CHECKPOINT = "saved_checkpoint"
 
 
-def _unwrap(obj: Any) -> Any:
-    """A DataParallel / DistributedDataParallel model is saved and loaded as its inner module."""
-    return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
-
-
-def _zero_optimizer_class() -> Any:
-    # Only present if the user imported it: importing torch.distributed.optim ourselves costs a second.
-    module = sys.modules.get("torch.distributed.optim.zero_redundancy_optimizer")
-    return getattr(module, "ZeroRedundancyOptimizer", None)
-
-
 def _takes_metadata(save_handler: SaveHandler) -> bool:
     if isinstance(save_handler, BaseSaveHandler):
         return True
@@ -102,6 +94,11 @@ class Checkpoint:
     :func:`global_step_from_engine`). Without a ``score_function`` the files are ranked by global step;
     with one, by score (higher is better). After each save the engine fires
     :attr:`CheckpointEvents.SAVED_CHECKPOINT`. Attached to ``EXCEPTION_RAISED``, it saves on a crash.
+
+    Retention holds across restarts: at its first save, a checkpoint writing to a :class:`DiskSaver` counts
+    the files of its own naming already in the folder (an earlier run's, ranked by the step or score in
+    their names) among the ``n_saved`` it keeps, and removes the temporary files of saves that a crash
+    interrupted. Files of other names are never touched.
 
     Args:
         to_save: named objects with ``state_dict()``, possibly nested in mappings and lists; a DDP-wrapped
@@ -129,12 +126,7 @@ class Checkpoint:
         'model_6.pt'
     """
 
-    class Item(NamedTuple):
-        """One saved file and its rank (score or global step)."""
-
-        priority: float
-        filename: str
-
+    Item = SavedItem
     SAVED_CHECKPOINT = CheckpointEvents.SAVED_CHECKPOINT
     ext = "pt"
 
@@ -186,7 +178,10 @@ class Checkpoint:
         self.include_self = include_self
         self.greater_or_equal = greater_or_equal
         self.save_on_rank = save_on_rank
-        self._saved: list[Checkpoint.Item] = []
+        self._saved: list[SavedItem] = []
+        self._scanned_folder = False  # the files an earlier run left are adopted once, at the first save
+        self._adopted: set[str] = set()
+        self._warned_outranked = False
 
     @staticmethod
     def _check_to_save(to_save: object, include_self: bool) -> None:
@@ -231,12 +226,15 @@ class Checkpoint:
             if global_step is None:
                 global_step = engine.state.iteration
             priority = global_step
-        if not self._ranks_among_kept(priority):
+        if not self._scanned_folder:
+            self._adopt_files_in_folder(priority)
+        if not ranks_among_kept(self._saved, priority, self.n_saved, self.greater_or_equal):
+            self._warn_if_outranked_by_adopted(priority)
             return
         name, checkpoint = self._gather()
         filename = self._filename(name, global_step, priority)
-        displaced, kept = self._plan_retention(filename)
-        new_saved = sorted([*kept, Checkpoint.Item(priority, filename)], key=lambda item: item.priority)
+        displaced, kept = plan_retention(self._saved, filename, self.n_saved)
+        new_saved = sorted([*kept, SavedItem(priority, filename)], key=lambda item: item.priority)
         if self.include_self:
             checkpoint["checkpointer"] = {"_saved": [tuple(item) for item in new_saved]}
         metadata = {"basename": self._basename(name), "score_name": self.score_name, "priority": priority}
@@ -265,23 +263,52 @@ class Checkpoint:
         except ValueError:
             return key
 
-    def _ranks_among_kept(self, priority: float) -> bool:
-        if self.n_saved is None or len(self._saved) < self.n_saved:
-            return True
-        worst = self._saved[0].priority
-        return priority >= worst if self.greater_or_equal else priority > worst
+    def _adopt_files_in_folder(self, priority: float) -> None:
+        """Count the files of this checkpoint's naming already in its folder among the kept ones; remove the
+        temporary files of its interrupted saves. Every rank reads the folder, so that all decide alike."""
+        self._scanned_folder = True
+        saver = self.save_handler
+        regex = self._own_filename_regex(isinstance(priority, numbers.Integral))
+        if not isinstance(saver, DiskSaver) or regex is None or not saver.dirname.is_dir():
+            return
+        found, temporaries = scan_folder(saver.dirname, regex, "score" if self.score_function else "global_step")
+        for temporary in temporaries:
+            saver.remove(temporary)
+        self._adopted = {item.filename for item in found} - {item.filename for item in self._saved}
+        self._saved = merge(self._saved, found)
 
-    def _state_of(self, obj: Any) -> Any:
-        obj = _unwrap(obj)
-        zero = _zero_optimizer_class()
-        if zero is not None and isinstance(obj, zero):  # its state is sharded: gather it on the saving rank
-            obj.consolidate_state_dict(to=self.save_on_rank)
-            if get_rank() != self.save_on_rank:
-                return {}
-        return obj.state_dict()
+    def _own_filename_regex(self, integer_scores: bool) -> re.Pattern[str] | None:
+        """What this checkpoint's file names look like, the step being any integer and the score any number
+        written as this one's scores are (``12`` or ``0.9000``: ``model_12.pt`` may be a step-named file);
+        ``None`` when the pattern lacks what files are ranked by (then they cannot be ordered)."""
+        with_step = self.global_step_transform is not None or self.score_function is None
+        captured = {"global_step": INTEGER} if with_step else {}
+        if self.score_function is not None:
+            captured["score"] = INTEGER if integer_scores else DECIMAL
+        fields = {"filename_prefix": self.filename_prefix, "name": self._name(), "score_name": self.score_name}
+        regex = filename_regex(self._pattern(with_step), {**fields, "ext": self.ext}, captured)
+        priority = "score" if self.score_function is not None else "global_step"
+        return regex if regex is not None and priority in regex.groupindex else None
+
+    def _warn_if_outranked_by_adopted(self, priority: float) -> None:
+        outranking = [item.filename for item in self._saved if item.filename in self._adopted]
+        if outranking and not self._warned_outranked:
+            self._warned_outranked = True
+            warnings.warn(
+                f"Checkpoint not saved: its {'score' if self.score_function else 'step'} {priority} does not rank "
+                f"among the {self.n_saved} kept, which include files an earlier run left in the folder "
+                f"({', '.join(outranking)}). Move them away, or use another folder, to keep this run's checkpoints.",
+                stacklevel=3,
+            )
+
+    def _name(self) -> str:
+        """The ``{name}`` of the files: the only key of ``to_save``, else ``"checkpoint"``."""
+        return next(iter(self.to_save)) if len(self.to_save) == 1 else "checkpoint"
 
     def _gather(self) -> tuple[str, dict[str, Any]]:
-        states: dict[str, Any] = map_leaves(self.to_save, "state_dict", self._state_of)
+        states: dict[str, Any] = map_leaves(
+            self.to_save, "state_dict", lambda obj: state_to_save(obj, self.save_on_rank)
+        )
         if len(states) == 1:
             (name,) = states
             # one object is saved as its bare state_dict (as Ignite does), unless our own state joins it
@@ -310,13 +337,6 @@ class Checkpoint:
             score=format_score(priority) if self.score_function is not None else None,
             ext=self.ext,
         )
-
-    def _plan_retention(self, filename: str) -> tuple[list[Checkpoint.Item], list[Checkpoint.Item]]:
-        """Split the saved files into those the new file displaces and those kept beside it."""
-        kept = [item for item in self._saved if item.filename != filename]  # the same name is overwritten
-        if self.n_saved is not None and len(kept) >= self.n_saved:
-            return kept[: len(kept) - self.n_saved + 1], kept[len(kept) - self.n_saved + 1 :]
-        return [], kept
 
     @staticmethod
     def setup_filename_pattern(
@@ -357,7 +377,7 @@ class Checkpoint:
 
     # ------------------------------------------------------------------ state and queries
     @property
-    def saved(self) -> list[Checkpoint.Item]:
+    def saved(self) -> list[SavedItem]:
         """The kept files, worst first (a copy)."""
         return list(self._saved)
 
@@ -402,7 +422,7 @@ class Checkpoint:
         for entry in state_dict["_saved"]:
             if not (isinstance(entry, list | tuple) and len(entry) == 2 and isinstance(entry[1], str)):
                 raise ValueError(f"Each saved entry must be a (priority, filename) pair, got {entry!r}.")
-            items.append(Checkpoint.Item(entry[0], entry[1]))
+            items.append(SavedItem(entry[0], entry[1]))
         self._saved = sorted(items, key=lambda item: item.priority)
 
     @staticmethod
@@ -411,6 +431,7 @@ class Checkpoint:
     ) -> Path | None:
         """Load the newest readable checkpoint in ``dirname`` into ``to_load``; return its path, or ``None``.
 
+        Newest is the highest step (see :func:`checkpoints_by_recency`), never the latest file time.
         ``None`` (nothing loaded) means a fresh start: the folder is missing or holds no checkpoint.
         A checkpoint that cannot be read (cut short by a crash, corrupted) is skipped with a warning
         and the one before it is used. A readable checkpoint that does not fit ``to_load`` (other
@@ -433,20 +454,7 @@ class Checkpoint:
             >>> again.run(range(4)).iteration
             8
         """
-        folder = Path(dirname)
-        if not folder.is_dir():
-            return None
-        for path in checkpoints_by_recency(folder, filename_prefix):
-            try:
-                checkpoint = read_checkpoint(path)
-            except ValueError as exc:
-                warnings.warn(
-                    f"Skipping a checkpoint that cannot be read, using the one before it: {exc}", stacklevel=2
-                )
-                continue
-            load_objects(to_load, checkpoint, strict=strict)
-            return path
-        return None
+        return load_latest(to_load, dirname, filename_prefix=filename_prefix, strict=strict)
 
     def reload_objects(
         self, to_load: Mapping[str, Any], load_kwargs: Mapping[str, Any] | None = None, **filename_components: Any
@@ -472,10 +480,9 @@ class Checkpoint:
         if unknown:
             raise TypeError(f"reload_objects takes the filename components name, score and global_step, got {unknown}.")
         global_step = filename_components.get("global_step")
-        default_name = next(iter(self.to_save)) if len(self.to_save) == 1 else "checkpoint"
         filename = self._pattern(global_step is not None).format(
             filename_prefix=self.filename_prefix,
-            name=filename_components.get("name", default_name),
+            name=filename_components.get("name", self._name()),
             global_step=global_step,
             score_name=self.score_name,
             score=filename_components.get("score"),
