@@ -36,6 +36,7 @@ from cadence.handlers.param_scheduler import (
     create_lr_scheduler_with_warmup,
 )
 from cadence.handlers.polyaxon_logger import PolyaxonLogger
+from cadence.handlers.preemption import Preempted, Preemption
 from cadence.handlers.progress_bar import ProgressBar
 from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ThresholdMode
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
