@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
+from cadence import Engine
 from cadence.metrics import (
     Accuracy,
     Averaging,
@@ -20,6 +21,7 @@ from cadence.metrics import (
     Recall,
     TopKCategoricalAccuracy,
 )
+from cadence.metrics._inputs import DataKindChangedError
 from tests.metrics._data import SETTINGS, binary, cuts, multiclass, multilabel, split
 
 KINDS = ["binary", "multiclass", "multilabel"]
@@ -176,9 +178,9 @@ def test_accuracy_binary_with_class_dim_of_one() -> None:
 @pytest.mark.parametrize("metric_cls", [Accuracy, Precision, Recall])
 def test_binary_values_other_than_0_and_1_are_refused(metric_cls: Any) -> None:
     metric = metric_cls()
-    with pytest.raises(ValueError, match="only 0s and 1s"):
+    with pytest.raises(ValueError, match="comprised of 0's and 1's"):
         metric.update((torch.tensor([0.2, 0.9]), torch.tensor([0, 1])))
-    with pytest.raises(ValueError, match="only 0s and 1s"):
+    with pytest.raises(ValueError, match="comprised of 0's and 1's"):
         metric.update((torch.tensor([0, 1]), torch.tensor([0, 2])))
 
 
@@ -186,9 +188,11 @@ def test_binary_values_other_than_0_and_1_are_refused(metric_cls: Any) -> None:
 def test_change_of_kind_or_number_of_classes_is_refused(metric_cls: Any) -> None:
     metric = metric_cls()
     metric.update(multiclass(0, 4, 3))
-    with pytest.raises(ValueError, match="multiclass data and now gets binary"):
+    with pytest.raises(DataKindChangedError, match="type has changed from multiclass to binary"):
         metric.update(binary(0, 4))
-    with pytest.raises(ValueError, match="number of classes changed from 3 to 4"):
+    with pytest.raises(RuntimeError, match="type has changed from multiclass to binary"):  # as Ignite
+        metric.update(binary(0, 4))
+    with pytest.raises(ValueError, match="number of classes has changed from 3 to 4"):
         metric.update(multiclass(0, 4, 4))
     metric.reset()
     metric.update(binary(0, 4))  # a reset forgets the kind
@@ -198,8 +202,8 @@ def test_change_of_kind_or_number_of_classes_is_refused(metric_cls: Any) -> None
 @pytest.mark.parametrize(
     "y_pred, y, message",
     [
-        (torch.randn(4, 3), torch.zeros(5, dtype=torch.long), r"y must have shape \(batch_size, ...\)"),
-        (torch.randn(4, 3, 2), torch.zeros(4, 3, dtype=torch.long), r"y must have shape \(batch_size, ...\)"),
+        (torch.randn(4, 3), torch.zeros(5, dtype=torch.long), r"y must have shape of \(batch_size, ...\)"),
+        (torch.randn(4, 3, 2), torch.zeros(4, 3, dtype=torch.long), r"y must have shape of \(batch_size, ...\)"),
         (torch.randn(4, 3, 2, 2), torch.zeros(4, dtype=torch.long), "y must have shape"),
         (torch.ones(4), torch.ones(5), "the same shape"),
     ],
@@ -245,9 +249,11 @@ def test_unknown_average_is_refused(average: Any) -> None:
         Precision(average=average)
 
 
-def test_samples_average_needs_multilabel() -> None:
-    with pytest.raises(ValueError, match="is_multilabel=True"):
-        Recall(average="samples")
+@pytest.mark.parametrize("data", [binary(0, 4), multiclass(0, 4, 3)])
+def test_samples_average_needs_multilabel(data: tuple[torch.Tensor, torch.Tensor]) -> None:
+    recall = Recall(average="samples")
+    with pytest.raises(ValueError, match="incompatible with binary and multiclass input data"):
+        recall.update(data)
 
 
 def test_averaging_enum_is_accepted() -> None:
@@ -282,9 +288,10 @@ def test_top_k_bad_inputs(y_pred: torch.Tensor, y: torch.Tensor, message: str) -
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"beta": 0}, ValueError, "positive number"),
-        ({"beta": -1.0}, ValueError, "positive number"),
-        ({"beta": 1.0, "precision": Precision(average=False), "output_transform": lambda x: x}, ValueError, "not both"),
+        ({"beta": 0}, ValueError, "positive integer or float"),
+        ({"beta": -1.0}, ValueError, "positive integer or float"),
+        ({"beta": 1.0, "precision": Precision(average=False), "output_transform": lambda x: x}, ValueError, "be None"),
+        ({"beta": 1.0, "recall": Recall(average=False), "device": "cpu"}, ValueError, "device should be None"),
         ({"beta": 1.0, "precision": Precision(average="macro")}, ValueError, "average=False"),
         ({"beta": 1.0, "recall": Precision(average=False)}, TypeError, "must be a Recall"),
     ],
@@ -292,3 +299,22 @@ def test_top_k_bad_inputs(y_pred: torch.Tensor, y: torch.Tensor, message: str) -
 def test_fbeta_bad_arguments(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         Fbeta(**kwargs)
+
+
+@pytest.mark.parametrize("metric_cls", [Accuracy, Precision, Recall])
+def test_sequence_transform_flattens_and_drops_ignored_positions(metric_cls: Any) -> None:
+    y_pred = torch.tensor([[[0.1, 0.9], [0.8, 0.2], [0.5, 0.6]], [[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]]])
+    y = torch.tensor([[1, 0, -1], [0, 1, 2]])
+    transform = metric_cls.get_sequence_transform(ignore_index=[-1, 2], output_transform=lambda out: out["pair"])
+    flat_pred, flat_y = transform({"pair": (y_pred, y)})
+    assert flat_y.tolist() == [1, 0, 0, 1]
+    assert torch.equal(flat_pred, y_pred.reshape(-1, 2)[[0, 1, 3, 4]])
+    assert metric_cls.get_sequence_transform()((y_pred, y))[1].shape == (6,)
+    accuracy = Accuracy(output_transform=metric_cls.get_sequence_transform(ignore_index=-1))
+    engine = Engine(lambda engine, batch: batch)
+    accuracy.attach(engine, "accuracy")
+    assert engine.run([(y_pred, y.clamp(max=1))]).metrics["accuracy"] == pytest.approx(5 / 5)
+    with pytest.raises(ValueError, match="Expected y_pred to be 3D"):
+        transform({"pair": (y_pred[0], y)})
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        transform({"pair": (y_pred, y[:, :2])})

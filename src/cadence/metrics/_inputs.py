@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 
 from cadence.metrics.metric import Metric
 
-__all__ = ["BINARY", "MULTICLASS", "MULTILABEL", "ClassificationMetric", "as_pair", "check_binary_values"]
+__all__ = [
+    "BINARY",
+    "MULTICLASS",
+    "MULTILABEL",
+    "ClassificationMetric",
+    "DataKindChangedError",
+    "as_pair",
+    "check_binary_values",
+]
 
 BINARY, MULTICLASS, MULTILABEL = "binary", "multiclass", "multilabel"
 
@@ -27,8 +36,8 @@ def check_binary_values(tensor: torch.Tensor, name: str, kind: str) -> None:
     """Raise unless ``tensor`` holds only 0s and 1s (one host sync; bool tensors need none)."""
     if tensor.dtype != torch.bool and bool(((tensor != 0) & (tensor != 1)).any()):
         raise ValueError(
-            f"{kind}: for binary and multilabel data, {name} must hold only 0s and 1s (round or threshold "
-            f"probabilities first, e.g. y_pred > 0.5); for multiclass data give y_pred of shape "
+            f"{kind}: For binary cases, {name} must be comprised of 0's and 1's (binary and multilabel data): "
+            "round or threshold probabilities first, e.g. y_pred > 0.5; for multiclass data give y_pred of shape "
             "(batch_size, num_classes, ...) and y of shape (batch_size, ...)."
         )
 
@@ -37,6 +46,17 @@ def check_class_indices(y: torch.Tensor, kind: str) -> None:
     """Raise unless ``y`` holds integer class indices."""
     if y.is_floating_point() or y.is_complex():
         raise TypeError(f"{kind}: for multiclass data y must hold integer class indices, got dtype {y.dtype}.")
+
+
+class DataKindChangedError(ValueError, RuntimeError):
+    """A classification metric fed one kind of data (binary, multiclass, multilabel) and then another.
+
+    Both a ``ValueError`` (bad input) and a ``RuntimeError`` (what Ignite raises).
+
+    Example:
+        >>> issubclass(DataKindChangedError, ValueError), issubclass(DataKindChangedError, RuntimeError)
+        (True, True)
+    """
 
 
 class ClassificationMetric(Metric):
@@ -56,7 +76,7 @@ class ClassificationMetric(Metric):
         if y.dim() + 1 == y_pred.dim():
             if y_pred.shape[:1] + y_pred.shape[2:] != y.shape:
                 raise ValueError(
-                    f"{name}: y must have shape (batch_size, ...) and y_pred (batch_size, num_classes, ...), "
+                    f"{name}: y must have shape of (batch_size, ...) and y_pred of (batch_size, num_classes, ...), "
                     f"but got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
                 )
             if self._is_multilabel:
@@ -83,7 +103,7 @@ class ClassificationMetric(Metric):
             classes = y.shape[1] if self._is_multilabel else 1
         else:
             raise ValueError(
-                f"{name}: y must have shape (batch_size, ...) and y_pred (batch_size, ...) or "
+                f"{name}: y must have shape of (batch_size, ...) and y_pred of (batch_size, ...) or "
                 f"(batch_size, num_classes, ...), got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
             )
         self._remember_kind(kind, classes)
@@ -94,15 +114,51 @@ class ClassificationMetric(Metric):
             self._type, self._num_classes = kind, classes
             return
         if kind != self._type:
-            raise ValueError(
-                f"{type(self).__name__} was fed {self._type} data and now gets {kind} data; "
+            raise DataKindChangedError(
+                f"{type(self).__name__}: Input data type has changed from {self._type} to {kind}; "
                 "use one metric per kind of data (or reset() it)."
             )
         if classes != self._num_classes:
             raise ValueError(
-                f"{type(self).__name__}: the number of classes changed from {self._num_classes} to {classes} "
-                "between updates; every batch must have the same number of classes."
+                f"{type(self).__name__}: Input data number of classes has changed from {self._num_classes} to "
+                f"{classes} between updates; every batch must have the same number of classes."
             )
 
     def _config(self) -> dict[str, Any]:
         return {"is_multilabel": self._is_multilabel}
+
+    @staticmethod
+    def get_sequence_transform(
+        ignore_index: int | Iterable[int] | None = None,
+        output_transform: Callable[[Any], Any] = lambda output: output,
+    ) -> Callable[[Any], tuple[torch.Tensor, torch.Tensor]]:
+        """An ``output_transform`` for sequence models: ``y_pred`` ``(N, S, C)`` and ``y`` ``(N, S)`` become
+        ``(N*S, C)`` and ``(N*S,)``, leaving out the positions whose target is ``ignore_index`` (e.g. padding).
+
+        Example:
+            >>> transform = ClassificationMetric.get_sequence_transform(ignore_index=-1)
+            >>> y_pred, y = transform((torch.rand(2, 3, 4), torch.tensor([[1, 2, -1], [0, -1, -1]])))
+            >>> tuple(y_pred.shape), y.tolist()
+            ((3, 4), [1, 2, 0])
+        """
+        ignored = [ignore_index] if isinstance(ignore_index, int) else list(ignore_index or [])
+
+        def flattened(output: Any) -> tuple[torch.Tensor, torch.Tensor]:
+            y_pred, y = as_pair(output_transform(output), "get_sequence_transform")
+            if y_pred.dim() != 3 or y.dim() != 2:
+                raise ValueError(
+                    f"Expected y_pred to be 3D (N, S, C) and y to be 2D (N, S), but got y_pred={y_pred.dim()}D and "
+                    f"y={y.dim()}D."
+                )
+            if y_pred.shape[:2] != y.shape:
+                raise ValueError(
+                    f"y_pred and y have incompatible shapes: y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)} "
+                    "must agree on (N, S)."
+                )
+            y_pred, y = y_pred.reshape(-1, y_pred.shape[-1]), y.reshape(-1)
+            if ignored:
+                kept = ~torch.isin(y, torch.tensor(ignored, dtype=y.dtype, device=y.device))
+                y_pred, y = y_pred[kept], y[kept]
+            return y_pred, y
+
+        return flattened

@@ -199,8 +199,6 @@ class _PrecisionRecall(ClassificationMetric):
     ) -> None:
         self._average = Averaging.parse(average)
         self._is_multilabel = bool(is_multilabel)
-        if self._average is Averaging.SAMPLES and not self._is_multilabel:
-            raise ValueError("average='samples' needs multilabel data: pass is_multilabel=True, or another average.")
         super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
 
     def _config(self) -> dict[str, Any]:
@@ -218,6 +216,11 @@ class _PrecisionRecall(ClassificationMetric):
         """Accumulate the per-class counts of one batch ``(y_pred, y)``."""
         kind_name = type(self).__name__
         y_pred, y = as_pair(output, kind_name)
+        if self._average is Averaging.SAMPLES and not self._is_multilabel:
+            raise ValueError(
+                f"{kind_name}: Argument average='samples' is incompatible with binary and multiclass input data; "
+                "it needs multilabel data (is_multilabel=True)."
+            )
         kind, classes = self._kind_of(y_pred, y)
         if kind == MULTICLASS:
             counts = _class_counts(y_pred.argmax(dim=1).reshape(-1), y.reshape(-1), classes, kind_name)
@@ -354,16 +357,17 @@ def Fbeta(
     precision: Precision | None = None,
     recall: Recall | None = None,
     output_transform: Callable[[Any], Any] | None = None,
-    *,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
 ) -> MetricsLambda:
     """The F-beta score ``(1 + beta²) P R / (beta² P + R)``, from per-class precision and recall.
 
     Args:
         beta: weight of recall relative to precision (> 0).
         average: the mean over classes (a float) if true, else per class values.
-        precision, recall: existing ``average=False`` metrics to build on (then no ``output_transform``).
+        precision, recall: existing ``average=False`` metrics to build on (then no ``output_transform`` nor
+            ``device``).
         output_transform: for the precision and recall made here.
+        device: where the precision and recall made here keep their counts (default: the given metric's, or CPU).
 
     Example:
         >>> f1 = Fbeta(1.0)
@@ -372,17 +376,25 @@ def Fbeta(
         0.6667
     """
     if isinstance(beta, bool) or not isinstance(beta, int | float) or beta <= 0:
-        raise ValueError(f"beta must be a positive number, got {beta!r}.")
-    if (precision is not None or recall is not None) and output_transform is not None:
-        raise ValueError("Give either output_transform or precision/recall metrics to Fbeta, not both.")
+        raise ValueError(f"Beta should be a positive integer or float, but given {beta!r}.")
+    for metric, name in ((precision, "precision"), (recall, "recall")):
+        if metric is not None and output_transform is not None:
+            raise ValueError(
+                f"If {name} argument is provided, output_transform should be None: give the transform to the "
+                f"{name} metric itself."
+            )
+        if metric is not None and device is not None:
+            raise ValueError(f"If {name} argument is provided, device should be None: the {name} metric has its own.")
     transform = output_transform or identity
+    given = precision if precision is not None else recall
+    device = device if device is not None else (given._device if given is not None else "cpu")
     precision = Precision(transform, average=False, device=device) if precision is None else precision
     recall = Recall(transform, average=False, device=device) if recall is None else recall
     for metric, name, kind in ((precision, "precision", Precision), (recall, "recall", Recall)):
         if not isinstance(metric, kind):
             raise TypeError(f"Fbeta's {name} must be a {kind.__name__}, got {type(metric).__name__}.")
         if metric._average is not Averaging.NONE:
-            raise ValueError(f"Fbeta needs its {name} metric with average=False, got {metric._average}.")
+            raise ValueError(f"Input {name} metric should have average=False, got {metric._average}.")
     return MetricsLambda(_fbeta, precision, recall, float(beta) ** 2, average)
 
 
