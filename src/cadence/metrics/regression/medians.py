@@ -6,6 +6,7 @@ A median of an even number of errors is the mean of the two middle ones (as NumP
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ __all__ = [
 
 
 def median(values: torch.Tensor) -> float:
-    """The median of all elements of ``values``; for an even count, the mean of the two middle ones.
+    """The median of all elements of ``values``; for an even count, the mean of the two middle ones; NaN if any is.
 
     Example:
         >>> median(torch.tensor([4.0, 1.0, 3.0, 2.0]))
@@ -39,6 +40,8 @@ def median(values: torch.Tensor) -> float:
     count = ordered.numel()
     if count == 0:
         raise ValueError("The median of no values is undefined; give at least one value.")
+    if bool(ordered[-1].isnan()):  # NaN sorts last: an undefined error makes the median undefined
+        return math.nan
     middle = count // 2
     if count % 2:
         return float(ordered[middle])
@@ -75,8 +78,8 @@ def median_relative_absolute_error_compute_fn(y_pred: torch.Tensor, y: torch.Ten
     """The median of ``|y - y_pred| / |y - mean(y)|``.
 
     Example:
-        >>> median_relative_absolute_error_compute_fn(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([0.0, 2.0, 4.0]))
-        0.5
+        >>> median_relative_absolute_error_compute_fn(torch.tensor([1.0, 2.0, 2.0]), torch.tensor([0.0, 1.0, 5.0]))
+        1.0
     """
     y = y.reshape(y_pred.shape)
     return median((y - y_pred).abs() / (y - y.mean()).abs())
@@ -158,9 +161,9 @@ class MedianRelativeAbsoluteError(_GatheredErrors):
 
     Example:
         >>> mdrae = MedianRelativeAbsoluteError()
-        >>> mdrae.update((torch.tensor([1.0, 2.0, 4.0]), torch.tensor([0.0, 2.0, 4.0])))
+        >>> mdrae.update((torch.tensor([1.0, 2.0, 2.0]), torch.tensor([0.0, 1.0, 5.0])))
         >>> mdrae.compute()
-        0.5
+        1.0
     """
 
     _compute_fn = staticmethod(median_relative_absolute_error_compute_fn)
