@@ -48,6 +48,11 @@ from cadence.metrics.usage import (
     RunningEpochWise,
     SingleEpochRunningBatchWise,
 )
+from cadence.metrics.vision import (
+    CommonObjectDetectionMetrics,
+    ObjectDetectionAvgPrecisionRecall,
+    coco_tensor_list_to_dict_list,
+)
 
 __all__ = [
     "NDCG",
@@ -62,6 +67,7 @@ __all__ = [
     "BatchWise",
     "Bleu",
     "CharacterErrorRate",
+    "CommonObjectDetectionMetrics",
     "ConfusionMatrix",
     "ConfusionMatrixAverage",
     "CosineSimilarity",
@@ -75,6 +81,7 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanAveragePrecision",
+    "MeanAveragePrecision",
     "MeanPairwiseDistance",
     "MeanSquaredError",
     "Metric",
@@ -82,6 +89,7 @@ __all__ = [
     "MetricsLambda",
     "MetricsResultMode",
     "NotComputableError",
+    "ObjectDetectionAvgPrecisionRecall",
     "Perplexity",
     "Precision",
     "PrecisionRecallCurve",
@@ -99,6 +107,7 @@ __all__ = [
     "TopKCategoricalAccuracy",
     "TorchMetricsAdapter",
     "clustering",
+    "coco_tensor_list_to_dict_list",
     "fairness",
     "mIoU",
     "roc_auc_score",
