@@ -5,7 +5,7 @@ cosine LR schedule, early stopping, the best model kept by validation accuracy, 
 logs, checkpoints every few iterations for exact resume, and distributed training.
 
     python -m cadence.examples.digits                  # train (make demo)
-    python -m cadence.examples.digits --resume         # continue after Ctrl-C or kill -9
+    python -m cadence.examples.digits --resume         # continue after Ctrl-C, kill -9 or SIGTERM
     python -m cadence.examples.digits --nproc 2        # 2 CPU processes with gloo
     torchrun --nproc_per_node 2 -m cadence.examples.digits
 
@@ -33,6 +33,7 @@ from cadence.handlers import (
     CosineAnnealingScheduler,
     DiskSaver,
     EarlyStopping,
+    Preemption,
     ProgressBar,
     create_lr_scheduler_with_warmup,
     global_step_from_engine,
@@ -74,17 +75,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--nproc", type=int, default=1, help="spawn this many CPU processes (gloo)")
     parser.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--preemption",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on SIGTERM/SIGUSR1 save a checkpoint of the current iteration and exit (status 128 + signal)",
+    )
     return parser.parse_args(argv)
 
 
 def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: Engine[Any], optimizer: Any) -> list[Any]:
-    """CSV (and TensorBoard) logs of the training loss, learning rate and validation metrics."""
+    """CSV (and TensorBoard) logs of the training loss, learning rate and validation metrics.
+
+    Every row's step is the trainer's iteration. A resumed run replays the iterations after its
+    checkpoint: the CSV logger drops their old rows, TensorBoard hides them (``purge_step``).
+    """
     loggers: list[Any] = [CSVLogger(args.output / "metrics.csv", append=args.resume)]
     if args.tensorboard:
         try:
             from cadence.loggers import TensorboardLogger
 
-            loggers.append(TensorboardLogger(log_dir=args.output / "tensorboard"))
+            purge = {"purge_step": trainer.state.iteration + 1} if args.resume else {}
+            loggers.append(TensorboardLogger(log_dir=args.output / "tensorboard", **purge))
         except ImportError as exc:  # tensorboard is an optional extra
             print(f"TensorBoard logging skipped: {exc}")
     for logger in loggers:
@@ -95,7 +107,7 @@ def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: En
             Events.COMPLETED,
             "val",
             metric_names="all",
-            global_step_transform=global_step_from_engine(trainer),
+            global_step_transform=lambda *_: trainer.state.iteration,
         )
     return loggers
 
@@ -156,16 +168,23 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "lr_scheduler": scheduler}
     to_save |= {"running_loss": running_loss, "early_stopping": early_stopping, "best": best}
     checkpoints = Checkpoint(to_save, DiskSaver(args.output / "checkpoints", require_empty=False), n_saved=2)
-    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=args.save_every), checkpoints)
-    loggers = attach_logging(args, trainer, evaluator, optimizer)
-    if not args.quiet:
-        ProgressBar(persist=False).attach(trainer, metric_names=["loss"])
-
     if args.resume:
         resumed = Checkpoint.resume(to_save, args.output / "checkpoints")
         if dist.get_rank() == 0:
             where = f"epoch {trainer.state.epoch + 1}, iteration {trainer.state.iteration}"
             print(f"resumed from {resumed} at {where}" if resumed else "no checkpoint found: starting afresh")
+    loggers = attach_logging(args, trainer, evaluator, optimizer)
+    if not args.quiet:
+        ProgressBar(persist=False).attach(trainer, metric_names=["loss"])
+    # Checkpoints come after the logging and validation of their step, so a resumed run replays exactly what was
+    # logged after them; an epoch's last iteration is saved once its validation ran (at EPOCH_COMPLETED).
+    epoch_length = len(train_loader)
+    mid_epoch = Events.ITERATION_COMPLETED(
+        event_filter=lambda _, i: i % args.save_every == 0 and i % epoch_length != 0
+    )  # fmt: skip
+    trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, checkpoints)
+    if args.preemption:  # SIGTERM/SIGUSR1 (a scheduler's notice): save this iteration and exit
+        Preemption(checkpoints).attach(trainer)
     trainer.run(train_loader, max_epochs=args.epochs)
     for logger in loggers:
         logger.close()
@@ -208,9 +227,9 @@ def plot(history: dict[str, list[float]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Run the demo in this process, in ``--nproc`` spawned processes, or as one process of torchrun."""
     args = parse_args(argv)
-    if not args.resume and (args.output / "checkpoints").exists():
-        shutil.rmtree(args.output / "checkpoints")  # a fresh run must not resume an old run's files
-        shutil.rmtree(args.output / "best", ignore_errors=True)
+    if not args.resume:  # a fresh run must not resume, nor show in its logs, an old run's files
+        for folder in ("checkpoints", "best", "tensorboard"):
+            shutil.rmtree(args.output / folder, ignore_errors=True)
     under_torchrun = "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
     if args.nproc > 1 or under_torchrun:
         with dist.Parallel(backend="gloo", nproc_per_node=None if under_torchrun else args.nproc) as parallel:
