@@ -25,6 +25,7 @@ from cadence.metrics.classification import (
 )
 from cadence.metrics.confusion_matrix import ConfusionMatrix, ConfusionMatrixAverage, IoU, mIoU
 from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.gan import FID, InceptionScore
 from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.mean_average_precision import MeanAveragePrecision
 from cadence.metrics.metric import Metric, MetricsResultMode, NotComputableError
@@ -55,6 +56,7 @@ from cadence.metrics.vision import (
 )
 
 __all__ = [
+    "FID",
     "NDCG",
     "PSNR",
     "ROC_AUC",
@@ -77,6 +79,7 @@ __all__ = [
     "Frequency",
     "GpuInfo",
     "HitRate",
+    "InceptionScore",
     "IoU",
     "Loss",
     "MeanAbsoluteError",
