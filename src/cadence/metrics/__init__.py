@@ -23,7 +23,14 @@ from cadence.metrics.classification import (
     Recall,
     TopKCategoricalAccuracy,
 )
-from cadence.metrics.confusion_matrix import ConfusionMatrix, ConfusionMatrixAverage, IoU, mIoU
+from cadence.metrics.confusion_matrix import (
+    ConfusionMatrix,
+    ConfusionMatrixAverage,
+    DiceCoefficient,
+    IoU,
+    JaccardIndex,
+    mIoU,
+)
 from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gan import FID, InceptionScore
 from cadence.metrics.gpu_info import GpuInfo
@@ -73,6 +80,7 @@ __all__ = [
     "ConfusionMatrix",
     "ConfusionMatrixAverage",
     "CosineSimilarity",
+    "DiceCoefficient",
     "EpochMetric",
     "EpochWise",
     "Fbeta",
@@ -81,6 +89,7 @@ __all__ = [
     "HitRate",
     "InceptionScore",
     "IoU",
+    "JaccardIndex",
     "Loss",
     "MeanAbsoluteError",
     "MeanAveragePrecision",

@@ -176,8 +176,8 @@ class Averaging(enum.Enum):
         if isinstance(value, str) and value in ("micro", "macro", "weighted", "samples"):
             return cls(value)
         raise ValueError(
-            f"Unknown average {value!r}: use False (per class), None, True (= 'macro'), 'micro', 'macro', "
-            "'weighted', 'samples', or an Averaging member."
+            f"Unknown average {value!r}: Argument average should be None or a boolean or one of values 'micro', "
+            "'macro', 'weighted' and 'samples' (False: per class, True: 'macro'), or an Averaging member."
         )
 
 

@@ -1,4 +1,4 @@
-""":class:`ConfusionMatrix` and the metrics built on it: :func:`IoU` and :func:`mIoU`."""
+""":class:`ConfusionMatrix` and the metrics built on it: IoU (Jaccard), Dice, accuracy, precision, recall."""
 
 from __future__ import annotations
 
@@ -12,7 +12,17 @@ from cadence.metrics._inputs import as_pair, check_class_indices
 from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
 from cadence.metrics.metrics_lambda import MetricsLambda
 
-__all__ = ["ConfusionMatrix", "ConfusionMatrixAverage", "IoU", "mIoU"]
+__all__ = [
+    "ConfusionMatrix",
+    "ConfusionMatrixAverage",
+    "DiceCoefficient",
+    "IoU",
+    "JaccardIndex",
+    "cmAccuracy",
+    "cmPrecision",
+    "cmRecall",
+    "mIoU",
+]
 
 
 class ConfusionMatrixAverage(enum.Enum):
@@ -43,8 +53,8 @@ class ConfusionMatrixAverage(enum.Enum):
         if value in ("samples", "recall", "precision"):
             return cls(value)
         raise ValueError(
-            f"Unknown ConfusionMatrix average {value!r}: use None, 'samples', 'recall' or 'precision' "
-            "(or a ConfusionMatrixAverage member)."
+            f"Argument average can None or one of 'samples', 'recall', 'precision' (or a ConfusionMatrixAverage "
+            f"member), got {value!r}."
         )
 
 
@@ -82,7 +92,7 @@ class ConfusionMatrix(Metric):
         skip_unrolling: bool = False,
     ) -> None:
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer > 1, got {num_classes!r}.")
+            raise ValueError(f"Argument num_classes needs to be > 1 (an integer), got {num_classes!r}.")
         self.num_classes = num_classes
         self.average = ConfusionMatrixAverage.parse(average)
         super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
@@ -119,15 +129,25 @@ class ConfusionMatrix(Metric):
         """Count the (true, predicted) pairs of one batch ``(y_pred, y)``."""
         y_pred, y = as_pair(output, "ConfusionMatrix")
         classes = self.num_classes
-        if y_pred.dim() < 2 or y_pred.shape[1] != classes:
+        if y_pred.dim() < 2:
             raise ValueError(
-                f"ConfusionMatrix(num_classes={classes}) needs y_pred of shape (batch_size, {classes}, ...), "
+                f"ConfusionMatrix: y_pred must have shape (batch_size, num_classes (currently set to {classes}), ...), "
                 f"got {tuple(y_pred.shape)}."
+            )
+        if y_pred.shape[1] != classes:
+            raise ValueError(
+                f"ConfusionMatrix: y_pred does not have correct number of classes: {y_pred.shape[1]} vs {classes}."
+            )
+        if y.dim() + 1 != y_pred.dim():
+            raise ValueError(
+                f"ConfusionMatrix: y_pred must have shape (batch_size, num_classes (currently set to {classes}), ...) "
+                f"and y must have shape of (batch_size, ...), got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
             )
         if y.shape != y_pred.shape[:1] + y_pred.shape[2:]:
             raise ValueError(
-                f"ConfusionMatrix needs y of shape (batch_size, ...) matching y_pred (batch_size, num_classes, ...) "
-                f"without its class dim, got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
+                f"ConfusionMatrix: y and y_pred must have compatible shapes: y (batch_size, ...) is y_pred "
+                f"(batch_size, num_classes, ...) without its class dim; got y_pred {tuple(y_pred.shape)} and "
+                f"y {tuple(y.shape)}."
             )
         check_class_indices(y, "ConfusionMatrix")
         # cell = true * classes + predicted. A target outside the classes lands below 0 or at or above
@@ -144,13 +164,32 @@ class ConfusionMatrix(Metric):
         """The counts (``int64``), or normalised counts (``float64``) when ``average`` is set."""
         matrix, num_examples = reduced(self.confusion_matrix), reduced(self._num_examples)
         if num_examples == 0:
-            raise NotComputableError("ConfusionMatrix must have at least one example before it can be computed.")
+            raise NotComputableError(
+                "Confusion matrix must have at least one example before it can be computed (ConfusionMatrix)."
+            )
         if self.average is ConfusionMatrixAverage.NONE:
             return matrix
-        matrix = matrix.double()
         if self.average is ConfusionMatrixAverage.SAMPLES:
-            return matrix / num_examples
-        if self.average is ConfusionMatrixAverage.RECALL:
+            return matrix.double() / num_examples
+        return self.normalize(matrix, self.average)
+
+    @staticmethod
+    def normalize(matrix: torch.Tensor, average: ConfusionMatrixAverage | str | None) -> torch.Tensor:
+        """``matrix`` (float64) with each row (``'recall'``) or column (``'precision'``) divided by its sum.
+
+        Example:
+            >>> ConfusionMatrix.normalize(torch.tensor([[3, 1], [0, 2]]), "recall")
+            tensor([[0.7500, 0.2500],
+                    [0.0000, 1.0000]], dtype=torch.float64)
+        """
+        if average not in ("recall", "precision", ConfusionMatrixAverage.RECALL, ConfusionMatrixAverage.PRECISION):
+            raise ValueError(
+                f"Argument average should be one of 'samples', 'recall', 'precision'; normalize() takes 'recall' or "
+                f"'precision' (divide by num_examples for 'samples'), got {average!r}."
+            )
+        kind = ConfusionMatrixAverage.parse(average)
+        matrix = matrix.double()
+        if kind is ConfusionMatrixAverage.RECALL:
             return matrix / (matrix.sum(dim=1, keepdim=True) + 1e-15)
         return matrix / (matrix.sum(dim=0, keepdim=True) + 1e-15)
 
@@ -169,24 +208,39 @@ def IoU(cm: ConfusionMatrix, ignore_index: int | None = None) -> MetricsLambda:
         >>> iou.compute()
         tensor([0.5000, 0.5000], dtype=torch.float64)
     """
-    if not isinstance(cm, ConfusionMatrix):
-        raise TypeError(f"IoU needs a ConfusionMatrix, got {type(cm).__name__}.")
+    _check_cm(cm)
     if cm.average not in (ConfusionMatrixAverage.NONE, ConfusionMatrixAverage.SAMPLES):
-        raise ValueError(f"IoU needs a ConfusionMatrix with average None or 'samples', got {cm.average.value!r}.")
+        raise ValueError(
+            f"ConfusionMatrix should have average attribute either None or 'samples' for IoU, got {cm.average.value!r}."
+        )
+    _check_ignore_index(cm, ignore_index)
+    return MetricsLambda(_iou, cm, ignore_index)
+
+
+def _check_cm(cm: object) -> None:
+    if not isinstance(cm, ConfusionMatrix):
+        raise TypeError(f"Argument cm should be instance of ConfusionMatrix, but given {type(cm).__name__}.")
+
+
+def _check_ignore_index(cm: ConfusionMatrix, ignore_index: object) -> None:
     if ignore_index is not None and (
         isinstance(ignore_index, bool) or not isinstance(ignore_index, int) or not 0 <= ignore_index < cm.num_classes
     ):
-        raise ValueError(f"ignore_index must be a class index in [0, {cm.num_classes}), got {ignore_index!r}.")
-    return MetricsLambda(_iou, cm, ignore_index)
+        raise ValueError(
+            f"ignore_index should be integer and in the range of [0, {cm.num_classes}), but given {ignore_index}."
+        )
+
+
+def _without(values: torch.Tensor, ignore_index: int | None) -> torch.Tensor:
+    if ignore_index is None:
+        return values
+    return torch.cat([values[:ignore_index], values[ignore_index + 1 :]])
 
 
 def _iou(matrix: torch.Tensor, ignore_index: int | None) -> torch.Tensor:
     matrix = matrix.double()
     true_pos = matrix.diag()
-    iou = true_pos / (matrix.sum(dim=0) + matrix.sum(dim=1) - true_pos + 1e-15)
-    if ignore_index is not None:
-        iou = torch.cat([iou[:ignore_index], iou[ignore_index + 1 :]])
-    return iou
+    return _without(true_pos / (matrix.sum(dim=0) + matrix.sum(dim=1) - true_pos + 1e-15), ignore_index)
 
 
 def mIoU(cm: ConfusionMatrix, ignore_index: int | None = None) -> MetricsLambda:
@@ -200,3 +254,89 @@ def mIoU(cm: ConfusionMatrix, ignore_index: int | None = None) -> MetricsLambda:
         tensor(0.5000, dtype=torch.float64)
     """
     return IoU(cm, ignore_index).mean()
+
+
+def JaccardIndex(cm: ConfusionMatrix, ignore_index: int | None = None) -> MetricsLambda:
+    """The Jaccard index of each class, another name of :func:`IoU`.
+
+    Example:
+        >>> cm = ConfusionMatrix(num_classes=2)
+        >>> jaccard = JaccardIndex(cm, ignore_index=0)
+        >>> cm.update((torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), torch.tensor([0, 1, 1])))
+        >>> jaccard.compute()
+        tensor([0.5000], dtype=torch.float64)
+    """
+    return IoU(cm, ignore_index)
+
+
+def DiceCoefficient(cm: ConfusionMatrix, ignore_index: int | None = None) -> MetricsLambda:
+    """The Dice coefficient (F1 score) of each class, from a :class:`ConfusionMatrix`: ``2 TP / (2 TP + FP + FN)``.
+
+    Example:
+        >>> cm = ConfusionMatrix(num_classes=2)
+        >>> dice = DiceCoefficient(cm)
+        >>> cm.update((torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), torch.tensor([0, 1, 1])))
+        >>> dice.compute()
+        tensor([0.6667, 0.6667], dtype=torch.float64)
+    """
+    _check_cm(cm)
+    _check_ignore_index(cm, ignore_index)
+    return MetricsLambda(_dice, cm, ignore_index)
+
+
+def _dice(matrix: torch.Tensor, ignore_index: int | None) -> torch.Tensor:
+    matrix = matrix.double()
+    return _without(2 * matrix.diag() / (matrix.sum(dim=0) + matrix.sum(dim=1) + 1e-15), ignore_index)
+
+
+def cmAccuracy(cm: ConfusionMatrix) -> MetricsLambda:
+    """Accuracy from a :class:`ConfusionMatrix`: its trace over its sum (a 0-d float64 tensor).
+
+    Example:
+        >>> cm = ConfusionMatrix(num_classes=2)
+        >>> accuracy = cmAccuracy(cm)
+        >>> cm.update((torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), torch.tensor([0, 1, 1])))
+        >>> round(float(accuracy.compute()), 4)
+        0.6667
+    """
+    _check_cm(cm)
+    return MetricsLambda(_accuracy, cm)
+
+
+def _accuracy(matrix: torch.Tensor) -> torch.Tensor:
+    matrix = matrix.double()
+    return matrix.diag().sum() / (matrix.sum() + 1e-15)
+
+
+def cmPrecision(cm: ConfusionMatrix, average: bool = True) -> MetricsLambda:
+    """Precision of each class from a :class:`ConfusionMatrix` (diagonal over column sums), or their mean.
+
+    Example:
+        >>> cm = ConfusionMatrix(num_classes=2)
+        >>> precision = cmPrecision(cm, average=False)
+        >>> cm.update((torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), torch.tensor([0, 1, 1])))
+        >>> precision.compute()
+        tensor([0.5000, 1.0000], dtype=torch.float64)
+    """
+    _check_cm(cm)
+    return MetricsLambda(_per_class, cm, 0, bool(average))
+
+
+def cmRecall(cm: ConfusionMatrix, average: bool = True) -> MetricsLambda:
+    """Recall of each class from a :class:`ConfusionMatrix` (diagonal over row sums), or their mean.
+
+    Example:
+        >>> cm = ConfusionMatrix(num_classes=2)
+        >>> recall = cmRecall(cm)
+        >>> cm.update((torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]), torch.tensor([0, 1, 1])))
+        >>> recall.compute()
+        tensor(0.7500, dtype=torch.float64)
+    """
+    _check_cm(cm)
+    return MetricsLambda(_per_class, cm, 1, bool(average))
+
+
+def _per_class(matrix: torch.Tensor, dim: int, average: bool) -> torch.Tensor:
+    matrix = matrix.double()
+    values = matrix.diag() / (matrix.sum(dim=dim) + 1e-15)
+    return values.mean() if average else values
