@@ -8,7 +8,16 @@ from typing import Any
 
 import torch
 
-from cadence.metrics import Metric, NotComputableError
+from cadence.metrics import (
+    Accuracy,
+    Average,
+    GeometricAverage,
+    Metric,
+    MetricGroup,
+    NotComputableError,
+    Precision,
+    VariableAccumulation,
+)
 from cadence.metrics.metric import reinit__is_reduced, sync_all_reduce
 
 
@@ -41,10 +50,39 @@ class IgniteUserMetric(Metric):
         return [self._sum / self._num_examples, self._largest, self._smallest, self._product, self._num_examples]
 
 
+class FirstOf(Metric):
+    """Feeds only y_pred of each (y_pred, y) batch to a metric of one value."""
+
+    def __init__(self, inner: Metric) -> None:
+        self.inner = inner
+        super().__init__()
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def update(self, output: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self.inner.update(output[0])
+
+    def compute(self) -> Any:
+        return self.inner.compute()
+
+
 def data(n: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(11)
-    return {"a_values": (torch.randn(n, 3, generator=g), torch.randint(1, 3, (n,), generator=g))}
+    return {
+        "a_values": (torch.randn(n, 3, generator=g), torch.randint(1, 3, (n,), generator=g)),
+        "a_positive": (torch.rand(n, 3, generator=g, dtype=torch.float64) + 0.5, torch.zeros(n)),
+    }
 
 
 def metrics() -> dict[str, tuple[str, Callable[[], Metric]]]:
-    return {"a_ignite_user_metric": ("a_values", IgniteUserMetric)}
+    return {
+        "a_ignite_user_metric": ("a_values", IgniteUserMetric),
+        "a_variable_accumulation": (
+            "a_values",
+            lambda: FirstOf(VariableAccumulation(lambda acc, x: acc + (x**2).sum(dim=0))),
+        ),
+        "a_average_rows": ("a_positive", lambda: FirstOf(Average())),
+        "a_geometric_average": ("a_positive", lambda: FirstOf(GeometricAverage())),
+        "a_metric_group": ("binary", lambda: MetricGroup({"accuracy": Accuracy(), "precision": Precision()})),
+    }

@@ -316,7 +316,7 @@ def test_a_mapping_result_with_the_metric_name_as_a_key_is_refused() -> None:
 
 def test_an_unknown_result_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="metrics_result_mode should be one of"):
-        Average(metrics_result_mode="nested")
+        MetricsLambda(lambda: 1, metrics_result_mode="nested")
 
 
 def test_compute_is_repeatable_and_reset_starts_over() -> None:

@@ -15,6 +15,7 @@ Example:
 """
 
 from cadence.metrics import clustering, fairness
+from cadence.metrics.accumulation import GeometricAverage, VariableAccumulation
 from cadence.metrics.classification import (
     Accuracy,
     Averaging,
@@ -36,6 +37,7 @@ from cadence.metrics.gan import FID, InceptionScore
 from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.mean_average_precision import MeanAveragePrecision
 from cadence.metrics.metric import Metric, MetricsResultMode, NotComputableError
+from cadence.metrics.metric_group import MetricGroup
 from cadence.metrics.metrics_lambda import MetricsLambda
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
 from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
@@ -85,6 +87,7 @@ __all__ = [
     "EpochWise",
     "Fbeta",
     "Frequency",
+    "GeometricAverage",
     "GpuInfo",
     "HitRate",
     "InceptionScore",
@@ -93,10 +96,10 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanAveragePrecision",
-    "MeanAveragePrecision",
     "MeanPairwiseDistance",
     "MeanSquaredError",
     "Metric",
+    "MetricGroup",
     "MetricUsage",
     "MetricsLambda",
     "MetricsResultMode",
@@ -118,6 +121,7 @@ __all__ = [
     "SingleEpochRunningBatchWise",
     "TopKCategoricalAccuracy",
     "TorchMetricsAdapter",
+    "VariableAccumulation",
     "clustering",
     "coco_tensor_list_to_dict_list",
     "fairness",

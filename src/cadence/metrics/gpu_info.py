@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList
+from cadence.engine import EventEnum as EventEnum  # Ignite's gpu_info module exposes it
 from cadence.metrics.metric import Metric
 
 __all__ = ["GpuInfo"]

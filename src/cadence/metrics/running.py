@@ -1,4 +1,5 @@
-"""Metrics of the engine's output: :class:`Average`, :class:`Loss`, :class:`RunningAverage`, :class:`Frequency`."""
+"""Metrics of the engine's output: :class:`Loss`, :class:`RunningAverage`, :class:`Frequency` (and :class:`Average`,
+from :mod:`cadence.metrics.accumulation`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import torch
 
-from cadence.distributed import ReduceOp, all_gather, all_reduce, get_world_size
+from cadence.distributed import ReduceOp, all_reduce, get_world_size
 from cadence.engine import CallableEventWithFilter, Engine, Events
+from cadence.metrics.accumulation import Average
+from cadence.metrics.accumulation import check_number_or_tensor as _check_number_or_tensor
 from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
 from cadence.metrics.usage import (
     MetricUsage,
@@ -21,72 +24,6 @@ from cadence.metrics.usage import (
 )
 
 __all__ = ["Average", "Frequency", "Loss", "RunningAverage"]
-
-
-def _check_number_or_tensor(value: Any, kind: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor):
-        raise TypeError(f"{kind}.update takes a number or a tensor, got {type(value).__name__}: {value!r:.100}.")
-
-
-class Average(Metric):
-    """The mean of the (transformed) output: of numbers, of 0-d or 1-d tensors, or of the rows of a
-    ``(batch_size, ...)`` tensor (each row counts as one sample).
-
-    Example:
-        >>> average = Average()
-        >>> average.update(1.0)
-        >>> average.update(torch.tensor([[2.0], [6.0]]))
-        >>> average.compute()
-        tensor([3.], dtype=torch.float64)
-    """
-
-    required_output_keys = None
-    _state_names = ("_accumulator", "_num_examples")
-    _lazy_state_names = frozenset({"_accumulator"})
-
-    def reset(self) -> None:
-        """Forget all values seen."""
-        self._accumulator = torch.zeros((), dtype=torch.float64, device=self._device)
-        self._num_examples = 0
-
-    def update(self, output: Any) -> None:
-        """Add one value, or the rows of a batch."""
-        _check_number_or_tensor(output, "Average")
-        if isinstance(output, torch.Tensor):
-            output = output.detach()
-            rows = output.shape[0] if output.dim() > 1 else 1
-            if output.dim() > 1:
-                output = output.sum(dim=0)
-            output = output.to(self._accumulator)
-        else:
-            rows = 1
-        if isinstance(output, torch.Tensor) and output.shape != self._accumulator.shape:
-            self._accumulator = self._accumulator + output  # the first vector widens the accumulator
-        else:
-            self._accumulator += output
-        self._num_examples += rows
-
-    def compute(self) -> torch.Tensor:
-        """The mean of the values seen."""
-        num_examples = reduced(self._num_examples)
-        if num_examples == 0:
-            raise NotComputableError("Average must have at least one example before it can be computed.")
-        return reduced(self._agreed_accumulator()) / num_examples
-
-    def _agreed_accumulator(self) -> torch.Tensor:
-        """The accumulator broadcast to the shape shared by all processes: a process that saw no data, or only
-        numbers, holds a 0-d one while the others hold vectors, and all_reduce needs equal sizes everywhere."""
-        if get_world_size() == 1:
-            return self._accumulator
-        shapes = all_gather(tuple(self._accumulator.shape))
-        try:
-            shape = torch.broadcast_shapes(*shapes)  # type: ignore[no-untyped-call]  # unannotated in torch
-        except RuntimeError as error:
-            raise ValueError(
-                f"Average got values of shapes {shapes} on the different processes; every process must average "
-                "values of the same shape (or plain numbers)."
-            ) from error
-        return self._accumulator.expand(shape)
 
 
 class Loss(Metric):

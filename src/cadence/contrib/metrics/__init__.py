@@ -8,9 +8,11 @@ Example:
 """
 
 from cadence.contrib.metrics import regression
+from cadence.metrics.gpu_info import GpuInfo
 from cadence.metrics.roc_auc import ROC_AUC
 
 __all__ = [
     "ROC_AUC",
+    "GpuInfo",
     "regression",
 ]
