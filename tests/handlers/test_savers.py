@@ -87,7 +87,7 @@ def _fail_in(folder: Path, function: str, code: int, monkeypatch: pytest.MonkeyP
 def test_a_failed_save_names_the_path_and_the_cause_and_keeps_the_previous_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, code: int, words: str
 ) -> None:
-    model = nn.Linear(50, 50)
+    model = nn.Linear(1000, 300)  # over the 1 MiB write buffer: the disk fills up inside torch.save
     trainer: Engine[None] = Engine(lambda engine, batch: None)
     checkpoint = Checkpoint({"model": model, "trainer": trainer}, DiskSaver(tmp_path), n_saved=1)
     trainer.add_event_handler(Events.ITERATION_COMPLETED(every=2), checkpoint)
@@ -108,3 +108,20 @@ def test_a_failed_save_in_place_names_the_cause(tmp_path: Path, monkeypatch: pyt
     _fail_in(tmp_path, "write", errno.ENOSPC, monkeypatch)
     with pytest.raises(OSError, match=r"m\.pt.*no space left on device"):
         saver({"w": torch.ones(1000)}, "m.pt")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to tell which file a write goes to")
+def test_a_write_error_reported_as_something_else_still_names_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def write_like_torch(file: IO[bytes]) -> None:
+        try:
+            file.write(b"x" * (2 << 20))
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1280 vs 1174") from None
+
+    _fail_in(tmp_path, "write", errno.ENOSPC, monkeypatch)
+    with pytest.raises(OSError, match=r"big\.bin.*no space left on device"):
+        atomic_write(tmp_path / "big.bin", write_like_torch)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
