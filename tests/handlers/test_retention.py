@@ -49,6 +49,7 @@ def _checkpoints(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if name.endswith(".pt"))
 
 
+@pytest.mark.slow
 def test_n_saved_holds_across_killed_restarts(tmp_path: Path) -> None:
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
