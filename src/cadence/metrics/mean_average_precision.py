@@ -15,7 +15,7 @@ import torch
 
 from cadence.distributed import all_gather, all_gather_tensors_with_shapes
 from cadence.metrics._inputs import as_pair
-from cadence.metrics.metric import Metric, NotComputableError, identity
+from cadence.metrics.metric import Metric, NotComputableError, identity, reinit__is_reduced
 from cadence.utils import to_onehot
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "average_precision",
     "checked_thresholds",
     "precision_recall_steps",
+    "reinit__is_reduced",
     "to_onehot",
 ]
 
@@ -209,8 +210,7 @@ class MeanAveragePrecision(Metric):
         else:
             if not bool(((y == 0) | (y == 1)).all()):
                 raise ValueError("For binary cases, y must be comprised of 0's and 1's.")
-            rows = y_pred.reshape(y_pred.shape[0], -1) if kind == _BINARY else y_pred.movedim(1, -1)
-            rows = rows.reshape(-1, classes)
+            rows = (y_pred if kind == _BINARY else y_pred.movedim(1, -1)).reshape(-1, classes)
             targets = (y.movedim(1, -1) if kind == _MULTILABEL else y).reshape(-1, classes).to(torch.uint8)
         self._type, self._num_classes = kind, classes
         self._y_pred.append(rows.to(self._device))

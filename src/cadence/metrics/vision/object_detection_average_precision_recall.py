@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from cadence.distributed import all_gather
 from cadence.metrics.mean_average_precision import average_precision, checked_thresholds, precision_recall_steps
-from cadence.metrics.metric import Metric, identity, reduced
+from cadence.metrics.metric import Metric, identity, reduced, reinit__is_reduced, sync_all_reduce
 
 __all__ = [
     "AreaRange",
@@ -26,6 +26,8 @@ __all__ = [
     "ObjectDetectionAvgPrecisionRecall",
     "box_iou",
     "coco_tensor_list_to_dict_list",
+    "reinit__is_reduced",
+    "sync_all_reduce",
 ]
 
 _UNMATCHED, _IGNORED = -1, -2
@@ -84,6 +86,12 @@ def box_iou(pred_boxes: torch.Tensor, gt_boxes: torch.Tensor, iscrowd: torch.Ten
     union = torch.where(iscrowd.bool()[None, :], pred_area[:, None].expand_as(union), union)
     iou = intersection / union
     return torch.nan_to_num(iou, nan=0.0)
+
+
+def _coco_levels(start: float, stop: float, count: int) -> torch.Tensor:
+    """COCO's default thresholds, bit for bit (NumPy's float64 ``linspace``): a recall or IoU that lands exactly
+    on a level must count as reaching it, as in pycocotools."""
+    return torch.from_numpy(np.linspace(start, stop, count))
 
 
 def _areas(boxes: torch.Tensor) -> torch.Tensor:
@@ -172,10 +180,10 @@ class ObjectDetectionAvgPrecisionRecall(Metric):
         if not isinstance(area_range, AreaRange) and area_range not in valid:
             raise ValueError(f"area_range must be one of {valid}, got {area_range!r}.")
         self._iou_thresholds = checked_thresholds(
-            torch.linspace(0.5, 0.95, 10) if iou_thresholds is None else iou_thresholds, "iou_thresholds"
+            _coco_levels(0.5, 0.95, 10) if iou_thresholds is None else iou_thresholds, "iou_thresholds"
         )
         self.rec_thresholds = checked_thresholds(
-            torch.linspace(0, 1, 101) if rec_thresholds is None else rec_thresholds, "rec_thresholds"
+            _coco_levels(0.0, 1.0, 101) if rec_thresholds is None else rec_thresholds, "rec_thresholds"
         )
         self._num_classes = num_classes
         self._max_detections_per_image_per_class = max_detections_per_image_per_class
