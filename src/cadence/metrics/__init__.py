@@ -24,6 +24,8 @@ from cadence.metrics.classification import (
     Recall,
     TopKCategoricalAccuracy,
 )
+from cadence.metrics.classification_report import ClassificationReport
+from cadence.metrics.cohen_kappa import CohenKappa
 from cadence.metrics.confusion_matrix import (
     ConfusionMatrix,
     ConfusionMatrixAverage,
@@ -35,10 +37,12 @@ from cadence.metrics.confusion_matrix import (
 from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gan import FID, InceptionScore
 from cadence.metrics.gpu_info import GpuInfo
+from cadence.metrics.matthews_corrcoef import MatthewsCorrCoef
 from cadence.metrics.mean_average_precision import MeanAveragePrecision
 from cadence.metrics.metric import Metric, MetricsResultMode, NotComputableError
 from cadence.metrics.metric_group import MetricGroup
 from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.multilabel_confusion_matrix import MultiLabelConfusionMatrix
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
 from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
 from cadence.metrics.psnr import PSNR
@@ -78,6 +82,8 @@ __all__ = [
     "BatchWise",
     "Bleu",
     "CharacterErrorRate",
+    "ClassificationReport",
+    "CohenKappa",
     "CommonObjectDetectionMetrics",
     "ConfusionMatrix",
     "ConfusionMatrixAverage",
@@ -94,11 +100,13 @@ __all__ = [
     "IoU",
     "JaccardIndex",
     "Loss",
+    "MatthewsCorrCoef",
     "MeanAbsoluteError",
     "MeanAveragePrecision",
     "MeanPairwiseDistance",
     "MeanSquaredError",
     "Metric",
+    "MultiLabelConfusionMatrix",
     "MetricGroup",
     "MetricUsage",
     "MetricsLambda",
