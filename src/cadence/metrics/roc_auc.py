@@ -9,6 +9,15 @@ Example:
 """
 
 from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.metric import NotComputableError
 from cadence.metrics.ranking import ROC_AUC, RocCurve, roc_auc_compute_fn, roc_auc_curve_compute_fn, roc_auc_score
 
-__all__ = ["ROC_AUC", "EpochMetric", "RocCurve", "roc_auc_compute_fn", "roc_auc_curve_compute_fn", "roc_auc_score"]
+__all__ = [
+    "ROC_AUC",
+    "EpochMetric",
+    "NotComputableError",
+    "RocCurve",
+    "roc_auc_compute_fn",
+    "roc_auc_curve_compute_fn",
+    "roc_auc_score",
+]
