@@ -58,7 +58,6 @@ class EpochMetric(Metric):
         compute_fn: Callable[[torch.Tensor, torch.Tensor], Any],
         output_transform: Callable[[Any], Any] = identity,
         check_compute_fn: bool = True,
-        *,
         device: str | torch.device = "cpu",
         skip_unrolling: bool = False,
     ) -> None:

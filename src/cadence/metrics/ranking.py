@@ -227,7 +227,6 @@ class _RankingMetric(EpochMetric):
         self,
         output_transform: Callable[[Any], Any] = identity,
         check_compute_fn: bool = False,
-        *,
         device: str | torch.device = "cpu",
         skip_unrolling: bool = False,
     ) -> None:
