@@ -162,7 +162,8 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     running_loss = RunningAverage(output_transform=lambda loss: loss)
     running_loss.attach(trainer, "loss")
     trainer.state.history = {"loss": [], "val_accuracy": []}
-    trainer.state_dict_user_keys.append("history")
+    trainer.state.stopped_early = False
+    trainer.state_dict_user_keys += ["history", "stopped_early"]
     val_loader = dist.auto_dataloader(splits["val"], batch_size=256)
     early_stopping, best = validation_and_stopping(args, trainer, evaluator, val_loader, model)
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "lr_scheduler": scheduler}
@@ -182,10 +183,17 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     mid_epoch = Events.ITERATION_COMPLETED(
         event_filter=lambda _, i: i % args.save_every == 0 and i % epoch_length != 0
     )  # fmt: skip
+    trainer.add_event_handler(
+        Events.EPOCH_COMPLETED, lambda engine: setattr(engine.state, "stopped_early", bool(engine.should_terminate))
+    )
     trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, checkpoints)
     if args.preemption:  # SIGTERM/SIGUSR1 (a scheduler's notice): save this iteration and exit
         Preemption(checkpoints).attach(trainer)
-    trainer.run(train_loader, max_epochs=args.epochs)
+    if trainer.state.stopped_early or trainer.state.epoch >= args.epochs:  # resumed a finished run: nothing to train
+        if dist.get_rank() == 0:
+            print("the run had finished: no training left")
+    else:
+        trainer.run(train_loader, max_epochs=args.epochs)
     for logger in loggers:
         logger.close()
     test_accuracy = test(model, best, splits["test"])
@@ -197,6 +205,7 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
 def test(model: nn.Module, best: Checkpoint, test_set: TensorDataset) -> float:
     """Accuracy of the best checkpointed model on the test set."""
     if best.last_checkpoint is not None:
+        dist.barrier()  # rank 0 writes the file (without waiting for the others): let it finish first
         Checkpoint.load_objects({"model": model}, best.last_checkpoint)
     tester = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})
     accuracy = float(tester.run(dist.auto_dataloader(test_set, batch_size=256)).metrics["accuracy"])
