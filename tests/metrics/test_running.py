@@ -117,7 +117,7 @@ def test_running_average_of_a_metric_per_batch() -> None:
 def test_running_average_resets_per_epoch_with_single_epoch_usage_and_epoch_bound() -> None:
     for kwargs, attach_usage in (({}, "single_epoch_running_batch_wise"), ({"epoch_bound": True}, None)):
         engine = Engine(lambda engine, batch: batch)
-        with pytest.warns(DeprecationWarning) if kwargs else _no_warning():
+        with pytest.warns(UserWarning, match="`epoch_bound` is deprecated") if kwargs else _no_warning():
             metric = RunningAverage(alpha=0.5, output_transform=lambda x: x, **kwargs)
         metric.attach(engine, "ema", **({"usage": attach_usage} if attach_usage else {}))
         seen: list[float] = []
@@ -148,11 +148,16 @@ def test_running_average_detach_removes_the_source_update_too() -> None:
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"src": 3}, TypeError, "src must be a Metric"),
-        ({"alpha": 0.0, "output_transform": float}, ValueError, r"alpha must be a number in \(0, 1\]"),
+        ({"src": 3}, TypeError, "Argument src should be a Metric or None"),
+        ({"alpha": 0.0, "output_transform": float}, ValueError, "alpha should be a float between 0 .excluded. and 1"),
         ({"alpha": 1.5, "output_transform": float}, ValueError, "alpha"),
-        ({}, ValueError, "needs an output_transform"),
-        ({"src": Accuracy(), "output_transform": float}, ValueError, "takes no output_transform"),
+        ({}, ValueError, "output_transform should not be None if src corresponds"),
+        ({"src": Accuracy(), "device": "cpu"}, ValueError, "device should be None if src is a Metric"),
+        (
+            {"src": Accuracy(), "output_transform": float},
+            ValueError,
+            "output_transform should be None if src is a Metric",
+        ),
     ],
 )
 def test_running_average_bad_arguments(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:

@@ -37,6 +37,8 @@ from cadence.metrics.confusion_matrix import (
 from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.gan import FID, InceptionScore
 from cadence.metrics.gpu_info import GpuInfo
+from cadence.metrics.information import Entropy, JSDivergence, KLDivergence, MutualInformation
+from cadence.metrics.kernel_statistics import HSIC, MaximumMeanDiscrepancy
 from cadence.metrics.matthews_corrcoef import MatthewsCorrCoef
 from cadence.metrics.mean_average_precision import MeanAveragePrecision
 from cadence.metrics.metric import Metric, MetricsResultMode, NotComputableError
@@ -70,6 +72,7 @@ from cadence.metrics.vision import (
 
 __all__ = [
     "FID",
+    "HSIC",
     "NDCG",
     "PSNR",
     "ROC_AUC",
@@ -89,6 +92,7 @@ __all__ = [
     "ConfusionMatrixAverage",
     "CosineSimilarity",
     "DiceCoefficient",
+    "Entropy",
     "EpochMetric",
     "EpochWise",
     "Fbeta",
@@ -98,8 +102,11 @@ __all__ = [
     "HitRate",
     "InceptionScore",
     "IoU",
+    "JSDivergence",
     "JaccardIndex",
+    "KLDivergence",
     "Loss",
+    "MaximumMeanDiscrepancy",
     "MatthewsCorrCoef",
     "MeanAbsoluteError",
     "MeanAveragePrecision",
@@ -111,6 +118,7 @@ __all__ = [
     "MetricUsage",
     "MetricsLambda",
     "MetricsResultMode",
+    "MutualInformation",
     "NotComputableError",
     "ObjectDetectionAvgPrecisionRecall",
     "Perplexity",

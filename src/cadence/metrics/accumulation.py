@@ -26,6 +26,28 @@ def check_number_or_tensor(value: Any, kind: str) -> None:
         )
 
 
+def summed_over_processes(tensor: torch.Tensor, kind: str) -> torch.Tensor:
+    """``tensor`` summed over all processes (``tensor`` itself is left as it is), where a process that saw no
+    data, or only numbers, may hold a 0-d zero while the others hold vectors: all_reduce needs one shape,
+    so each process's tensor is first broadcast to the shape they agree on. ``kind`` names the metric in errors.
+
+    Example:
+        >>> summed_over_processes(torch.tensor([1.0, 2.0]), "Average")
+        tensor([1., 2.])
+    """
+    if get_world_size() == 1:
+        return tensor
+    shapes = all_gather(tuple(tensor.shape))
+    try:
+        shape = torch.broadcast_shapes(*shapes)  # type: ignore[no-untyped-call]  # unannotated in torch
+    except RuntimeError as error:
+        raise ValueError(
+            f"{kind} got values of shapes {shapes} on the different processes; every process must accumulate "
+            "values of the same shape (or plain numbers)."
+        ) from error
+    return reduced(tensor.expand(shape))
+
+
 class VariableAccumulation(Metric):
     """Folds every (transformed) output into an accumulator with ``op(accumulator, output)``, and counts
     the examples: 1 per number or 0-d/1-d tensor, ``len`` of a batch of 2 or more dimensions.
@@ -83,19 +105,7 @@ class VariableAccumulation(Metric):
         return self._total(), reduced(self.num_examples)
 
     def _total(self) -> torch.Tensor:
-        """The accumulator summed over processes. A process that saw no data, or only numbers, holds a 0-d
-        accumulator while the others hold vectors: all_reduce needs one shape, so it is broadcast first."""
-        if get_world_size() == 1:
-            return self.accumulator
-        shapes = all_gather(tuple(self.accumulator.shape))
-        try:
-            shape = torch.broadcast_shapes(*shapes)  # type: ignore[no-untyped-call]  # unannotated in torch
-        except RuntimeError as error:
-            raise ValueError(
-                f"{type(self).__name__} got values of shapes {shapes} on the different processes; every process "
-                "must accumulate values of the same shape (or plain numbers)."
-            ) from error
-        return reduced(self.accumulator.expand(shape))
+        return summed_over_processes(self.accumulator, type(self).__name__)
 
     def _counted(self) -> tuple[torch.Tensor, int]:
         total, num_examples = self._total(), reduced(self.num_examples)

@@ -132,21 +132,28 @@ class RunningAverage(Metric):
         skip_unrolling: bool = False,
     ) -> None:
         if src is not None and not isinstance(src, Metric):
-            raise TypeError(f"src must be a Metric or None (to average the output), got {type(src).__name__}.")
+            raise TypeError(
+                f"Argument src should be a Metric or None (to average the output), got {type(src).__name__}."
+            )
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 < alpha <= 1.0:
-            raise ValueError(f"alpha must be a number in (0, 1], got {alpha!r}.")
+            raise ValueError(f"Argument alpha should be a float between 0 (excluded) and 1, got {alpha!r}.")
         if src is None and output_transform is None:
             raise ValueError(
-                "RunningAverage of the engine's output needs an output_transform that gives a number "
-                "(e.g. output_transform=lambda out: out['loss']), or pass a metric as src."
+                "Argument output_transform should not be None if src corresponds to the output of process function: "
+                "give one that returns a number (e.g. output_transform=lambda out: out['loss']), or pass a metric "
+                "as src."
             )
         if src is not None and output_transform is not None:
-            raise ValueError("RunningAverage of a metric takes no output_transform: give it to the metric instead.")
+            raise ValueError(
+                "Argument output_transform should be None if src is a Metric: give the transform to the metric."
+            )
+        if src is not None and device is not None:
+            raise ValueError("Argument device should be None if src is a Metric: the metric's device is used.")
         if epoch_bound is not None:
             warnings.warn(
-                "RunningAverage(epoch_bound=...) is deprecated: use attach(..., usage=SingleEpochRunningBatchWise()) "
-                "or usage=RunningBatchWise().",
-                DeprecationWarning,
+                "`epoch_bound` is deprecated and will be removed in the future: use attach(..., "
+                "usage=SingleEpochRunningBatchWise()) or usage=RunningBatchWise().",
+                UserWarning,
                 stacklevel=2,
             )
         self.src = src
