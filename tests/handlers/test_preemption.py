@@ -1,0 +1,137 @@
+"""Preemption: a SIGTERM/SIGUSR1 ends the run after the current iteration with one checkpoint, on every rank."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from cadence import distributed as idist
+from cadence.engine import Engine, Events
+from cadence.handlers import Checkpoint, Preempted, Preemption
+
+
+def _trainer(signal_at: int | None, number: int = signal.SIGTERM) -> tuple[Engine[Any], list[int], list[int]]:
+    steps: list[int] = []
+    saved: list[int] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if engine.state.iteration == signal_at:
+            os.kill(os.getpid(), number)  # arrives in the middle of the step: the step still completes
+        steps.append(batch)
+
+    trainer: Engine[Any] = Engine(step)
+    Preemption(lambda engine: saved.append(engine.state.iteration)).attach(trainer)
+    return trainer, steps, saved
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGUSR1])
+def test_a_signal_finishes_the_iteration_saves_once_and_exits_with_128_plus_the_signal(number: int) -> None:
+    previous = signal.getsignal(number)
+    trainer, steps, saved = _trainer(4, number)
+    with pytest.raises(Preempted) as stop:
+        trainer.run(range(10), max_epochs=2)
+    assert stop.value.code == 128 + number and stop.value.iteration == 4 and stop.value.signal == number
+    assert steps == [0, 1, 2, 3] and saved == [4] and trainer.state.iteration == 4
+    assert signal.getsignal(number) == previous  # given back
+
+
+def test_a_resumed_run_from_the_preemption_checkpoint_continues_exactly_there(tmp_path: Path) -> None:
+    model = torch.nn.Linear(1, 1)
+    seen: list[int] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if batch == 6 and not seen.count(6):
+            os.kill(os.getpid(), signal.SIGTERM)
+        seen.append(batch)
+
+    trainer: Engine[Any] = Engine(step)
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, tmp_path)
+    Preemption(checkpoint).attach(trainer)
+    with pytest.raises(Preempted):
+        trainer.run(range(10))
+    resumed: Engine[Any] = Engine(lambda engine, batch: seen.append(batch))
+    assert Checkpoint.resume({"model": model, "trainer": resumed}, tmp_path).name == "checkpoint_7.pt"
+    resumed.run(range(10))
+    assert seen == list(range(10))
+
+
+def test_without_a_signal_nothing_happens_and_the_handlers_are_given_back() -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    trainer, steps, saved = _trainer(None)
+    trainer.run(range(5))
+    assert steps == list(range(5)) and saved == [] and signal.getsignal(signal.SIGTERM) == previous
+
+
+def test_check_every_n_iterations() -> None:
+    saved: list[int] = []
+    trainer: Engine[Any] = Engine(lambda engine, batch: None)
+    trainer.add_event_handler(
+        Events.ITERATION_STARTED(once=2), lambda engine: os.kill(os.getpid(), signal.SIGTERM)
+    )  # fmt: skip
+    Preemption(lambda engine: saved.append(engine.state.iteration), check_every=5, exit_code=0).attach(trainer)
+    with pytest.raises(Preempted) as stop:
+        trainer.run(range(10))
+    assert saved == [5] and stop.value.code == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"checkpoint": "not callable"}, TypeError, "should be callable"),
+        ({"signals": ()}, ValueError, "non-empty sequence"),
+        ({"signals": (9999,)}, ValueError, "signal numbers"),
+        ({"signals": (signal.SIGKILL,)}, ValueError, "cannot be caught"),
+        ({"signals": (signal.SIGINT,)}, ValueError, "Ctrl-C"),
+        ({"check_every": 0}, ValueError, "positive integer"),
+        ({"check_every": 1.5}, ValueError, "positive integer"),
+        ({"exit_code": "143"}, TypeError, "exit_code"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
+    arguments: dict[str, Any] = {"checkpoint": lambda engine: None, **kwargs}
+    with pytest.raises(error, match=message):
+        Preemption(**arguments)
+
+
+def test_attaching_twice_is_refused_and_detach_gives_the_signals_back() -> None:
+    trainer: Engine[Any] = Engine(lambda engine, batch: None)
+    preemption = Preemption(lambda engine: None)
+    preemption.attach(trainer)
+    with pytest.raises(RuntimeError, match="attached already"):
+        preemption.attach(trainer)
+    preemption.detach()
+    preemption.attach(trainer)  # again after a detach
+    trainer.run(range(2))
+
+
+def preempted_job(local_rank: int, folder: str) -> None:
+    """Only rank 1 gets the signal, at iteration 5: both ranks must stop after the same iteration."""
+    saved: list[int] = []
+    steps: list[int] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if idist.get_rank() == 1 and engine.state.iteration == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        steps.append(batch)
+
+    trainer: Engine[Any] = Engine(step)
+    Preemption(lambda engine: saved.append(engine.state.iteration)).attach(trainer)
+    try:
+        trainer.run(range(20))
+    finally:
+        Path(folder, f"rank{idist.get_rank()}.json").write_text(json.dumps({"saved": saved, "steps": len(steps)}))
+
+
+@pytest.mark.slow
+def test_two_ranks_agree_to_stop_after_the_same_iteration(tmp_path: Path) -> None:
+    with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel, pytest.raises(SystemExit) as stop:
+        parallel.run(preempted_job, str(tmp_path))
+    assert stop.value.code == 143
+    for rank in (0, 1):
+        assert json.loads((tmp_path / f"rank{rank}.json").read_text()) == {"saved": [5], "steps": 5}
