@@ -200,3 +200,10 @@ def test_frequency_attach_detach_with_default_event() -> None:
     assert engine.run([10, 20]).metrics["items/s"] > 0
     frequency.detach(engine)
     assert not frequency.is_attached(engine)
+
+
+def test_ignite_positional_arguments_are_accepted() -> None:
+    loss = Loss(torch.nn.functional.l1_loss, lambda out: out, len, "cpu", True)
+    assert loss._device == torch.device("cpu") and loss._skip_unrolling
+    running = RunningAverage(None, 0.5, float, None, None, True)
+    assert running.alpha == 0.5 and running._skip_unrolling

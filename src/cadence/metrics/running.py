@@ -51,7 +51,6 @@ class Loss(Metric):
         loss_fn: Callable[..., torch.Tensor],
         output_transform: Callable[[Any], Any] = identity,
         batch_size: Callable[[Any], int] = len,
-        *,
         device: str | torch.device = "cpu",
         skip_unrolling: bool = False,
     ) -> None:
@@ -82,8 +81,8 @@ class Loss(Metric):
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
             raise ValueError(
-                f"loss_fn must return the batch's mean loss as a 0-d tensor, got {shape}; "
-                "use reduction='mean' or average it yourself."
+                f"loss_fn did not return the average loss: it must return the batch's mean loss as a 0-d tensor, "
+                f"got {shape}; use reduction='mean' or average it yourself."
             )
         self._sum.add_(loss.detach().to(self._device), alpha=size)
         self._num_examples += size
@@ -127,7 +126,6 @@ class RunningAverage(Metric):
         alpha: float = 0.98,
         output_transform: Callable[[Any], Any] | None = None,
         epoch_bound: bool | None = None,
-        *,
         device: str | torch.device | None = None,
         skip_unrolling: bool = False,
     ) -> None:
