@@ -35,13 +35,33 @@ class Sharding(enum.Enum):
     EXACT = "exact"
 
 
-def auto_model(model: nn.Module, *, sync_bn: bool = False, **ddp_kwargs: Any) -> nn.Module:
-    """Move ``model`` to :func:`device` and, when the world size is above 1, wrap it in ``DistributedDataParallel``.
+def auto_model(
+    model: nn.Module,
+    *,
+    sync_bn: bool = False,
+    strategy: str | None = None,
+    shard: Any = None,
+    mp_policy: Any = None,
+    offload_policy: Any = None,
+    **ddp_kwargs: Any,
+) -> nn.Module:
+    """Move ``model`` to :func:`device` and, when the world size is above 1, wrap it for data parallelism.
+
+    ``strategy="ddp"`` (the default) wraps it in ``DistributedDataParallel``: every rank holds the whole
+    model and optimizer. ``strategy="fsdp"`` shards parameters, gradients and optimizer state over the
+    ranks with FSDP2 (:func:`cadence.distributed.fsdp.fully_shard_model`): each submodule ``shard``
+    picks (default: every direct child with parameters; or a predicate ``(module, name)``, or a set of
+    module classes) is one all-gather unit. Build the optimizer after this call, from the returned
+    model's parameters.
 
     Args:
-        model: the model; one already wrapped in DDP is only moved.
+        model: the model; one already wrapped in DDP (or sharded) is only moved.
         sync_bn: convert BatchNorm layers to ``SyncBatchNorm`` (only when distributed).
-        ddp_kwargs: passed on to ``DistributedDataParallel`` (e.g. ``find_unused_parameters=True``).
+        strategy: ``"ddp"`` or ``"fsdp"``; ``None`` means ``"ddp"``.
+        shard: FSDP only: which submodules are sharded on their own.
+        mp_policy: FSDP only: a ``torch.distributed.fsdp.MixedPrecisionPolicy``.
+        offload_policy: FSDP only: a ``torch.distributed.fsdp.CPUOffloadPolicy``.
+        ddp_kwargs: DDP only: passed on to ``DistributedDataParallel`` (e.g. ``find_unused_parameters=True``).
 
     Example:
         >>> model = auto_model(nn.Linear(2, 1))
@@ -50,11 +70,27 @@ def auto_model(model: nn.Module, *, sync_bn: bool = False, **ddp_kwargs: Any) ->
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"auto_model needs a torch.nn.Module, got {type(model).__name__}.")
-    model = model.to(device())
+    strategy = "ddp" if strategy is None else strategy
+    if strategy not in ("ddp", "fsdp"):
+        raise ValueError(f"strategy should be 'ddp' or 'fsdp', got {strategy!r}.")
+    fsdp_options = {"shard": shard, "mp_policy": mp_policy, "offload_policy": offload_policy}
+    if strategy == "ddp" and any(value is not None for value in fsdp_options.values()):
+        given = sorted(name for name, value in fsdp_options.items() if value is not None)
+        raise ValueError(f"{given} apply to strategy='fsdp' only; pass strategy='fsdp' or leave them out.")
+    if strategy == "fsdp" and ddp_kwargs:
+        raise ValueError(f"{sorted(ddp_kwargs)} are DistributedDataParallel options; strategy='fsdp' takes none.")
+    if offload_policy is None:  # with CPU offload FSDP moves the shards itself
+        model = model.to(device())
     if get_world_size() == 1 or isinstance(model, DistributedDataParallel):
+        return model
+    from cadence.distributed.fsdp import fully_shard_model, is_fsdp_module
+
+    if is_fsdp_module(model):
         return model
     if sync_bn:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]  # untyped in torch
+    if strategy == "fsdp":
+        return fully_shard_model(model, shard=shard, mp_policy=mp_policy, offload_policy=offload_policy)
     target = device()
     device_ids = [target.index] if target.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=device_ids, **ddp_kwargs)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from cadence._version import __version__
+from cadence.handlers._fsdp_state import load_by_names, optimizer_owners
 from cadence.handlers._state_tree import check_objects, pair_leaves, unwrap
 
 __all__ = ["CheckpointMismatchError", "load_objects", "read_checkpoint"]
@@ -233,10 +234,11 @@ def load_objects(
         raise CheckpointMismatchError(
             f"Cannot load checkpoint{source}, nothing was changed: " + "; ".join(problems) + "."
         )
-    _load_all(pairs, {"strict": strict, **module_kwargs})
+    owners = optimizer_owners(to_load)
+    _load_all(pairs, {"strict": strict, **module_kwargs}, owners)
 
 
-def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any]) -> None:
+def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any], owners: dict[int, nn.Module]) -> None:
     # Objects that could not be fully checked load first, each with a snapshot to roll back to; the
     # checked models and optimizers come last, when nothing can fail any more.
     checked = (nn.Module, torch.optim.Optimizer)
@@ -246,7 +248,9 @@ def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any]) 
         target = unwrap(obj)
         snapshot = None if isinstance(target, checked) else copy.deepcopy(target.state_dict())
         try:
-            if isinstance(target, nn.Module):
+            if load_by_names(target, state, owners.get(id(target)), bool(module_kwargs.get("strict", True))):
+                pass  # a sharded model, or an optimizer state keyed by parameter names
+            elif isinstance(target, nn.Module):
                 target.load_state_dict(state, **module_kwargs)
             else:
                 target.load_state_dict(state)

@@ -14,7 +14,7 @@ from torch import nn
 
 from cadence.distributed import get_rank
 
-__all__ = ["check_objects", "map_leaves", "pair_leaves", "state_to_save", "unwrap"]
+__all__ = ["check_objects", "leaves", "map_leaves", "pair_leaves", "state_to_save", "unwrap"]
 
 
 def unwrap(obj: Any) -> Any:
@@ -69,6 +69,16 @@ def _leaves(tree: Any, method: str, path: str) -> Iterator[tuple[str, Any]]:
             f"Object {path!r} ({type(tree).__name__}) should have `{method}` method; give objects with "
             f"{method}() (models, optimizers, engines...), or mappings and lists of them."
         )
+
+
+def leaves(tree: Any, method: str) -> list[tuple[str, Any]]:
+    """``(path, object)`` for each object with a callable ``method`` in the nested ``tree``.
+
+    Example:
+        >>> [path for path, _ in leaves({"models": [nn.Linear(1, 1)]}, "state_dict")]
+        ['models[0]']
+    """
+    return list(_leaves(tree, method, ""))
 
 
 def check_objects(tree: Mapping[str, Any], method: str) -> None:

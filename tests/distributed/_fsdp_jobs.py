@@ -1,0 +1,74 @@
+"""Training jobs for the FSDP tests: the same model and data with DDP, FSDP2, or in one plain process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from cadence import distributed as idist
+from cadence.engine import Engine, Events
+from cadence.handlers import Checkpoint, DiskSaver
+from cadence.handlers._fsdp_state import full_state, optimizer_owners
+
+GLOBAL_BATCH, STEPS = 8, 6
+
+
+def make_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def batch(iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(iteration)
+    x, y = torch.randn(GLOBAL_BATCH, 6, generator=g), torch.randint(0, 3, (GLOBAL_BATCH,), generator=g)
+    world, rank = idist.get_world_size(), idist.get_rank()
+    share = GLOBAL_BATCH // world
+    return x[rank * share : (rank + 1) * share], y[rank * share : (rank + 1) * share]
+
+
+def train(
+    local_rank: int, strategy: str | None, folder: str | None, stop_at: int | None = None, resume: bool = False
+) -> dict[str, Any]:
+    """Train STEPS steps (stopping after ``stop_at``); checkpoint every step into ``folder``; return full states."""
+    model = idist.auto_model(make_model(), strategy=strategy) if strategy else make_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def step(engine: Engine[Any], index: int) -> float:
+        x, y = batch(engine.state.iteration)
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    trainer: Engine[Any] = Engine(step)
+    to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
+    if folder is not None:
+        checkpoint = Checkpoint(to_save, DiskSaver(folder, require_empty=False), n_saved=None)
+        trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
+        if resume:
+            Checkpoint.resume(to_save, folder)
+    if stop_at is not None:
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda engine: engine.terminate())
+    trainer.run(range(STEPS))
+    owners = optimizer_owners(to_save)
+    states = {name: full_state(obj, owners, 0) for name, obj in (("model", model), ("optimizer", optimizer))}
+    if states["model"] is None:  # not sharded
+        inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+        states = {"model": inner.state_dict(), "optimizer": optimizer.state_dict()}
+    per_rank_bytes = sum(_local_bytes(p) for p in model.parameters()) + sum(
+        _local_bytes(v) for s in optimizer.state.values() for v in s.values() if isinstance(v, torch.Tensor)
+    )
+    return {**states, "iteration": trainer.state.iteration, "bytes": per_rank_bytes, "files": _files(folder)}
+
+
+def _local_bytes(tensor: torch.Tensor) -> int:
+    local = tensor.to_local() if hasattr(tensor, "to_local") else tensor
+    return int(local.numel() * local.element_size())
+
+
+def _files(folder: str | None) -> list[str]:
+    return [] if folder is None else sorted(path.name for path in Path(folder).iterdir())
