@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import re
+import sys
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
@@ -20,6 +21,7 @@ import torch
 
 from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
 from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint, load_latest
+from cadence.handlers._fsdp_state import full_state, optimizer_owners
 from cadence.handlers._loading import FORMAT_KEY, CheckpointMismatchError, format_marker, load_objects, read_checkpoint
 from cadence.handlers._naming import (
     DECIMAL,
@@ -306,9 +308,14 @@ class Checkpoint:
         return next(iter(self.to_save)) if len(self.to_save) == 1 else "checkpoint"
 
     def _gather(self) -> tuple[str, dict[str, Any]]:
-        states: dict[str, Any] = map_leaves(
-            self.to_save, "state_dict", lambda obj: state_to_save(obj, self.save_on_rank)
-        )
+        sharded = "torch.distributed.fsdp" in sys.modules  # else no model can be FSDP-sharded
+        owners = optimizer_owners(self.to_save) if sharded else {}
+
+        def state(obj: Any) -> Any:
+            full = full_state(obj, owners, self.save_on_rank) if sharded else None
+            return state_to_save(obj, self.save_on_rank) if full is None else full
+
+        states: dict[str, Any] = map_leaves(self.to_save, "state_dict", state)
         if len(states) == 1:
             (name,) = states
             # one object is saved as its bare state_dict (as Ignite does), unless our own state joins it
