@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
+from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint, load_latest
 from cadence.handlers._fsdp_state import full_state, optimizer_owners
 from cadence.handlers._loading import FORMAT_KEY, CheckpointMismatchError, format_marker, load_objects, read_checkpoint
@@ -114,6 +115,9 @@ class Checkpoint:
         include_self: also save this handler's own state under ``"checkpointer"``.
         greater_or_equal: a score equal to the worst kept one replaces it.
         save_on_rank: the rank that writes, when ``save_handler`` is a folder.
+        async_save: copy the state to CPU memory on the loop's thread and write the file on a writer
+            thread while the loop goes on (see :meth:`wait`); needs a save handler that supports it
+            (a folder or a :class:`DiskSaver`).
 
     Example:
         >>> import tempfile, torch
@@ -145,6 +149,8 @@ class Checkpoint:
         include_self: bool = False,
         greater_or_equal: bool = False,
         save_on_rank: int = 0,
+        *,
+        async_save: bool = False,
     ) -> None:
         self._check_to_save(to_save, include_self)
         if not (isinstance(save_handler, str | Path) or callable(save_handler)):
@@ -165,12 +171,15 @@ class Checkpoint:
             filename_pattern is None or "{filename_prefix" in filename_pattern
         ):
             raise TypeError(f"filename_prefix must be a string, got {filename_prefix!r}.")
+        if not isinstance(async_save, bool):
+            raise TypeError(f"async_save should be True or False, got {async_save!r}.")
         if score_function is None and score_name is not None:
             score_function = self.get_default_score_fn(score_name)
         self.to_save: Mapping[str, Any] = to_save
         if isinstance(save_handler, str | Path):
             save_handler = DiskSaver(save_handler, create_dir=True, save_on_rank=save_on_rank)
         self.save_handler: SaveHandler = save_handler
+        self._background = BackgroundSaves(save_handler) if async_save else None
         self.filename_prefix = filename_prefix
         self.score_function = score_function
         self.score_name = score_name
@@ -214,6 +223,8 @@ class Checkpoint:
         """
         if not engine.has_registered_events(CheckpointEvents.SAVED_CHECKPOINT):
             engine.register_events(*CheckpointEvents)
+        if self._background is not None:
+            self.wait()  # at most one save in flight; its error comes out here
         global_step = None
         if self.global_step_transform is not None:
             global_step = self.global_step_transform(engine, self._current_event(engine))
@@ -240,16 +251,51 @@ class Checkpoint:
         if self.include_self:
             checkpoint["checkpointer"] = {"_saved": [tuple(item) for item in new_saved]}
         metadata = {"basename": self._basename(name), "score_name": self.score_name, "priority": priority}
+        complete = self._completion(new_saved, displaced)
+        if self._background is not None:
+            self._background.start(engine, checkpoint, filename, metadata, then=complete)
+            if not engine.has_event_handler(self.wait, Events.COMPLETED):
+                engine.add_event_handler(Events.COMPLETED, self.wait)  # a run ends with its checkpoints complete
+            if self._current_event(engine) in (Events.COMPLETED, Events.EXCEPTION_RAISED):
+                self.wait()  # nothing is left to overlap the write with
+            return
         if _takes_metadata(self.save_handler):
             self.save_handler(checkpoint, filename, metadata)
         else:
             self.save_handler(checkpoint, filename)
-        self._saved = new_saved  # only now: a failed save leaves the kept files and this list as they were
-        remove = getattr(self.save_handler, "remove", None)
-        if remove is not None:
+        complete()  # only now: a failed save leaves the kept files and the list as they were
+        engine.fire_event(CheckpointEvents.SAVED_CHECKPOINT)
+
+    def _completion(self, new_saved: list[SavedItem], displaced: list[SavedItem]) -> Callable[[], None]:
+        """What follows a complete file (on the writer thread with ``async_save``): keep it, drop the displaced."""
+        remove: Callable[[str], None] = getattr(self.save_handler, "remove", lambda filename: None)
+
+        def complete() -> None:
+            self._saved = new_saved  # one assignment: readers see the old list or the new one
             for item in displaced:
                 remove(item.filename)
-        engine.fire_event(CheckpointEvents.SAVED_CHECKPOINT)
+
+        return complete
+
+    def wait(self) -> None:
+        """With ``async_save``, wait for the save in flight, raise its error, or fire ``SAVED_CHECKPOINT`` for it.
+
+        Each save does this first, and so does the run's end (``COMPLETED``). Nothing to do when synchronous.
+
+        Example:
+            >>> import tempfile, torch
+            >>> trainer = Engine(lambda e, b: None)
+            >>> checkpoint = Checkpoint({"model": torch.nn.Linear(2, 1)}, tempfile.mkdtemp(), async_save=True)
+            >>> checkpoint(trainer)
+            >>> checkpoint.wait()
+            >>> checkpoint.last_checkpoint.name
+            'model_0.pt'
+        """
+        if self._background is None:
+            return
+        engine = self._background.finish()
+        if engine is not None:
+            engine.fire_event(CheckpointEvents.SAVED_CHECKPOINT)
 
     def _current_event(self, engine: Engine[Any]) -> CallableEventWithFilter | str:
         """The event this call serves: ``engine.last_event_name`` where the engine records it, else the
@@ -400,6 +446,8 @@ class Checkpoint:
 
     def reset(self) -> None:
         """Forget the kept files (they stay on disk); the next save starts a new list."""
+        if self._background is not None:
+            self._background.join()
         self._saved = []
 
     def state_dict(self) -> dict[str, Any]:
@@ -425,6 +473,8 @@ class Checkpoint:
             raise ValueError(
                 f"Checkpoint state_dict must be {{'_saved': [(priority, filename), ...]}}, got {state_dict!r}."
             )
+        if self._background is not None:
+            self._background.join()
         items = []
         for entry in state_dict["_saved"]:
             if not (isinstance(entry, list | tuple) and len(entry) == 2 and isinstance(entry[1], str)):
@@ -533,6 +583,8 @@ class ModelCheckpoint(Checkpoint):
         include_self: bool = False,
         greater_or_equal: bool = False,
         save_on_rank: int = 0,
+        *,
+        async_save: bool = False,
         **kwargs: Any,
     ) -> None:
         saver = DiskSaver(
@@ -555,6 +607,7 @@ class ModelCheckpoint(Checkpoint):
             include_self=include_self,
             greater_or_equal=greater_or_equal,
             save_on_rank=save_on_rank,
+            async_save=async_save,
         )
 
     @property

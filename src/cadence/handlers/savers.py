@@ -48,6 +48,38 @@ class BaseSaveHandler(ABC):
     def remove(self, filename: str) -> None:
         """Delete the checkpoint saved under ``filename``."""
 
+    # The protocol of Checkpoint(async_save=True): it snapshots the state on the loop's thread, then calls
+    # save_in_background on its writer thread and, once that returned, remove for the files it displaces.
+    @property
+    def supports_async_save(self) -> bool:
+        """Whether :meth:`save_in_background` works: ``False`` here; a handler that implements it says ``True``
+        (a class attribute ``supports_async_save = True`` will do).
+
+        Example:
+            >>> import tempfile
+            >>> DiskSaver(tempfile.mkdtemp()).supports_async_save
+            True
+        """
+        return False
+
+    def save_in_background(
+        self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        """Save ``checkpoint``, a snapshot that nothing else touches, under ``filename`` on a checkpoint's writer
+        thread. The loop goes on meanwhile (and may be in a collective): run no collective here, do that in
+        :meth:`after_background_save`. A crash during the write must leave earlier checkpoints intact.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot save in the background: implement save_in_background and set "
+            "supports_async_save = True, or use Checkpoint(async_save=False)."
+        )
+
+    def after_background_save(self, filename: str) -> None:
+        """Called on the loop's thread of every process once the background save of ``filename`` is complete,
+        at the same point of the run in all (the next save, :meth:`Checkpoint.wait` or the run's end): the
+        place for a barrier. Nothing by default."""
+        return
+
 
 def _fsync_dir(dirname: Path) -> None:
     """Make a rename durable: fsync the folder (not possible, nor needed, on Windows)."""
@@ -246,6 +278,26 @@ class DiskSaver(BaseSaveHandler):
         then waits at a barrier, so that none goes on (or reads the file) before it is on disk."""
         if get_rank() == self.save_on_rank:
             self._save_func(checkpoint, self.dirname / filename, torch.save)
+        if self.wait_all_ranks:
+            barrier()
+
+    @property
+    def supports_async_save(self) -> bool:
+        """``True``, unless a subclass saves in its own ``__call__`` (a background save would bypass it) without
+        its own :meth:`save_in_background`."""
+        cls = type(self)
+        return cls.__call__ is DiskSaver.__call__ or cls.save_in_background is not DiskSaver.save_in_background
+
+    def save_in_background(
+        self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write ``checkpoint`` as :meth:`__call__` does, on a writer thread: on ``save_on_rank`` only, no barrier
+        (:meth:`after_background_save` holds it)."""
+        if get_rank() == self.save_on_rank:
+            self._save_func(checkpoint, self.dirname / filename, torch.save)
+
+    def after_background_save(self, filename: str) -> None:
+        """With ``wait_all_ranks``, every rank waits at a barrier, as after a synchronous save."""
         if self.wait_all_ranks:
             barrier()
 
