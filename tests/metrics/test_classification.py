@@ -226,7 +226,7 @@ def test_multilabel_needs_same_shapes_and_several_labels(metric_cls: Any) -> Non
 @pytest.mark.parametrize("metric_cls", [Accuracy, Precision, Recall])
 def test_multiclass_targets_must_be_integer_class_indices(metric_cls: Any) -> None:
     with pytest.raises(TypeError, match="integer class indices"):
-        metric_cls().update((torch.randn(4, 3), torch.zeros(4)))
+        metric_cls().update((torch.randn(4, 3), torch.full((4,), 0.5)))
 
 
 @pytest.mark.parametrize("metric_cls", [Precision, Recall])
@@ -318,3 +318,22 @@ def test_sequence_transform_flattens_and_drops_ignored_positions(metric_cls: Any
         transform({"pair": (y_pred[0], y)})
     with pytest.raises(ValueError, match="incompatible shapes"):
         transform({"pair": (y_pred, y[:, :2])})
+
+
+@pytest.mark.parametrize("metric_cls", [Precision, Recall])
+def test_non_long_labels_warn_as_ignite_and_still_count(metric_cls: Any) -> None:
+    with pytest.warns(RuntimeWarning, match="should be of dtype long when entry type is binary"):
+        metric = metric_cls(average="macro")
+        metric.update((torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0, 1, 0])))
+    assert metric.compute() == pytest.approx(0.75)
+    with pytest.warns(RuntimeWarning, match="`y` should be of dtype long when entry type is multiclass"):
+        metric_cls().update((torch.rand(3, 4), torch.tensor([0, 1, 3], dtype=torch.int32)))
+
+
+@pytest.mark.parametrize("metric_cls", [Precision, Recall])
+def test_a_refused_first_batch_leaves_no_kind_behind(metric_cls: Any) -> None:
+    metric = metric_cls()
+    with pytest.raises(ValueError, match="comprised of 0's and 1's"):
+        metric.update((torch.tensor([0, 1]), torch.tensor([0, 2])))
+    metric.update(multiclass(0, 4, 3))  # multiclass data is still welcome
+    assert metric.compute().shape == (3,)

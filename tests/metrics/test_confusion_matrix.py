@@ -101,7 +101,7 @@ def test_bad_shapes_are_refused(y_pred: torch.Tensor, y: torch.Tensor, message: 
 
 def test_float_targets_are_refused() -> None:
     with pytest.raises(TypeError, match="integer class indices"):
-        ConfusionMatrix(3).update((torch.randn(4, 3), torch.zeros(4)))
+        ConfusionMatrix(3).update((torch.randn(4, 3), torch.full((4,), 0.5)))
 
 
 @pytest.mark.parametrize(

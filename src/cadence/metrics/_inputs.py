@@ -43,9 +43,12 @@ def check_binary_values(tensor: torch.Tensor, name: str, kind: str) -> None:
 
 
 def check_class_indices(y: torch.Tensor, kind: str) -> None:
-    """Raise unless ``y`` holds integer class indices."""
-    if y.is_floating_point() or y.is_complex():
-        raise TypeError(f"{kind}: for multiclass data y must hold integer class indices, got dtype {y.dtype}.")
+    """Raise unless ``y`` holds class indices: integers, or floats that are whole numbers (as Ignite accepts)."""
+    if y.is_complex() or (y.is_floating_point() and not bool((y == y.round()).all())):
+        raise TypeError(
+            f"{kind}: for multiclass data y must hold integer class indices, got dtype {y.dtype} with fractional "
+            "values (give class indices, not scores or probabilities)."
+        )
 
 
 class DataKindChangedError(ValueError, RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -142,7 +143,7 @@ class TopKCategoricalAccuracy(Metric):
         return num_correct.item() / num_examples
 
 
-class Averaging(enum.Enum):
+class Averaging(str, enum.Enum):
     """How :class:`Precision` and :class:`Recall` combine classes; Ignite's ``average`` values map onto it.
 
     ``NONE`` (``average=False``): per class, or the positive class's value for binary data;
@@ -210,10 +211,11 @@ class _PrecisionRecall(ClassificationMetric):
         self._sample_sum = torch.zeros((), dtype=torch.float64, device=self._device)
         self._num_samples = 0
         self._num_examples = 0
+        self._updated = False  # whether a batch was counted since the reset (read by Ignite's tests)
         self._reset_kind()
 
     def update(self, output: Any) -> None:
-        """Accumulate the per-class counts of one batch ``(y_pred, y)``."""
+        """Accumulate the per-class counts of one batch ``(y_pred, y)``; a refused batch leaves no trace."""
         kind_name = type(self).__name__
         y_pred, y = as_pair(output, kind_name)
         if self._average is Averaging.SAMPLES and not self._is_multilabel:
@@ -221,9 +223,25 @@ class _PrecisionRecall(ClassificationMetric):
                 f"{kind_name}: Argument average='samples' is incompatible with binary and multiclass input data; "
                 "it needs multilabel data (is_multilabel=True)."
             )
+        first = self._type is None
+        try:
+            counts = self._batch_counts(y_pred, y, kind_name)
+        except (ValueError, TypeError):
+            if first:
+                self._reset_kind()
+            raise
+        self._num_examples += y.numel()
+        if self._counts is None:
+            self._counts = counts
+        else:
+            self._counts += counts
+        self._updated = True
+
+    def _batch_counts(self, y_pred: torch.Tensor, y: torch.Tensor, kind_name: str) -> torch.Tensor:
         kind, classes = self._kind_of(y_pred, y)
+        _warn_non_long(kind, y_pred, y, self._average)
         if kind == MULTICLASS:
-            counts = _class_counts(y_pred.argmax(dim=1).reshape(-1), y.reshape(-1), classes, kind_name)
+            counts = _class_counts(y_pred.argmax(dim=1).reshape(-1), y.reshape(-1).long(), classes, kind_name)
         else:
             check_binary_values(y_pred, "y_pred", kind_name)
             check_binary_values(y, "y", kind_name)
@@ -231,12 +249,23 @@ class _PrecisionRecall(ClassificationMetric):
                 counts = _class_counts(y_pred.reshape(-1).long(), y.reshape(-1).long(), 2, kind_name)
             else:
                 counts = self._label_counts(y_pred, y, classes)
-        counts = counts.to(self._device)
-        self._num_examples += y.numel()
-        if self._counts is None:
-            self._counts = counts
-        else:
-            self._counts += counts
+        return counts.to(self._device)
+
+    # Ignite's names for the accumulators (its tests check where they live): true positives (or the sum of the
+    # per-sample ratios), the predicted or actual positives they divide by, and the actual positives (weights).
+    @property
+    def _numerator(self) -> torch.Tensor | None:
+        if self._average is Averaging.SAMPLES:
+            return self._sample_sum
+        return None if self._counts is None else self._counts[0]
+
+    @property
+    def _denominator(self) -> torch.Tensor | None:
+        return None if self._counts is None else self._counts[1 if self._divide_by_predicted else 2]
+
+    @property
+    def _weight(self) -> torch.Tensor | None:
+        return None if self._counts is None else self._counts[2]
 
     def _label_counts(self, y_pred: torch.Tensor, y: torch.Tensor, labels: int) -> torch.Tensor:
         rows_pred = y_pred.detach().movedim(1, -1).reshape(-1, labels).double()
@@ -295,6 +324,23 @@ class _PrecisionRecall(ClassificationMetric):
         if average is Averaging.MICRO:
             return float(true_pos.sum() / denominator.sum().clamp(min=1))
         return float((per_class * actual).sum() / actual.sum().clamp(min=1))
+
+
+def _warn_non_long(kind: str, y_pred: torch.Tensor, y: torch.Tensor, average: Averaging) -> None:
+    """Ignite's warnings for labels that are not ``int64`` (they are cast, so the counts are right anyway)."""
+    if kind == MULTICLASS and y.dtype != torch.long:
+        warnings.warn(
+            f"`y` should be of dtype long when entry type is multiclass (got {y.dtype}; it is cast).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    if kind == BINARY and average is not Averaging.NONE and (y.dtype != torch.long or y_pred.dtype != torch.long):
+        warnings.warn(
+            "`y` and `y_pred` should be of dtype long when entry type is binary and average!=False "
+            f"(got {y_pred.dtype} and {y.dtype}; they are cast).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 _KIND_CODES = (None, BINARY, MULTICLASS, MULTILABEL)  # the kind of data as a number, to agree on it across processes

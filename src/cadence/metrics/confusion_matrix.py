@@ -153,7 +153,7 @@ class ConfusionMatrix(Metric):
         # cell = true * classes + predicted. A target outside the classes lands below 0 or at or above
         # classes², and is clamped to -1 or classes²: both index the extra cell (-1 counts from the end).
         # No boolean mask, so no host sync.
-        cell = y_pred.argmax(dim=1).add_(y, alpha=classes).reshape(-1).clamp_(-1, classes * classes)
+        cell = y_pred.argmax(dim=1).add_(y.long(), alpha=classes).reshape(-1).clamp_(-1, classes * classes)
         cell = cell.to(self._device)
         if self._ones.shape[0] != cell.shape[0]:
             self._ones = torch.ones(cell.shape[0], dtype=torch.int64, device=self._device)
