@@ -134,7 +134,15 @@ def _private_imports(tree: ast.Module) -> set[str]:
     return names
 
 
+def _bound_names(body: ast.AST) -> set[str]:
+    """Names the code binds itself (assignments, loop targets, arguments): ``re = Recall()`` is no module."""
+    bound = {n.id for n in ast.walk(body) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound |= {a.arg for n in ast.walk(body) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    return bound - {"self", "cls"}
+
+
 def _reasons_in(body: ast.AST, private_imported: set[str]) -> Iterator[str]:
+    local = _bound_names(body)
     for node in ast.walk(body):
         if isinstance(node, ast.ClassDef):
             for item in node.body:
@@ -142,7 +150,8 @@ def _reasons_in(body: ast.AST, private_imported: set[str]) -> Iterator[str]:
                     yield f"overrides private method {item.name}"
         if isinstance(node, ast.Attribute) and _is_private(node.attr):
             root = _root_name(node.value)
-            if root not in FOREIGN_ROOTS and not (root or "").startswith("mock"):
+            foreign = root in FOREIGN_ROOTS and root not in local
+            if not foreign and not (root or "").startswith("mock"):
                 yield f"private attribute .{node.attr}"
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ignite"):
             for alias in node.names:
