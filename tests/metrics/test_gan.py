@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 from scipy import linalg
 
 from cadence.metrics import FID, InceptionScore, NotComputableError
-from cadence.metrics.gan.fid import fid_score
+from cadence.metrics.gan.fid import _trace_of_root, fid_score
 from cadence.metrics.gan.utils import InceptionModel
 from tests.metrics._data import split
 
@@ -37,6 +38,53 @@ def test_fid_with_a_small_network_matches_numpy() -> None:
     with torch.no_grad():
         expected = numpy_fid(network(fake).double().numpy(), network(real).double().numpy())
     assert fid.compute() == pytest.approx(expected, rel=1e-7)
+
+
+def sqrtm_fid(mu1: np.ndarray, mu2: np.ndarray, cov1: np.ndarray, cov2: np.ndarray) -> float:
+    """The textbook formula, with SciPy's general matrix square root."""
+    root = linalg.sqrtm(cov1 @ cov2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(root))
+
+
+def random_features(rng: np.random.Generator, samples: int, size: int, kind: str) -> np.ndarray:
+    features = rng.normal(size=(samples, size)) @ rng.normal(size=(size, size)) + rng.normal(size=size)
+    if kind == "near-collinear":  # a third of the features repeat others up to 1e-9: eigenvalues near 0
+        third = size // 3
+        features[:, :third] = features[:, third : 2 * third] + 1e-9 * rng.normal(size=(samples, third))
+    if kind == "scaled":  # features of very different scales
+        features *= np.logspace(-3, 3, size)
+    return features
+
+
+@pytest.mark.parametrize("kind", ["full", "near-collinear", "scaled"])
+@pytest.mark.parametrize(("samples", "size"), [(200, 2), (300, 30), (40, 30), (31, 30), (12, 30), (5, 64)])
+def test_fid_score_equals_the_sqrtm_formula(kind: str, samples: int, size: int) -> None:
+    """The eigenvalue route equals SciPy's sqrtm route on covariances of full rank, singular ones (fewer samples
+    than features) and nearly singular ones."""
+    rng = np.random.default_rng(samples * 100 + size)
+    a = random_features(rng, samples, size, kind)
+    b = random_features(rng, samples + 3, size, "full") * 0.7 + 0.2
+    mu1, mu2, cov1, cov2 = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy warns that singular products make its own result less accurate
+        expected = sqrtm_fid(mu1, mu2, cov1, cov2)
+    for first, second in (((mu1, cov1), (mu2, cov2)), ((mu2, cov2), (mu1, cov1))):
+        tensors = [torch.from_numpy(array) for array in (first[0], second[0], first[1], second[1])]
+        assert fid_score(*tensors) == pytest.approx(expected, rel=1e-6)
+        assert _trace_of_root(tensors[2], tensors[3]) is not None  # the eigenvalue route, not SciPy's fallback
+
+
+def test_fid_score_of_matrices_that_are_not_covariances_follows_sqrtm() -> None:
+    """Non-symmetric or indefinite inputs go through SciPy's general square root, as before."""
+    zero = torch.zeros(2, dtype=torch.float64)
+    lopsided = torch.tensor([[2.0, 0.5], [0.0, 1.0]], dtype=torch.float64)
+    spd = torch.tensor([[1.0, 0.3], [0.3, 2.0]], dtype=torch.float64)
+    expected = sqrtm_fid(np.zeros(2), np.zeros(2), lopsided.numpy(), spd.numpy())
+    assert fid_score(zero, zero, lopsided, spd) == pytest.approx(expected, rel=1e-12)
+    slightly_indefinite = torch.tensor([[1.0, 0.0], [0.0, -1e-8]], dtype=torch.float64)
+    expected = sqrtm_fid(np.zeros(2), np.zeros(2), slightly_indefinite.numpy(), spd.numpy())
+    assert fid_score(zero, zero, slightly_indefinite, spd) == pytest.approx(expected, rel=1e-9)
+    assert fid_score(zero, zero, torch.zeros(2, 2).double(), torch.zeros(2, 2).double()) == 0.0
 
 
 def test_inception_score_matches_its_definition() -> None:

@@ -25,29 +25,63 @@ def _require_numpy_scipy(who: str) -> None:
         raise ModuleNotFoundError(f"{who} requires scipy to be installed (pip install scipy).") from error
 
 
-def fid_score(
-    mu1: torch.Tensor, mu2: torch.Tensor, sigma1: torch.Tensor, sigma2: torch.Tensor, eps: float = 1e-6
-) -> float:
-    """The Fréchet distance ``|mu1 - mu2|² + tr(S1 + S2 - 2 (S1 S2)^½)`` of two Gaussians.
+def _similar_symmetric(s1: torch.Tensor, s2: torch.Tensor, tolerance: float) -> torch.Tensor | None:
+    """A symmetric matrix with the eigenvalues of ``S1 S2`` (both symmetric), or None if ``S1`` is clearly indefinite.
 
-    A product ``S1 S2`` too singular for a finite square root is retried with ``eps`` added to the diagonals;
-    if it is still not finite, the trace of the root is taken from the diagonals alone.
-
-    Example:
-        >>> mu, sigma = torch.zeros(2), torch.eye(2, dtype=torch.float64)
-        >>> round(fid_score(mu, mu + 1, sigma, 4 * sigma), 6)
-        4.0
+    With a Cholesky factor ``S1 = L Lᵀ`` it is ``Lᵀ S2 L`` (the cheapest; ``S2``'s factor serves as well, the
+    trace being symmetric in the two), else ``S1^½ S2 S1^½`` from the eigendecomposition of a singular ``S1``.
     """
-    _require_numpy_scipy("fid_score")
+    similar: torch.Tensor
+    for first, second in ((s1, s2), (s2, s1)):
+        factor, info = torch.linalg.cholesky_ex(first)
+        if int(info) == 0:
+            similar = factor.T @ second @ factor
+            return similar
+    values, vectors = torch.linalg.eigh(s1)
+    if not bool(torch.isfinite(values).all()) or bool(values.min() < -tolerance * values.abs().max()):
+        return None
+    root = (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+    similar = root @ s2 @ root
+    return similar
+
+
+def _trace_of_root(s1: torch.Tensor, s2: torch.Tensor) -> float | None:
+    """``tr((S1 S2)^½)`` of symmetric positive semi-definite ``S1``, ``S2`` (float64), or None when they are not.
+
+    ``S1 S2`` is similar to a symmetric matrix (see :func:`_similar_symmetric`), so its eigenvalues are real and
+    non-negative, and the trace of the square root is the sum of their square roots: a Cholesky factorisation
+    and a symmetric eigenvalue problem cost a fraction of a general matrix square root. Eigenvalues a little
+    below zero are rounding errors of (near-)singular covariances and count as zero; anything else (not
+    symmetric, clearly indefinite, not finite) returns None for the general method to judge.
+    """
+    tolerance = 1e-9
+    if not (bool(torch.isfinite(s1).all()) and bool(torch.isfinite(s2).all())):
+        return None
+    for sigma in (s1, s2):
+        if bool(((sigma - sigma.T).abs() > tolerance * sigma.abs().max()).any()):
+            return None
+    try:
+        similar = _similar_symmetric(s1 * 0.5 + s1.T * 0.5, s2 * 0.5 + s2.T * 0.5, tolerance)
+        if similar is None or not bool(torch.isfinite(similar).all()):
+            return None
+        eigenvalues = torch.linalg.eigvalsh(similar * 0.5 + similar.T * 0.5)
+    except RuntimeError:  # torch.linalg.LinAlgError (no convergence): leave it to the general method
+        return None
+    if bool(eigenvalues.min() < -tolerance * eigenvalues.abs().max()):
+        return None
+    return float(eigenvalues.clamp(min=0).sqrt().sum())
+
+
+def _trace_of_root_general(s1: torch.Tensor, s2: torch.Tensor, eps: float) -> float:
+    """``tr((S1 S2)^½)`` through SciPy's general matrix square root, for inputs that are not valid covariances."""
     import numpy as np
     import scipy.linalg
 
-    mu1, mu2 = mu1.detach().cpu().double(), mu2.detach().cpu().double()
-    s1, s2 = sigma1.detach().cpu().double().numpy(), sigma2.detach().cpu().double().numpy()
-    root = scipy.linalg.sqrtm(s1 @ s2)
+    a, b = s1.numpy(), s2.numpy()
+    root = scipy.linalg.sqrtm(a @ b)
     if not np.isfinite(root).all():
-        offset = np.eye(s1.shape[0]) * eps
-        root = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
+        offset = np.eye(a.shape[0]) * eps
+        root = scipy.linalg.sqrtm((a + offset) @ (b + offset))
     if np.iscomplexobj(root):
         if not np.allclose(np.diagonal(root).imag, 0, atol=1e-3):
             raise ValueError(
@@ -55,10 +89,33 @@ def fid_score(
                 "the covariances are not valid (symmetric positive semi-definite) or far too singular."
             )
         root = root.real
-    trace_root = float(np.trace(root))
     if not np.isfinite(root).all():
-        trace_root = float(np.sum(np.sqrt(np.diag(s1) * np.diag(s2))))
-    distance = (mu1 - mu2).dot(mu1 - mu2).item() + float(np.trace(s1)) + float(np.trace(s2)) - 2 * trace_root
+        return float(np.sum(np.sqrt(np.diag(a) * np.diag(b))))
+    return float(np.trace(root))
+
+
+def fid_score(
+    mu1: torch.Tensor, mu2: torch.Tensor, sigma1: torch.Tensor, sigma2: torch.Tensor, eps: float = 1e-6
+) -> float:
+    """The Fréchet distance ``|mu1 - mu2|² + tr(S1 + S2 - 2 (S1 S2)^½)`` of two Gaussians.
+
+    For covariances (symmetric positive semi-definite) the trace of the root is the sum of the square roots
+    of the eigenvalues of ``S1^½ S2 S1^½``, in float64. Other matrices go through SciPy's general square root:
+    a product too singular for a finite root is retried with ``eps`` added to the diagonals, and if it is still
+    not finite the trace of the root is taken from the diagonals alone; a clearly complex root raises.
+
+    Example:
+        >>> mu, sigma = torch.zeros(2), torch.eye(2, dtype=torch.float64)
+        >>> round(fid_score(mu, mu + 1, sigma, 4 * sigma), 6)
+        4.0
+    """
+    _require_numpy_scipy("fid_score")
+    mu1, mu2 = mu1.detach().cpu().double(), mu2.detach().cpu().double()
+    s1, s2 = sigma1.detach().cpu().double(), sigma2.detach().cpu().double()
+    trace_root = _trace_of_root(s1, s2)
+    if trace_root is None:
+        trace_root = _trace_of_root_general(s1, s2, eps)
+    distance = (mu1 - mu2).dot(mu1 - mu2).item() + float(s1.trace()) + float(s2.trace()) - 2 * trace_root
     return float(distance)
 
 
