@@ -212,3 +212,21 @@ def test_engine_state_dict_carries_the_metrics_and_checks_them_on_load() -> None
     assert other.state.metrics == {"accuracy": 0.5}
     with pytest.raises(ValueError, match="mapping of metric names"):
         other.load_state_dict({**saved, "metrics": [0.5]})
+
+
+def test_an_epoch_metric_continued_after_an_exception_counts_the_whole_epoch_once() -> None:
+    from cadence.metrics import Average
+
+    failed: list[int] = []
+
+    def step(engine: Engine[Any], batch: float) -> float:
+        if batch == 3.0 and not failed:
+            failed.append(1)
+            raise RuntimeError("flaky")
+        return batch
+
+    trainer: Engine[Any] = Engine(step)
+    Average().attach(trainer, "mean")
+    with pytest.raises(RuntimeError):
+        trainer.run([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert trainer.run([1.0, 2.0, 3.0, 4.0, 5.0]).metrics["mean"] == 3.0  # not the mean of 3, 4, 5 only

@@ -211,7 +211,11 @@ class Metric(ABC):
 
     # ------------------------------------------------------------------ engine handlers
     def started(self, engine: Engine[Any]) -> None:
-        """Reset, except for the first reset after :meth:`load_state_dict` when a run resumes mid-way."""
+        """Reset, except when a run continues an epoch begun earlier (``engine.resuming_epoch``, e.g. after
+        an exception or ``terminate()``) and for the first reset after :meth:`load_state_dict` mid-way."""
+        if getattr(engine, "resuming_epoch", False) and self._reset_event in (Events.STARTED, Events.EPOCH_STARTED):
+            self._restored = False
+            return
         if self._restored:
             self._restored = False
             if self._resumes_mid_way(engine):
