@@ -169,14 +169,17 @@ class FID(_FeatureMetric):
     def update(self, output: Any) -> None:
         """Add a batch ``(generated, real)``."""
         train, test = output
-        train_features, test_features = self._features(train), self._features(test)
+        train_features, test_features = self._features(train, check_nan=False), self._features(test, check_nan=False)
         if train_features.shape != test_features.shape:
             raise ValueError(
                 "Number of Training Features and Testing Features should be equal "
                 f"({train_features.shape} != {test_features.shape})"
             )
-        self._train_total += train_features.sum(0)
-        self._test_total += test_features.sum(0)
+        train_sum, test_sum = train_features.sum(0), test_features.sum(0)
+        if bool(torch.isnan(train_sum.sum() + test_sum.sum())):  # a NaN feature makes its sums NaN
+            raise ValueError("FID: the feature network returned NaN (or infinite) features.")
+        self._train_total += train_sum
+        self._test_total += test_sum
         self._train_sigma += train_features.T @ train_features
         self._test_sigma += test_features.T @ test_features
         self._num_examples += train_features.shape[0]

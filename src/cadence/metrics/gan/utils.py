@@ -115,8 +115,9 @@ class _FeatureMetric(Metric):
     def _config(self) -> dict[str, Any]:
         return {"num_features": self._num_features}
 
-    def _features(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The extractor's float64 features ``(N, num_features)`` of ``inputs``, checked."""
+    def _features(self, inputs: torch.Tensor, *, check_nan: bool = True) -> torch.Tensor:
+        """The extractor's float64 features ``(N, num_features)`` of ``inputs``, checked (for NaN too, unless the
+        caller checks a sum of them, which is cheaper)."""
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"{type(self).__name__} takes tensors, got {type(inputs).__name__}.")
         with torch.no_grad():
@@ -131,6 +132,6 @@ class _FeatureMetric(Metric):
                 f"num_features returned by feature_extractor should be {self._num_features}, got: {features.shape[1]}"
             )
         features = features.to(self._device, torch.float64)
-        if bool(torch.isnan(features).any()):
+        if check_nan and bool(torch.isnan(features).any()):
             raise ValueError(f"{type(self).__name__}: the feature network returned NaN features.")
         return features
