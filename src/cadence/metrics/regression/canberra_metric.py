@@ -8,6 +8,7 @@ Example:
     True
 """
 
+from cadence.metrics.metric import reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.errors import CanberraMetric
 
-__all__ = ["CanberraMetric"]
+__all__ = ["CanberraMetric", "reinit__is_reduced", "sync_all_reduce"]

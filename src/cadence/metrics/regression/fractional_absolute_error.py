@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.metric import NotComputableError, reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.errors import FractionalAbsoluteError
 
-__all__ = ["FractionalAbsoluteError", "NotComputableError"]
+__all__ = ["FractionalAbsoluteError", "NotComputableError", "reinit__is_reduced", "sync_all_reduce"]

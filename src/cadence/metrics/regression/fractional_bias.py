@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.metric import NotComputableError, reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.errors import FractionalBias
 
-__all__ = ["FractionalBias", "NotComputableError"]
+__all__ = ["FractionalBias", "NotComputableError", "reinit__is_reduced", "sync_all_reduce"]

@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.metric import NotComputableError, reinit__is_reduced
 from cadence.metrics.regression.medians import GeometricMeanRelativeAbsoluteError
 
-__all__ = ["GeometricMeanRelativeAbsoluteError", "NotComputableError"]
+__all__ = ["GeometricMeanRelativeAbsoluteError", "NotComputableError", "reinit__is_reduced"]

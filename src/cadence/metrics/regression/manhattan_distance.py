@@ -8,6 +8,7 @@ Example:
     True
 """
 
+from cadence.metrics.metric import reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.errors import ManhattanDistance
 
-__all__ = ["ManhattanDistance"]
+__all__ = ["ManhattanDistance", "reinit__is_reduced", "sync_all_reduce"]

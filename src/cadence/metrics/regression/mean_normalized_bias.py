@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.metric import NotComputableError, reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.errors import MeanNormalizedBias
 
-__all__ = ["MeanNormalizedBias", "NotComputableError"]
+__all__ = ["MeanNormalizedBias", "NotComputableError", "reinit__is_reduced", "sync_all_reduce"]

@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.metric import NotComputableError, reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.moments import PearsonCorrelation
 
-__all__ = ["NotComputableError", "PearsonCorrelation"]
+__all__ = ["NotComputableError", "PearsonCorrelation", "reinit__is_reduced", "sync_all_reduce"]

@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.metric import NotComputableError, reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.moments import R2Score
 
-__all__ = ["NotComputableError", "R2Score"]
+__all__ = ["NotComputableError", "R2Score", "reinit__is_reduced", "sync_all_reduce"]

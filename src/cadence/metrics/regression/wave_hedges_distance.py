@@ -8,6 +8,7 @@ Example:
     True
 """
 
+from cadence.metrics.metric import reinit__is_reduced, sync_all_reduce
 from cadence.metrics.regression.errors import WaveHedgesDistance
 
-__all__ = ["WaveHedgesDistance"]
+__all__ = ["WaveHedgesDistance", "reinit__is_reduced", "sync_all_reduce"]

@@ -18,11 +18,13 @@ from numpy.typing import NDArray
 from cadence.distributed import all_gather
 from cadence.metrics.mean_average_precision import average_precision, checked_thresholds, precision_recall_steps
 from cadence.metrics.metric import Metric, identity, reduced, reinit__is_reduced, sync_all_reduce
+from cadence.metrics.metric_group import MetricGroup
 
 __all__ = [
     "AreaRange",
     "CommonObjectDetectionMetrics",
     "Metric",
+    "MetricGroup",
     "ObjectDetectionAvgPrecisionRecall",
     "box_iou",
     "coco_tensor_list_to_dict_list",
