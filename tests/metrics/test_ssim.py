@@ -35,7 +35,13 @@ def numpy_ssim(x: np.ndarray, y: np.ndarray, size: int, sigma: float, gaussian: 
 
 @pytest.mark.parametrize(
     ("shape", "size", "gaussian", "ndims"),
-    [((7, 3, 29, 23), 11, True, 2), ((5, 2, 16, 16), 7, False, 2), ((4, 1, 12, 11, 13), 5, True, 3)],
+    [
+        ((7, 3, 29, 23), 11, True, 2),
+        ((5, 2, 16, 16), 7, False, 2),
+        ((4, 1, 12, 11, 13), 5, True, 3),
+        ((2, 2, 150, 70), 11, True, 2),  # axes longer than one block of the banded products
+        ((2, 1, 8, 9, 90), 5, False, 3),
+    ],
 )
 def test_ssim_matches_the_direct_formula(shape: tuple[int, ...], size: int, gaussian: bool, ndims: int) -> None:
     g = torch.Generator().manual_seed(0)

@@ -35,6 +35,36 @@ def _window(size: int, sigma: float, gaussian: bool) -> torch.Tensor:
     return weights / weights.sum()
 
 
+def _band(inputs: int, window: torch.Tensor) -> torch.Tensor:
+    """The ``(inputs, outputs)`` matrix that slides ``window`` over ``inputs`` values ('valid' positions only)."""
+    size = window.numel()
+    outputs = inputs - size + 1
+    rows = torch.zeros(outputs, inputs, dtype=window.dtype, device=window.device)
+    rows.as_strided((outputs, size), (inputs + 1, 1)).copy_(window.expand(outputs, size))  # row i: window at i
+    return rows.T
+
+
+def _filter_axis(values: torch.Tensor, dim: int, window: torch.Tensor, *, block: int = 64) -> torch.Tensor:
+    """``window`` slid along axis ``dim`` of ``values`` ('valid' positions), as matrix products.
+
+    One product with a banded matrix per axis is several times faster on CPU than a grouped (depthwise)
+    convolution; long axes are cut into overlapping pieces of ``block`` outputs, so that the band's zeros
+    cost little.
+    """
+    size = window.numel()
+    moved = values.movedim(dim, -1)
+    length, outer = moved.shape[-1], moved.shape[:-1]
+    outputs = length - size + 1
+    if outputs <= block:
+        filtered = moved.reshape(-1, length) @ _band(length, window)
+    else:
+        pieces = -(-outputs // block)
+        moved = F.pad(moved, (0, pieces * block + size - 1 - length))
+        windows = moved.unfold(-1, block + size - 1, block).reshape(-1, block + size - 1)
+        filtered = (windows @ _band(block + size - 1, window)).reshape(-1, pieces * block)[:, :outputs]
+    return filtered.reshape(*outer, outputs).movedim(-1, dim)
+
+
 class SSIM(Metric):
     """The structural similarity index (Wang et al., 2004), averaged over images.
 
@@ -130,17 +160,9 @@ class SSIM(Metric):
         return y_pred.detach(), y.detach()
 
     def _local_means(self, stack: torch.Tensor) -> torch.Tensor:
-        """The windowed mean of every channel of ``stack`` (N, C, *spatial), one axis at a time, 'valid' part only.
-
-        Channels are convolution groups: one pass of a thin kernel per axis is faster than one 2-d kernel.
-        """
-        conv = F.conv2d if self.ndims == 2 else F.conv3d
-        channels = stack.shape[1]
+        """The windowed mean of every channel of ``stack`` (N, C, *spatial), one axis at a time, 'valid' part only."""
         for axis, window in enumerate(self._windows):
-            shape = [1] * self.ndims
-            shape[axis] = window.numel()
-            kernel = window.to(stack).view(1, 1, *shape).expand(channels, 1, *shape)
-            stack = conv(stack, kernel, groups=channels)
+            stack = _filter_axis(stack, 2 + axis, window.to(stack))
         return stack
 
     def update(self, output: Any) -> None:
