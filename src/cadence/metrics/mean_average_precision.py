@@ -236,7 +236,8 @@ class MeanAveragePrecision(Metric):
             flags = torch.cat(self._y_true) if self._y_true else torch.zeros(0, classes, dtype=torch.uint8)
             positives = all_gather(flags.to(self._device))
         scores = all_gather(scores.to(self._device, dtype))
-        return kind, classes, scores.T, positives.reshape(-1, classes).T
+        # one contiguous row per class: sorting and gathering along rows is about twice as fast as along columns
+        return kind, classes, scores.T.contiguous(), positives.reshape(-1, classes).T.contiguous()
 
     def compute(self) -> torch.Tensor | float:
         """The mean average precision (a float for binary data, else a float64 tensor)."""
