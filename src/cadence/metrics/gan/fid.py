@@ -180,8 +180,8 @@ class FID(_FeatureMetric):
             raise ValueError("FID: the feature network returned NaN (or infinite) features.")
         self._train_total += train_sum
         self._test_total += test_sum
-        self._train_sigma += train_features.T @ train_features
-        self._test_sigma += test_features.T @ test_features
+        self._train_sigma.addmm_(train_features.T, train_features)  # in place: no temporary (F, F) product
+        self._test_sigma.addmm_(test_features.T, test_features)
         self._num_examples += train_features.shape[0]
 
     def compute(self) -> float:
