@@ -1,7 +1,8 @@
 """Cost of cadence's metrics, side by side with Ignite's and torchmetrics' equivalents, in the same run.
 
 Each row feeds the same batches to every library's metric: a timed run resets the metric, calls ``update``
-a number of times (the cost per update is their mean), then calls ``compute`` once. The libraries take turns
+a number of times (the cost per update is their mean), then calls ``compute`` once; the garbage collector
+is paused while it is timed. The libraries take turns
 within each repeat (the order rotates from one repeat to the next) and the median over the repeats is kept,
 so the ratios hold on a noisy shared machine even when the absolute numbers drift. The last columns divide
 cadence's time by the fastest of the others (below 1: cadence is faster).
@@ -20,6 +21,8 @@ Run: ``.venv/bin/python benchmarks/metrics.py [--repeats R] [--threads T] [--onl
 from __future__ import annotations
 
 import argparse
+import gc
+import itertools
 import statistics
 import sys
 import time
@@ -214,7 +217,8 @@ def bleu_rows(generator: torch.Generator) -> Iterator[Row]:
 
 
 def fid_row(generator: torch.Generator, features: int, updates: int, max_repeats: int | None = None) -> Row:
-    """A linear feature network, batches of 256 generated and 256 real samples."""
+    """A linear feature network, ``updates`` different batches of 256 generated and 256 real samples (so that
+    the covariances have full rank once there are more samples than features, as in real use)."""
     from ignite import metrics as im
     from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -223,21 +227,30 @@ def fid_row(generator: torch.Generator, features: int, updates: int, max_repeats
 
     torch.manual_seed(0)
     network = Features(features, features)
-    fake = torch.randn(BATCH, features, generator=generator)
-    real = torch.randn(BATCH, features, generator=generator) * 1.1 + 0.1
+    batches = [
+        (torch.randn(BATCH, features, generator=generator), torch.randn(BATCH, features, generator=generator) * 1.1)
+        for _ in range(updates)
+    ]
+
+    def cycling(metric: Any) -> Contender:
+        following = itertools.cycle(batches)
+        return Contender(metric.reset, lambda: metric.update(next(following)), metric.compute)
+
     theirs = FrechetInceptionDistance(feature=network)
+    following = itertools.cycle(batches)
 
     def update_theirs() -> None:
+        fake, real = next(following)
         theirs.update(fake, real=False)
         theirs.update(real, real=True)
 
     return Row(
         f"FID ({features} features)",
-        f"nn.Linear({features}, {features}) features, 2x{BATCH} samples, {updates} updates",
+        f"nn.Linear({features}, {features}) features, {updates} x 2x{BATCH} samples",
         updates,
         {
-            "cadence": _metric(cm.FID(num_features=features, feature_extractor=network), (fake, real)),
-            "ignite": _metric(im.FID(num_features=features, feature_extractor=network), (fake, real)),
+            "cadence": cycling(cm.FID(num_features=features, feature_extractor=network)),
+            "ignite": cycling(im.FID(num_features=features, feature_extractor=network)),
             "torchmetrics": Contender(theirs.reset, update_theirs, theirs.compute),
         },
         max_repeats,
@@ -303,7 +316,7 @@ def rows(stand_in: bool) -> list[Row]:
         ssim_row(generator),
         *bleu_rows(generator),
         fid_row(generator, 64, 20),
-        fid_row(generator, 256, 4, max_repeats=3),  # SciPy's sqrtm (Ignite) takes seconds here
+        fid_row(generator, 256, 8, max_repeats=5),  # SciPy's sqrtm (Ignite) can take seconds here
         detection_row(generator, stand_in),
     ]
 
@@ -317,13 +330,20 @@ class Timing:
 
 
 def _run(contender: Contender, updates: int) -> tuple[float, float]:
+    """Seconds per update and for the compute, with the garbage collector paused (as ``timeit`` does): a
+    collection triggered by one library's allocations would otherwise be charged to whichever runs then."""
     contender.reset()
-    started = time.perf_counter()
-    for _ in range(updates):
-        contender.update()
-    updated = time.perf_counter()
-    contender.compute()
-    return (updated - started) / updates, time.perf_counter() - updated
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        for _ in range(updates):
+            contender.update()
+        updated = time.perf_counter()
+        contender.compute()
+        return (updated - started) / updates, time.perf_counter() - updated
+    finally:
+        gc.enable()
 
 
 def measure(row: Row, repeats: int) -> dict[str, Timing]:
@@ -381,7 +401,7 @@ def report(results: dict[str, tuple[Row, dict[str, Timing]]], markdown: bool) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs per library; the median is kept")
+    parser.add_argument("--repeats", type=int, default=9, help="timed runs per library; the median is kept")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--only", default="", help="only the rows whose name contains this (case-insensitive)")
     parser.add_argument("--markdown", action="store_true", help="print one markdown table (for the README)")
