@@ -280,6 +280,7 @@ def test_a_real_write_error_comes_out_of_the_run(tmp_path: Path) -> None:
     assert os.listdir(tmp_path / "moved") == []
 
 
+@pytest.mark.slow
 def test_an_error_nobody_raised_is_printed_at_exit(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """

@@ -1,0 +1,208 @@
+"""How long a checkpoint save blocks the training loop: synchronous vs ``Checkpoint(async_save=True)``, and Ignite.
+
+A ~50M-parameter MLP trained with Adam (weights and the two moments: about 600 MB of state) saves
+``{"model", "optimizer", "trainer"}`` every ``--every`` iterations to a folder on this machine's disk. For
+each save it records:
+
+- the loop stall: the time the handler call blocks the loop (for ``async_save``: the wait for the
+  previous save if it were still in flight, plus the copy of the state to CPU memory);
+- the time until the file is complete (written, fsynced and renamed), from the start of the call;
+
+and, for each iteration without a save, the training step time, which shows what the background write
+costs the steps it overlaps; and the run time that each save adds to the same iterations without
+checkpoints. ``--every`` defaults to three times what a write needs. The cases take turns for ``--rounds``
+rounds of ``--saves`` saves; medians over all, the first save of a round apart (``async_save`` allocates
+its buffers there).
+
+Run: ``.venv/bin/python benchmarks/checkpoint.py [--params 50] [--saves 5] [--rounds 2] [--every N] [--folder DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from cadence import Engine, Events
+from cadence.handlers import Checkpoint, DiskSaver
+
+
+class TimedSaver(DiskSaver):
+    """A DiskSaver that notes when each background write is complete."""
+
+    def __init__(self, dirname: Path) -> None:
+        super().__init__(dirname, require_empty=False)
+        self.completed: list[float] = []
+
+    def save_in_background(self, checkpoint: Any, filename: str, metadata: Any = None) -> None:
+        super().save_in_background(checkpoint, filename, metadata)
+        self.completed.append(time.perf_counter())
+
+
+def build(params_millions: float) -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor]:
+    torch.manual_seed(0)
+    width = round(math.sqrt(params_millions * 1e6 / 4))
+    model = nn.Sequential(*(nn.Linear(width, width) for _ in range(4)))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    return model, optimizer, torch.randn(8, width)
+
+
+def state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    tensors = [*model.state_dict().values()]
+    tensors += [value for state in optimizer.state.values() for value in state.values()]
+    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer) -> Callable[[Any, torch.Tensor], float]:
+    def step(engine: Any, batch: torch.Tensor) -> float:
+        optimizer.zero_grad()
+        loss = model(batch).square().mean()
+        loss.backward()
+        optimizer.step()
+        return float(loss.item())
+
+    return step
+
+
+def run_case(engine: Any, events: Any, handler: Any, batch: torch.Tensor, saves: int, every: int) -> dict[str, Any]:
+    """Run ``saves * every`` iterations, ``handler`` (the checkpoint) after every ``every``-th; time both."""
+    stalls: list[float] = []
+    calls: list[float] = []
+    steps: list[float] = []
+    started = [0.0]
+
+    def timed_save(engine: Any) -> None:
+        start = time.perf_counter()
+        handler(engine)
+        calls.append(start)
+        stalls.append(time.perf_counter() - start)
+
+    def step_started(engine: Any) -> None:
+        started[0] = time.perf_counter()
+
+    def step_completed(engine: Any) -> None:
+        if engine.state.iteration % every:  # the steps between saves
+            steps.append(time.perf_counter() - started[0])
+
+    engine.add_event_handler(events.ITERATION_STARTED, step_started)
+    engine.add_event_handler(events.ITERATION_COMPLETED, step_completed)
+    engine.add_event_handler(events.ITERATION_COMPLETED(every=every), timed_save)
+    start = time.perf_counter()
+    engine.run([batch] * every, max_epochs=saves)
+    return {"stalls": stalls, "calls": calls, "steps": steps, "run": time.perf_counter() - start}
+
+
+def measure(
+    name: str, folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, batch: torch.Tensor,
+    saves: int, every: int,
+) -> dict[str, Any]:  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    to_save: dict[str, Any]
+    events: Any
+    engine: Any
+    handler: Any
+    if name == "none":
+        engine, events, saver = Engine(train_step(model, optimizer)), Events, None
+        handler = lambda engine: None  # noqa: E731
+    elif name == "ignite":
+        from ignite.engine import Engine as IgniteEngine
+        from ignite.engine import Events as IgniteEvents
+        from ignite.handlers import Checkpoint as IgniteCheckpoint
+        from ignite.handlers import DiskSaver as IgniteDiskSaver
+
+        engine = IgniteEngine(train_step(model, optimizer))
+        to_save = {"model": model, "optimizer": optimizer, "trainer": engine}
+        handler = IgniteCheckpoint(to_save, IgniteDiskSaver(str(folder), require_empty=False), n_saved=1)
+        saver, events = None, IgniteEvents
+    else:
+        engine = Engine(train_step(model, optimizer))
+        to_save = {"model": model, "optimizer": optimizer, "trainer": engine}
+        saver = TimedSaver(folder)
+        handler = Checkpoint(to_save, saver, n_saved=1, async_save=name == "async")
+        events = Events
+    result = run_case(engine, events, handler, batch, saves, every)
+    if saver is not None and saver.completed:
+        result["complete"] = [end - start for start, end in zip(result["calls"], saver.completed, strict=True)]
+    else:
+        result["complete"] = result["stalls"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=float, default=50.0, help="millions of parameters")
+    parser.add_argument("--saves", type=int, default=5)
+    parser.add_argument("--every", type=int, default=0, help="iterations between saves (0: enough for a write)")
+    parser.add_argument("--rounds", type=int, default=2, help="times each case runs, taking turns")
+    parser.add_argument("--folder", type=Path, default=None, help="where to write (default: a temporary folder)")
+    args = parser.parse_args()
+    model, optimizer, batch = build(args.params)
+    train_step(model, optimizer)(None, batch)  # Adam's moments exist from here on
+    parameters = sum(p.numel() for p in model.parameters())
+    root = args.folder or Path(tempfile.mkdtemp(prefix="cadence-checkpoint-bench-"))
+    every = args.every
+    if not every:  # one synchronous save and a few steps tell how many steps a write needs
+        probe = measure("sync", root / "probe", model, optimizer, batch, saves=1, every=3)
+        every = max(3, math.ceil(3 * probe["stalls"][0] / statistics.median(probe["steps"])) + 1)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
+    for _ in range(args.rounds):  # the cases take turns, so that a change in the machine's load hits them all
+        for name in CASES:
+            runs[name].append(measure(name, root / name, model, optimizer, batch, args.saves, every))
+    if args.folder is None:
+        shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"{parameters / 1e6:.1f}M parameters with Adam: {state_bytes(model, optimizer) / 1e6:.0f} MB of state; "
+        f"a save every {every} iterations, {args.rounds} rounds of {args.saves} saves per case, "
+        f"{torch.get_num_threads()} torch threads\n"
+    )
+    print(
+        "| save | loop stall per save, median (first save) | stall vs cadence sync | file complete after, median "
+        "| step time between saves, median | run time added per save |"
+    )
+    print("|---|---|---|---|---|---|")
+    summary = {name: summarize(results) for name, results in runs.items()}
+    baseline, sync_stall = summary["none"]["run"], summary["sync"]["stall"]
+    for name, label in CASES.items():
+        row = summary[name]
+        if name == "none":
+            print(f"| {label} | | | | {row['step'] * 1000:.0f} ms | |")
+            continue
+        print(
+            f"| {label} | {row['stall'] * 1000:.0f} ms ({row['first'] * 1000:.0f} ms) | "
+            f"{row['stall'] / sync_stall:.1%} | {row['complete']:.2f} s | {row['step'] * 1000:.0f} ms | "
+            f"{(row['run'] - baseline) / args.saves:.2f} s |"
+        )
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Medians over all rounds; the first save of each round (buffers allocated, files created) apart."""
+    later = [stall for result in results for stall in result["stalls"][1:]]
+    return {
+        "stall": statistics.median(later or [0.0]),
+        "first": statistics.median(result["stalls"][0] if result["stalls"] else 0.0 for result in results),
+        "complete": statistics.median([t for result in results for t in result["complete"][1:]] or [0.0]),
+        "step": statistics.median(step for result in results for step in result["steps"]),
+        "run": statistics.median(result["run"] for result in results),
+    }
+
+
+CASES = {
+    "none": "no checkpoint (the same iterations)",
+    "sync": "cadence `Checkpoint`, synchronous",
+    "async": "cadence `Checkpoint(async_save=True)`",
+    "ignite": "Ignite 0.5.5 `Checkpoint` (synchronous)",
+}
+
+
+if __name__ == "__main__":
+    main()
