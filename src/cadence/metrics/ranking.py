@@ -239,19 +239,13 @@ class _RankingMetric(EpochMetric):
         )
 
     def _check_batch(self, y_pred: torch.Tensor, y: torch.Tensor) -> None:
-        """Refuse at once what compute would refuse anyway: shape mismatches, NaN scores, targets not 0/1."""
+        """Refuse shape mismatches at once; NaN scores and targets other than 0/1 are refused by compute,
+        over all the data in one pass (a per-batch check would cost a host sync per update)."""
         if y_pred.shape != y.shape:
             raise ValueError(
                 f"{type(self).__name__} needs y_pred and y of the same shape, (batch_size,) or "
                 f"(batch_size, num_targets), got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
             )
-        bad = torch.zeros((), dtype=torch.bool, device=y.device)
-        if y.dtype != torch.bool:
-            bad = ((y != 0) & (y != 1)).any()
-        if y_pred.is_floating_point():
-            bad = bad | torch.isnan(y_pred).any().to(bad.device)
-        if bool(bad):  # one host sync per batch, for both checks
-            _checked(y_pred, y, type(self).__name__)  # raises, naming what is wrong
 
 
 class ROC_AUC(_RankingMetric):
