@@ -135,3 +135,17 @@ def test_two_ranks_agree_to_stop_after_the_same_iteration(tmp_path: Path) -> Non
     assert stop.value.code == 143
     for rank in (0, 1):
         assert json.loads((tmp_path / f"rank{rank}.json").read_text()) == {"saved": [5], "steps": 5}
+
+
+def test_an_asynchronous_checkpoint_is_complete_before_the_exit(tmp_path: Path) -> None:
+    model = torch.nn.Linear(3, 3)
+    trainer: Engine[Any] = Engine(lambda engine, batch: None)
+    checkpoint = Checkpoint({"model": model}, tmp_path, async_save=True)
+    trainer.add_event_handler(
+        Events.ITERATION_STARTED(once=4), lambda engine: os.kill(os.getpid(), signal.SIGTERM)
+    )  # fmt: skip
+    Preemption(checkpoint).attach(trainer)
+    with pytest.raises(Preempted):
+        trainer.run(range(10))
+    assert checkpoint.last_checkpoint is not None and checkpoint.last_checkpoint.name == "model_4.pt"
+    assert torch.equal(torch.load(checkpoint.last_checkpoint, weights_only=True)["weight"], model.weight)

@@ -143,6 +143,9 @@ class Preemption:
             return
         iteration = engine.state.iteration
         self.checkpoint(engine)
+        wait = getattr(self.checkpoint, "wait", None)
+        if callable(wait):  # an asynchronous Checkpoint: the file must be complete before the process exits
+            wait()
         self._restore_signals()  # a second signal now ends the process the usual way
         code = 128 + received if self.exit_code is None else self.exit_code
         if get_rank() == 0:
