@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
-import re
 import sys
-import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -20,23 +18,21 @@ from typing import Any
 import torch
 
 from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
+from cadence.handlers._adoption import AdoptsFolder
 from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint, load_latest
 from cadence.handlers._fsdp_state import full_state, optimizer_owners
 from cadence.handlers._loading import FORMAT_KEY, CheckpointMismatchError, format_marker, load_objects, read_checkpoint
 from cadence.handlers._naming import (
-    DECIMAL,
-    INTEGER,
     FilenamePatternError,
     GlobalStepTransform,
     check_filename_pattern,
     default_filename_pattern,
-    filename_regex,
     format_score,
     global_step_from_engine,
 )
 from cadence.handlers._retention import Item as SavedItem
-from cadence.handlers._retention import merge, plan_retention, ranks_among_kept, scan_folder
+from cadence.handlers._retention import plan_retention, ranks_among_kept
 from cadence.handlers._state_tree import check_objects, map_leaves, state_to_save
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
 
@@ -88,7 +84,7 @@ def _takes_metadata(save_handler: SaveHandler) -> bool:
     return True
 
 
-class Checkpoint:
+class Checkpoint(AdoptsFolder):
     """Save the objects in ``to_save`` each time the handler fires; keep the ``n_saved`` best files.
 
     Files are named ``{filename_prefix}_{name}_{global_step}_{score_name}={score}.pt`` (parts left out
@@ -310,44 +306,6 @@ class Checkpoint:
             return Events(key)
         except ValueError:
             return key
-
-    def _adopt_files_in_folder(self, priority: float) -> None:
-        """Count the files of this checkpoint's naming already in its folder among the kept ones; remove the
-        temporary files of its interrupted saves. Every rank reads the folder, so that all decide alike."""
-        self._scanned_folder = True
-        saver = self.save_handler
-        regex = self._own_filename_regex(isinstance(priority, numbers.Integral))
-        if not isinstance(saver, DiskSaver) or regex is None or not saver.dirname.is_dir():
-            return
-        found, temporaries = scan_folder(saver.dirname, regex, "score" if self.score_function else "global_step")
-        for temporary in temporaries:
-            saver.remove(temporary)
-        self._adopted = {item.filename for item in found} - {item.filename for item in self._saved}
-        self._saved = merge(self._saved, found)
-
-    def _own_filename_regex(self, integer_scores: bool) -> re.Pattern[str] | None:
-        """What this checkpoint's file names look like, the step being any integer and the score any number
-        written as this one's scores are (``12`` or ``0.9000``: ``model_12.pt`` may be a step-named file);
-        ``None`` when the pattern lacks what files are ranked by (then they cannot be ordered)."""
-        with_step = self.global_step_transform is not None or self.score_function is None
-        captured = {"global_step": INTEGER} if with_step else {}
-        if self.score_function is not None:
-            captured["score"] = INTEGER if integer_scores else DECIMAL
-        fields = {"filename_prefix": self.filename_prefix, "name": self._name(), "score_name": self.score_name}
-        regex = filename_regex(self._pattern(with_step), {**fields, "ext": self.ext}, captured)
-        priority = "score" if self.score_function is not None else "global_step"
-        return regex if regex is not None and priority in regex.groupindex else None
-
-    def _warn_if_outranked_by_adopted(self, priority: float) -> None:
-        outranking = [item.filename for item in self._saved if item.filename in self._adopted]
-        if outranking and not self._warned_outranked:
-            self._warned_outranked = True
-            warnings.warn(
-                f"Checkpoint not saved: its {'score' if self.score_function else 'step'} {priority} does not rank "
-                f"among the {self.n_saved} kept, which include files an earlier run left in the folder "
-                f"({', '.join(outranking)}). Move them away, or use another folder, to keep this run's checkpoints.",
-                stacklevel=3,
-            )
 
     def _name(self) -> str:
         """The ``{name}`` of the files: the only key of ``to_save``, else ``"checkpoint"``."""
