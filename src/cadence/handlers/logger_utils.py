@@ -2,7 +2,7 @@
 ``log_every_iters`` iterations, the optimizers' learning rates, and the evaluators' metrics after each
 evaluation at the trainer's epoch.
 
-Only TensorBoard is available in cadence for now; the other services' setups raise ``NotImplementedError``.
+Each service's client is imported when its logger is built (the optional extras ``mlflow``, ``wandb``...).
 """
 
 from __future__ import annotations
@@ -43,16 +43,8 @@ Evaluators = Engine[Any] | Mapping[str, Engine[Any]] | None
 LoggerT = TypeVar("LoggerT", bound=BaseLogger)
 
 
-def _setup_logging(
-    logger: LoggerT,
-    trainer: Engine[Any],
-    optimizers: Optimizers,
-    evaluators: Evaluators,
-    log_every_iters: int | None,
-    *,
-    trainer_metric_names: MetricNames = "all",
-    evaluator_metric_names: MetricNames = "all",
-) -> LoggerT:
+def _check_targets(optimizers: Optimizers, evaluators: Evaluators) -> None:
+    """Refuse bad ``optimizers`` or ``evaluators`` before a logger (and its service's run) is made."""
     if optimizers is not None and not isinstance(optimizers, Optimizer | Mapping):
         raise TypeError(
             "Argument optimizers should be either a single optimizer or a dictionary of optimizers, "
@@ -63,6 +55,19 @@ def _setup_logging(
             "Argument evaluators should be either a single engine or a dictionary of engines, "
             f"got {type(evaluators).__name__}."
         )
+
+
+def _setup_logging(
+    logger: LoggerT,
+    trainer: Engine[Any],
+    optimizers: Optimizers,
+    evaluators: Evaluators,
+    log_every_iters: int | None,
+    *,
+    trainer_metric_names: MetricNames = "all",
+    evaluator_metric_names: MetricNames = "all",
+) -> LoggerT:
+    _check_targets(optimizers, evaluators)
     every = 1 if log_every_iters is None else log_every_iters
     logger.attach_output_handler(
         trainer, Events.ITERATION_COMPLETED(every=every), tag="training", metric_names=trainer_metric_names
@@ -125,14 +130,17 @@ def setup_visdom_logging(
     evaluator_metric_names: MetricNames = "all",
     **kwargs: Any,
 ) -> VisdomLogger:
-    """As :func:`setup_tb_logging`, to Visdom: not yet available in cadence (raises ``NotImplementedError``).
+    """As :func:`setup_tb_logging`, to Visdom; ``kwargs`` go to :class:`~cadence.loggers.visdom.VisdomLogger`.
 
     Example:
-        >>> setup_visdom_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        NotImplementedError: VisdomLogger (Visdom) is not yet available in cadence. ...
+        >>> import tempfile
+        >>> trainer = Engine(lambda e, b: None)
+        >>> log_file = tempfile.mkdtemp() + "/visdom.log"
+        >>> logger = setup_visdom_logging(trainer, log_every_iters=1, offline=True, log_to_filename=log_file)
+        >>> _ = trainer.run([0, 0])
+        >>> logger.close()
     """
+    _check_targets(optimizers, evaluators)
     return _setup_logging(
         VisdomLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
         trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
@@ -149,14 +157,20 @@ def setup_mlflow_logging(
     evaluator_metric_names: MetricNames = "all",
     **kwargs: Any,
 ) -> MLflowLogger:
-    """As :func:`setup_tb_logging`, to MLflow: not yet available in cadence (raises ``NotImplementedError``).
+    """As :func:`setup_tb_logging`, to MLflow; ``kwargs`` (``tracking_uri``) go to
+    :class:`~cadence.loggers.mlflow.MLflowLogger`.
 
     Example:
-        >>> setup_mlflow_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        NotImplementedError: MLflowLogger (MLflow) is not yet available in cadence. ...
+        >>> import os, tempfile, torch
+        >>> os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 asks for it to store runs in a folder
+        >>> trainer = Engine(lambda e, b: None)
+        >>> optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+        >>> logger = setup_mlflow_logging(trainer, optimizer, log_every_iters=1,
+        ...                               tracking_uri=tempfile.mkdtemp() + "/mlruns")
+        >>> _ = trainer.run([0, 0])
+        >>> logger.close()
     """
+    _check_targets(optimizers, evaluators)
     return _setup_logging(
         MLflowLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
         trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
@@ -173,14 +187,18 @@ def setup_neptune_logging(
     evaluator_metric_names: MetricNames = "all",
     **kwargs: Any,
 ) -> NeptuneLogger:
-    """As :func:`setup_tb_logging`, to Neptune: not yet available in cadence (raises ``NotImplementedError``).
+    """As :func:`setup_tb_logging`, to Neptune; ``kwargs`` (``api_token``, ``project``, ``mode``...) go to
+    :class:`~cadence.loggers.neptune.NeptuneLogger`.
 
     Example:
-        >>> setup_neptune_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        NotImplementedError: NeptuneLogger (Neptune) is not yet available in cadence. ...
+        >>> import logging, neptune
+        >>> logging.getLogger("neptune").setLevel(logging.WARNING)
+        >>> trainer = Engine(lambda e, b: None)
+        >>> logger = setup_neptune_logging(trainer, log_every_iters=1, mode="debug")
+        >>> _ = trainer.run([0, 0])
+        >>> logger.close()
     """
+    _check_targets(optimizers, evaluators)
     return _setup_logging(
         NeptuneLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
         trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
@@ -197,14 +215,16 @@ def setup_wandb_logging(
     evaluator_metric_names: MetricNames = "all",
     **kwargs: Any,
 ) -> WandBLogger:
-    """As :func:`setup_tb_logging`, to Weights & Biases: not yet available in cadence (raises ``NotImplementedError``).
+    """As :func:`setup_tb_logging`, to Weights & Biases; ``kwargs`` go to ``wandb.init`` through
+    :class:`~cadence.loggers.wandb.WandBLogger`.
 
     Example:
-        >>> setup_wandb_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        NotImplementedError: WandBLogger (Weights & Biases) is not yet available in cadence. ...
+        >>> trainer = Engine(lambda e, b: None)
+        >>> logger = setup_wandb_logging(trainer, log_every_iters=1, mode="disabled")
+        >>> _ = trainer.run([0, 0])
+        >>> logger.close()
     """
+    _check_targets(optimizers, evaluators)
     return _setup_logging(
         WandBLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
         trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
@@ -221,14 +241,19 @@ def setup_plx_logging(
     evaluator_metric_names: MetricNames = "all",
     **kwargs: Any,
 ) -> PolyaxonLogger:
-    """As :func:`setup_tb_logging`, to Polyaxon: not yet available in cadence (raises ``NotImplementedError``).
+    """As :func:`setup_tb_logging`, to Polyaxon; ``kwargs`` go to ``polyaxon.tracking.Run`` through
+    :class:`~cadence.loggers.polyaxon.PolyaxonLogger`.
 
     Example:
-        >>> setup_plx_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        NotImplementedError: PolyaxonLogger (Polyaxon) is not yet available in cadence. ...
+        >>> import tempfile
+        >>> trainer = Engine(lambda e, b: None)
+        >>> logger = setup_plx_logging(trainer, log_every_iters=1, project="demo", is_offline=True, is_new=True,
+        ...                            artifacts_path=tempfile.mkdtemp(), track_code=False, track_env=False,
+        ...                            track_logs=False, collect_resources=False)
+        >>> _ = trainer.run([0, 0])
+        >>> logger.close()
     """
+    _check_targets(optimizers, evaluators)
     return _setup_logging(
         PolyaxonLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
         trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
@@ -245,14 +270,16 @@ def setup_clearml_logging(
     evaluator_metric_names: MetricNames = "all",
     **kwargs: Any,
 ) -> ClearMLLogger:
-    """As :func:`setup_tb_logging`, to ClearML: not yet available in cadence (raises ``NotImplementedError``).
+    """As :func:`setup_tb_logging`, to ClearML; ``kwargs`` (``project_name``, ``task_name``...) go to
+    :class:`~cadence.loggers.clearml.ClearMLLogger` (see there for its offline mode).
 
     Example:
-        >>> setup_clearml_logging(Engine(lambda e, b: None))  # doctest: +ELLIPSIS
+        >>> setup_clearml_logging(Engine(lambda e, b: None), optimizers="sgd")
         Traceback (most recent call last):
         ...
-        NotImplementedError: ClearMLLogger (ClearML) is not yet available in cadence. ...
+        TypeError: Argument optimizers should be either a single optimizer or a dictionary of optimizers, got str.
     """
+    _check_targets(optimizers, evaluators)
     return _setup_logging(
         ClearMLLogger(**kwargs), trainer, optimizers, evaluators, log_every_iters,
         trainer_metric_names=trainer_metric_names, evaluator_metric_names=evaluator_metric_names,
@@ -276,8 +303,8 @@ def setup_trains_logging(
         >>> with warnings.catch_warnings(record=True) as caught:
         ...     warnings.simplefilter("always")
         ...     try:
-        ...         setup_trains_logging(Engine(lambda e, b: None))
-        ...     except NotImplementedError:
+        ...         setup_trains_logging(Engine(lambda e, b: None), evaluators="validation")
+        ...     except TypeError:
         ...         pass
         >>> str(caught[0].message)
         'setup_trains_logging was renamed to setup_clearml_logging.'
