@@ -37,7 +37,8 @@ def test_import_cadence_imports_no_client() -> None:
 def test_a_missing_client_names_what_to_install(client: str, monkeypatch: pytest.MonkeyPatch) -> None:
     module, name = CLIENTS[client]
     logger_class = getattr(importlib.import_module(module), name)
-    monkeypatch.setitem(sys.modules, client, None)  # as if not installed
+    for name in [client, *(name for name in sys.modules if name.startswith(f"{client}."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
     with pytest.raises(ModuleNotFoundError, match=rf"requires .*{client}") as error:
         logger_class()
     assert f"pip install {client}" in str(error.value)
