@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-build-isolation visdom==0.2.4  # an sdist whose build needs pkg_resources
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
