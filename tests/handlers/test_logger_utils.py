@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from cadence import Engine, Events
-from cadence.handlers import logger_utils
 from cadence.handlers.logger_utils import setup_tb_logging, setup_trains_logging
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
@@ -79,16 +78,9 @@ def test_wrong_optimizers_or_evaluators(tmp_path: Path, kwargs: dict[str, Any], 
         setup_tb_logging(tmp_path, trainer, **kwargs)
 
 
-@pytest.mark.parametrize("name", ["visdom", "mlflow", "neptune", "wandb", "plx", "clearml"])
-def test_services_not_yet_available(name: str) -> None:
-    setup = getattr(logger_utils, f"setup_{name}_logging")
-    with pytest.raises(NotImplementedError, match="not yet available in cadence"):
-        setup(Engine(lambda e, b: None))
-
-
 def test_trains_logging_is_the_old_name_of_clearml_logging() -> None:
     with (
         pytest.warns(UserWarning, match="renamed to setup_clearml_logging"),
-        pytest.raises(NotImplementedError, match="ClearMLLogger"),
+        pytest.raises(TypeError),  # setup_clearml_logging's own check of its arguments answers
     ):
-        setup_trains_logging(Engine(lambda e, b: None))
+        setup_trains_logging(Engine(lambda e, b: None), optimizers=42)
