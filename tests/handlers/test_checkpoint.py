@@ -570,3 +570,15 @@ def test_custom_save_handler_gets_plain_states_and_a_reassigned_handler_is_used(
     trainer.state.iteration = 5
     checkpoint(trainer)
     assert received[1] == {"basename": "checkpoint", "score_name": None, "priority": 5}
+
+
+def test_a_stand_in_optimizer_without_param_groups_is_saved_when_fsdp_is_imported(tmp_path: Path) -> None:
+    import unittest.mock
+
+    import torch.distributed.fsdp  # the FSDP-aware gathering runs once FSDP is imported
+
+    stand_in = unittest.mock.Mock(spec=torch.optim.Optimizer)
+    stand_in.state_dict.return_value = {"state": {}, "param_groups": []}
+    checkpoint = Checkpoint({"model": nn.Linear(1, 1), "optimizer": stand_in}, tmp_path)
+    checkpoint(Engine(lambda e, b: None))
+    assert torch.load(tmp_path / "checkpoint_0.pt", weights_only=True)["optimizer"] == {"state": {}, "param_groups": []}

@@ -34,8 +34,9 @@ def optimizer_owners(tree: Any) -> dict[int, nn.Module]:
     models = [unwrap(obj) for _, obj in leaves(tree, "state_dict") if isinstance(unwrap(obj), nn.Module)]
     owners: dict[int, nn.Module] = {}
     for _, obj in leaves(tree, "state_dict"):
-        if isinstance(obj, torch.optim.Optimizer):
-            params = {id(p) for group in obj.param_groups for p in group["params"]}
+        groups = getattr(obj, "param_groups", None)  # a stand-in (a mock) may have none
+        if isinstance(obj, torch.optim.Optimizer) and isinstance(groups, list):
+            params = {id(p) for group in groups for p in group["params"]}
             for model in models:
                 if any(id(p) in params for p in model.parameters()):
                     owners[id(obj)] = model
