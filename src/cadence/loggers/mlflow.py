@@ -34,13 +34,14 @@ class MLflowLogger(BaseLogger):
         >>> from cadence import Engine, Events
         >>> os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 asks for it to store runs in a folder
         >>> trainer = Engine(lambda engine, batch: batch * 0.5)
-        >>> with MLflowLogger(tracking_uri=tempfile.mkdtemp() + "/mlruns") as logger:
+        >>> store = tempfile.mkdtemp() + "/mlruns"
+        >>> with MLflowLogger(tracking_uri=store) as logger:
         ...     _ = logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="training",
         ...                                      output_transform=lambda loss: {"loss": loss})
         ...     _ = trainer.run([1, 2])
         ...     run_id = logger.active_run.info.run_id
         >>> from mlflow.tracking import MlflowClient
-        >>> [metric.value for metric in MlflowClient().get_metric_history(run_id, "training loss")]
+        >>> [metric.value for metric in MlflowClient(store).get_metric_history(run_id, "training loss")]
         [0.5, 1.0]
     """
 
