@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from cadence.distributed import all_gather, get_world_size
-from cadence.metrics.metric import Metric, NotComputableError
+from cadence.metrics.metric import Metric, NotComputableError, identity
 
-__all__ = ["GatheredPairs"]
+__all__ = ["CheckedGatheredPairs", "GatheredPairs"]
 
 
 class GatheredPairs(Metric):
@@ -88,3 +88,30 @@ def _gathered(rows: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
     if rows is None:
         rows = torch.zeros((0, *(shapes[0] if shapes else ())), dtype=dtype)
     return all_gather(rows)
+
+
+class CheckedGatheredPairs(GatheredPairs):
+    """:class:`GatheredPairs` with Ignite's ``EpochMetric``-style signature, ``check_compute_fn`` second.
+
+    ``check_compute_fn`` is Ignite's trial of a user's function on the first batch; these metrics' own
+    computations need none, so it is only kept (as ``self.check_compute_fn``).
+
+    Example:
+        >>> class Count(CheckedGatheredPairs):
+        ...     def update(self, output):
+        ...         self.keep(*output)
+        ...     def compute(self):
+        ...         return len(self.gathered(torch.float64, torch.float64)[0])
+        >>> Count(lambda output: output, False).check_compute_fn
+        False
+    """
+
+    def __init__(
+        self,
+        output_transform: Callable[[Any], Any] = identity,
+        check_compute_fn: bool = True,
+        device: str | torch.device = "cpu",
+        skip_unrolling: bool = False,
+    ) -> None:
+        self.check_compute_fn = check_compute_fn
+        super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)

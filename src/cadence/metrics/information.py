@@ -8,14 +8,13 @@ value does not depend on how the data is batched or sharded.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from cadence.metrics.accumulation import summed_over_processes
-from cadence.metrics.metric import Metric, NotComputableError, _check_pair, identity, reduced
+from cadence.metrics.metric import Metric, NotComputableError, _check_pair, reduced
 
 __all__ = ["Entropy", "JSDivergence", "KLDivergence", "MutualInformation"]
 
@@ -63,14 +62,6 @@ class Entropy(Metric):
     """
 
     _state_names: ClassVar[tuple[str, ...]] = ("_sum_of_entropies", "_num_examples")
-
-    def __init__(
-        self,
-        output_transform: Callable[[Any], Any] = identity,
-        device: str | torch.device = "cpu",
-        skip_unrolling: bool = False,
-    ) -> None:
-        super().__init__(output_transform, device, skip_unrolling)
 
     def reset(self) -> None:
         """Forget all predictions seen."""
@@ -157,14 +148,6 @@ class KLDivergence(Metric):
     """
 
     _state_names = ("_sum_of_kl", "_num_examples")
-
-    def __init__(
-        self,
-        output_transform: Callable[[Any], Any] = identity,
-        device: str | torch.device = "cpu",
-        skip_unrolling: bool = False,
-    ) -> None:
-        super().__init__(output_transform, device, skip_unrolling)
 
     def reset(self) -> None:
         """Forget all predictions seen."""

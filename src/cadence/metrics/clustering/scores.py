@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from cadence.metrics._inputs import as_pair
-from cadence.metrics._samples import GatheredPairs
+from cadence.metrics._samples import CheckedGatheredPairs
 from cadence.metrics.metric import identity
 
 __all__ = [
@@ -127,21 +127,10 @@ def calinski_harabasz_score(features: torch.Tensor, labels: torch.Tensor) -> flo
     return between * (samples - clusters) / (within * (clusters - 1))
 
 
-class _ClusteringScore(GatheredPairs):
+class _ClusteringScore(CheckedGatheredPairs):
     """Keeps every ``(features, labels)``: features ``(batch_size, n_features)``, labels ``(batch_size,)``."""
 
     required_output_keys = ("features", "labels")
-
-    def __init__(
-        self,
-        output_transform: Callable[[Any], Any] = identity,
-        check_compute_fn: bool = True,
-        device: str | torch.device = "cpu",
-        skip_unrolling: bool = False,
-    ) -> None:
-        # check_compute_fn is Ignite's check of a user's function on the first batch; ours needs none.
-        self.check_compute_fn = check_compute_fn
-        super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
 
     def update(self, output: Any) -> None:
         """Keep the samples of one batch ``(features, labels)``."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from cadence.metrics._samples import GatheredPairs
+from cadence.metrics._samples import CheckedGatheredPairs
 from cadence.metrics.metric import identity
 from cadence.metrics.regression._checks import column_pair
 
@@ -116,19 +116,8 @@ def kendall_tau(y_pred: torch.Tensor, y: torch.Tensor, variant: KendallVariant |
     return 2 * concordant_minus_discordant / (count * count * (classes - 1) / classes)
 
 
-class _RankCorrelation(GatheredPairs):
+class _RankCorrelation(CheckedGatheredPairs):
     """Keeps every ``(y_pred, y)`` of shape ``(N,)`` or ``(N, 1)``; the correlation is over all of them."""
-
-    def __init__(
-        self,
-        output_transform: Callable[[Any], Any] = identity,
-        check_compute_fn: bool = True,
-        device: str | torch.device = "cpu",
-        skip_unrolling: bool = False,
-    ) -> None:
-        # check_compute_fn is Ignite's check of a user's function on the first batch; ours needs none.
-        self.check_compute_fn = check_compute_fn
-        super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
 
     def update(self, output: Any) -> None:
         """Keep the samples of one batch ``(y_pred, y)``."""
