@@ -53,16 +53,21 @@ def test_resume_from_the_last_iteration_of_an_epoch_publishes_the_metrics_a_runn
     assert log == expected
 
 
-def _scheduled_run(stop_at: int | None, scheduler_kind: str) -> tuple[list[float], dict[str, Any]]:
+def _scheduled_trainer(scheduler_kind: str) -> tuple[Engine[Any], torch.optim.Optimizer, Any]:
+    """A trainer whose learning rate a scheduler on EPOCH_STARTED sets."""
     torch.manual_seed(0)
-    model = torch.nn.Linear(2, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
     if scheduler_kind == "torch":
         scheduler: Any = LRScheduler(torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5))
     else:
         scheduler = PiecewiseLinear(optimizer, "lr", [(0, 0.1), (3, 0.025)])
     trainer: Engine[Any] = Engine(lambda engine, batch: None)
     trainer.add_event_handler(Events.EPOCH_STARTED, scheduler)
+    return trainer, optimizer, scheduler
+
+
+def _scheduled_run(stop_at: int | None, scheduler_kind: str) -> tuple[list[float], dict[str, Any]]:
+    trainer, optimizer, scheduler = _scheduled_trainer(scheduler_kind)
     lrs: list[float] = []
     trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: lrs.append(optimizer.param_groups[0]["lr"]))
     saved: dict[str, Any] = {}
@@ -86,15 +91,7 @@ def _scheduled_run(stop_at: int | None, scheduler_kind: str) -> tuple[list[float
 def test_a_scheduler_on_epoch_started_steps_once_per_epoch_across_a_resume(stop_at: int, scheduler_kind: str) -> None:
     expected, _ = _scheduled_run(None, scheduler_kind)
     before, saved = _scheduled_run(stop_at, scheduler_kind)
-    torch.manual_seed(0)
-    model = torch.nn.Linear(2, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    if scheduler_kind == "torch":
-        scheduler: Any = LRScheduler(torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5))
-    else:
-        scheduler = PiecewiseLinear(optimizer, "lr", [(0, 0.1), (3, 0.025)])
-    trainer: Engine[Any] = Engine(lambda engine, batch: None)
-    trainer.add_event_handler(Events.EPOCH_STARTED, scheduler)
+    trainer, optimizer, scheduler = _scheduled_trainer(scheduler_kind)
     after: list[float] = []
     trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: after.append(optimizer.param_groups[0]["lr"]))
     trainer.load_state_dict(saved["trainer"])
