@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,12 +123,10 @@ def validation_and_stopping(
         metrics = evaluator.run(val_loader).metrics
         engine.state.history["loss"].append(engine.state.metrics["loss"])
         engine.state.history["val_accuracy"].append(metrics["accuracy"])
-        if dist.get_rank() == 0:
-            print(
-                f"epoch {engine.state.epoch:2d}  train loss {engine.state.metrics['loss']:.4f}  "
-                f"val loss {metrics['loss']:.4f}  val accuracy {metrics['accuracy']:.2%}",
-                flush=True,
-            )
+        say(
+            f"epoch {engine.state.epoch:2d}  train loss {engine.state.metrics['loss']:.4f}  "
+            f"val loss {metrics['loss']:.4f}  val accuracy {metrics['accuracy']:.2%}"
+        )
 
     def accuracy(engine: Engine[Any]) -> float:
         return float(engine.state.metrics["accuracy"])
@@ -143,6 +142,29 @@ def validation_and_stopping(
     )
     evaluator.add_event_handler(Events.COMPLETED, best)
     return early_stopping, best
+
+
+def say(message: str) -> None:
+    """Print ``message`` on rank 0, above any progress bar (which is redrawn below it, leaving no stale line)."""
+    if dist.get_rank() == 0:
+        from tqdm import tqdm
+
+        tqdm.write(message)
+        sys.stdout.flush()
+
+
+def note_early_stop(trainer: Engine[Any], early_stopping: EarlyStopping) -> None:
+    """Record in the trainer's state whether early stopping ended the run, and say once why it did."""
+    if early_stopping.counter < early_stopping.patience or not trainer.should_terminate:
+        return
+    trainer.state.stopped_early = True
+    accuracies = trainer.state.history["val_accuracy"]
+    best_epoch = 1 + accuracies.index(max(accuracies))
+    say(
+        f"early stopping after epoch {trainer.state.epoch}: validation accuracy has not improved for "
+        f"{early_stopping.patience} epochs (--patience {early_stopping.patience}); "
+        f"best {early_stopping.best_score:.2%} at epoch {best_epoch}"
+    )
 
 
 def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -183,9 +205,7 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     mid_epoch = Events.ITERATION_COMPLETED(
         event_filter=lambda _, i: i % args.save_every == 0 and i % epoch_length != 0
     )  # fmt: skip
-    trainer.add_event_handler(
-        Events.EPOCH_COMPLETED, lambda engine: setattr(engine.state, "stopped_early", bool(engine.should_terminate))
-    )
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, note_early_stop, early_stopping)
     trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, checkpoints)
     if args.preemption:  # SIGTERM/SIGUSR1 (a scheduler's notice): save this iteration and exit
         Preemption(checkpoints).attach(trainer)
