@@ -222,3 +222,57 @@ def test_json_lines_one_object_per_logging_event(tmp_path: Path) -> None:
     assert [row["step"] for row in epoch_rows] == [1, 2]
     assert set(epoch_rows[0]) == {"event", "step", *(f"grads_norm/{n}/{k}" for n in (0, 2) for k in ("weight", "bias"))}
     assert math.isnan(rows[-1]["bad"])
+
+
+def test_one_row_per_step_merges_every_value_logged_at_a_step(tmp_path: Path) -> None:
+    trainer, _, optimizer, data = make_training()  # 6 iterations per epoch
+    evaluator: Engine[int] = Engine(lambda e, b: b)
+    evaluator.add_event_handler(Events.COMPLETED, lambda e: e.state.metrics.update(accuracy=e.state.epoch / 4))
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda: evaluator.run([1]))
+    path = tmp_path / "train.csv"
+    with CSVLogger(path, one_row_per_step=True) as logger:
+        logger.attach_output_handler(
+            trainer, Events.ITERATION_COMPLETED(every=3), tag="train", output_transform=lambda loss: {"loss": loss}
+        )
+        logger.attach_opt_params_handler(trainer, Events.ITERATION_COMPLETED(every=2), optimizer)
+        logger.attach_output_handler(
+            evaluator, Events.COMPLETED, tag="val", metric_names="all",
+            global_step_transform=lambda *_: trainer.state.iteration,
+        )  # fmt: skip
+        trainer.run(data, max_epochs=2)
+    rows = read_rows(path)
+    assert list(rows[0]) == ["step", "lr/group_0", "train/loss", "val/accuracy"]  # in order of appearance
+    assert [row["step"] for row in rows] == ["2", "3", "4", "6", "8", "9", "10", "12"]
+    filled = {row["step"]: tuple(bool(row[name]) for name in list(row)[1:]) for row in rows}
+    assert filled["2"] == (True, False, False) and filled["3"] == (False, True, False)
+    assert filled["6"] == filled["12"] == (True, True, True)  # three handlers, two engines: one row
+    assert path.read_text().count("\n") == 9
+
+
+def test_one_row_per_step_resumed_drops_every_row_from_its_first_step(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    with CSVLogger(path, one_row_per_step=True) as logger:  # the killed run, checkpointed at step 2
+        for step in range(1, 5):
+            logger.write_scalars({"loss": float(step)}, step, "iteration_completed")
+            if step % 2 == 0:
+                logger.write_scalars({"accuracy": step / 10}, step, "completed")
+    with CSVLogger(path, one_row_per_step=True, append=True) as logger:
+        for step in range(3, 6):
+            logger.write_scalars({"loss": step + 0.5}, step, "iteration_completed")
+            if step % 2 == 0:
+                logger.write_scalars({"accuracy": step / 100}, step, "completed")
+    assert [tuple(row.values()) for row in read_rows(path)] == [
+        ("1", "1.0", ""), ("2", "2.0", "0.2"), ("3", "3.5", ""), ("4", "4.5", "0.04"), ("5", "5.5", ""),
+    ]  # fmt: skip
+
+
+def test_one_row_per_step_errors(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    with CSVLogger(path) as logger:
+        logger.write_scalars({"loss": 1.0}, 1, "iteration_completed")
+    with pytest.raises(ValueError, match="one_row_per_step=False"):
+        CSVLogger(path, append=True, one_row_per_step=True)
+    with pytest.raises(TypeError, match="one_row_per_step must be True or False"):
+        CSVLogger(path, one_row_per_step="yes")  # type: ignore[arg-type]
+    with CSVLogger(path, one_row_per_step=True) as logger, pytest.raises(ValueError, match="clash"):
+        logger.write_scalars({"step": 1.0}, 1, "iteration_completed")

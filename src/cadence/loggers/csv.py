@@ -55,6 +55,14 @@ class _Line(NamedTuple):
     step: int | None
 
 
+class _LastRow(NamedTuple):
+    """The row last written with ``one_row_per_step``: its step, its values and where its line starts."""
+
+    step: int
+    row: dict[str, Any]
+    offset: int
+
+
 def _as_step(text: Any) -> int | None:
     try:
         return int(text)
@@ -91,7 +99,7 @@ class _FileLogger(BaseLogger):
         self._file: TextIO | None = None
         self._closed = False
         # Events not yet written since an existing log was continued: the first row of each may replay steps.
-        self._unchecked_events: set[str] | None = None
+        self._unchecked_events: set[str | None] | None = None
         if get_rank() == 0:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self._open()
@@ -109,15 +117,22 @@ class _FileLogger(BaseLogger):
         reserved = {"event", "step"} & set(scalars)
         if reserved:
             raise ValueError(f"Scalar names {sorted(reserved)} clash with the columns 'event' and 'step'; use a tag.")
-        if self._unchecked_events is not None and event_name not in self._unchecked_events:
-            self._unchecked_events.add(event_name)
-            self._drop_replayed(event_name, step)
+        key = self._replay_key(event_name)
+        if self._unchecked_events is not None and key not in self._unchecked_events:
+            self._unchecked_events.add(key)
+            self._drop_replayed(key, step)
         return {"event": event_name, "step": step, **scalars}
 
-    def _drop_replayed(self, event_name: str, step: int) -> None:
+    def _replay_key(self, event_name: str) -> str | None:
+        """Whose rows a resumed run's first row of ``event_name`` replaces: that event's (``None``: every event's)."""
+        return event_name
+
+    def _drop_replayed(self, event_name: str | None, step: int) -> None:
         """A resumed run replays the steps after its checkpoint: rows of this event from ``step`` on go."""
         rows = self._read_rows()
-        kept = [row for row in rows if not (row.event == event_name and row.step is not None and row.step >= step)]
+        kept = [
+            row for row in rows if not (event_name in (None, row.event) and row.step is not None and row.step >= step)
+        ]
         if len(kept) < len(rows):
             assert self._file is not None
             self._file.close()
@@ -149,6 +164,12 @@ class CSVLogger(_FileLogger):
     first row of each event drops that event's rows at its step and after, which the run replays
     from its checkpoint, so each step is in the file once.
 
+    With ``one_row_per_step=True`` the file has no ``event`` column and one row per step: values logged
+    at the step of the last row (by other handlers, or by another engine with a ``global_step_transform``)
+    are added to that row, which is written again in place. Steps must then be one axis (e.g. the
+    trainer's iteration) and logged in order; a continued log drops every row from the resumed run's
+    first step on.
+
     Example:
         >>> import csv, os, tempfile
         >>> from cadence import Engine, Events
@@ -160,25 +181,51 @@ class CSVLogger(_FileLogger):
         ...     _ = trainer.run([1, 2], max_epochs=2)
         >>> [row["train/loss"] for row in csv.DictReader(open(path))]
         ['1.0', '1.0']
+        >>> trainer = Engine(lambda engine, batch: batch * 0.5)
+        >>> with CSVLogger(path, one_row_per_step=True) as logger:
+        ...     _ = logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED, tag="train",
+        ...                                      output_transform=lambda out: {"loss": out})
+        ...     _ = logger.attach_output_handler(trainer, Events.EPOCH_COMPLETED, tag="train",
+        ...                                      state_attributes=["epoch"],
+        ...                                      global_step_transform=lambda engine, _: engine.state.iteration)
+        ...     _ = trainer.run([1, 2], max_epochs=1)
+        >>> print(open(path).read(), end="")
+        step,train/loss,train/epoch
+        1,0.5,
+        2,1.0,1.0
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, append: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = False, one_row_per_step: bool = False) -> None:
+        if not isinstance(one_row_per_step, bool):
+            raise TypeError(f"one_row_per_step must be True or False, got {one_row_per_step!r}.")
         self.columns: list[str] = []
+        self.one_row_per_step = one_row_per_step
+        self._last: _LastRow | None = None
         super().__init__(path, append=append)
         if self._file is not None and append and self.path.stat().st_size > 0:
             with self.path.open(encoding="utf-8", newline="") as existing:
                 self.columns = next(csv.reader(existing), [])
+            if self.columns and ("event" in self.columns) == one_row_per_step:
+                self.close()
+                raise ValueError(
+                    f"{self.path} was written with one_row_per_step={not one_row_per_step}; continue it with the "
+                    "same setting, or write to a new file."
+                )
+
+    def _replay_key(self, event_name: str) -> str | None:
+        return None if self.one_row_per_step else event_name
 
     def _read_rows(self) -> list[_Line]:
         with self.path.open(encoding="utf-8", newline="") as file:
             lines = file.read().splitlines(keepends=True)[1:]
         if not self.columns:
             return []
-        event, step = self.columns.index("event"), self.columns.index("step")
+        event = self.columns.index("event") if "event" in self.columns else None
+        step = self.columns.index("step")
         parsed = []
         for line in lines:
             cells = next(csv.reader([line]), [])
-            name = cells[event] if len(cells) > event else ""
+            name = cells[event] if event is not None and len(cells) > event else ""
             parsed.append(_Line(line, name, _as_step(cells[step]) if len(cells) > step else None))
         return parsed
 
@@ -191,11 +238,21 @@ class CSVLogger(_FileLogger):
         row = self._row(scalars, step, event_name)
         if self._file is None:
             return
+        if self.one_row_per_step:
+            del row["event"]
+            if self._last is not None and self._last.step == step:
+                # The step's row is written again with the new values: a kill in between loses only this step,
+                # which a resumed run replays (its checkpoint comes after the step's logging).
+                row = {**self._last.row, **row}
+                self._file.truncate(self._last.offset)
         new = [name for name in row if name not in self.columns]
         if new:
             self._widen(new)
+        offset = os.fstat(self._file.fileno()).st_size
         csv.writer(self._file).writerow([row.get(name, "") for name in self.columns])
         self._file.flush()
+        if self.one_row_per_step:
+            self._last = _LastRow(step, row, offset)
 
     def _widen(self, new: list[str]) -> None:
         assert self._file is not None
