@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cadence.examples import digits
+from cadence.examples.curves import read_curves
 
 
 def test_demo_learns_digits_and_writes_its_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,16 +22,38 @@ def test_demo_learns_digits_and_writes_its_outputs(tmp_path: Path, capsys: pytes
     assert len(list((tmp_path / "best").glob("model_*_val_accuracy=*.pt"))) == 1
     assert len(list((tmp_path / "checkpoints").glob("checkpoint_*.pt"))) == 2
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
-    header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
-    assert header.split(",")[:2] == ["event", "step"] and "val/accuracy" in header
+    with (tmp_path / "metrics.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["step", "train/loss", "train/epoch", "lr/group_0", "val/accuracy", "val/loss"]
+    steps = [int(row["step"]) for row in rows]
+    assert steps == sorted(set(steps))  # one row per step
+    assert sum(bool(row["val/accuracy"]) for row in rows) == 5 and all(row["train/loss"] for row in rows[:3])
     out = capsys.readouterr().out
     assert "val accuracy" in out and "test accuracy of the best model" in out
 
 
-def test_demo_resume_continues_a_finished_run_without_retraining(tmp_path: Path) -> None:
+def test_demo_resume_continues_a_finished_run_and_draws_the_whole_run(tmp_path: Path) -> None:
     digits.main(["--epochs", "2", "--quiet", "--no-tensorboard", "--output", str(tmp_path)])
+    (tmp_path / "curves.png").unlink()
     result = digits.main(["--epochs", "3", "--quiet", "--no-tensorboard", "--resume", "--output", str(tmp_path)])
     assert result is not None and len(result["loss"]) == 3  # epochs 1-2 restored from the checkpoint, 3 trained
+    curves = read_curves(tmp_path / "metrics.csv", epoch_length=34)  # what curves.png shows: from the CSV
+    assert [epoch for epoch, _ in curves.val_accuracy] == [1.0, 2.0, 3.0]
+    assert [value for _, value in curves.val_accuracy] == pytest.approx(result["val_accuracy"])
+    assert curves.train_loss[0][0] == pytest.approx(10 / 34) and len(curves.train_loss) == len(curves.lr) == 10
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("missing", ["sklearn", "matplotlib"])
+def test_demo_without_an_extra_says_how_to_install_it(tmp_path: Path, missing: str) -> None:
+    hide = f"import sys; sys.modules[{missing!r}] = None; from cadence.examples import digits; digits.main()"
+    done = subprocess.run(
+        [sys.executable, "-c", hide, "--output", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "pip install scikit-learn matplotlib" in done.stderr and "pip install -e '.[demo]'" in done.stderr
+    assert {"sklearn": "'scikit-learn'", "matplotlib": "'matplotlib'"}[missing] in done.stderr
+    assert not (tmp_path / "metrics.csv").exists()  # said before any training
 
 
 def test_demo_says_once_why_early_stopping_ended_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,6 +29,8 @@ from torch.utils.data import TensorDataset
 from cadence import Engine, Events
 from cadence import distributed as dist
 from cadence.engine.supervised import create_supervised_evaluator, create_supervised_trainer
+from cadence.examples.curves import plot_curves, read_curves
+from cadence.examples.extras import DEMO_EXTRAS, require
 from cadence.handlers import (
     Checkpoint,
     CosineAnnealingScheduler,
@@ -45,9 +47,7 @@ from cadence.metrics import Accuracy, Loss, RunningAverage
 
 def load_splits(seed: int) -> dict[str, TensorDataset]:
     """Split digits 60/20/20 into train, validation and test sets (8x8 images as 64 features in [0, 1])."""
-    from sklearn.datasets import load_digits
-
-    features, targets = load_digits(return_X_y=True)
+    features, targets = require("sklearn.datasets").load_digits(return_X_y=True)
     x = torch.tensor(features, dtype=torch.float32) / 16.0
     y = torch.tensor(targets, dtype=torch.long)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
@@ -88,10 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: Engine[Any], optimizer: Any) -> list[Any]:
     """CSV (and TensorBoard) logs of the training loss, learning rate and validation metrics.
 
-    Every row's step is the trainer's iteration. A resumed run replays the iterations after its
-    checkpoint: the CSV logger drops their old rows, TensorBoard hides them (``purge_step``).
+    Every value's step is the trainer's iteration; the CSV has one row per step (columns ``step``,
+    ``train/loss``, ``train/epoch``, ``lr/group_0``, ``val/accuracy``, ``val/loss``). A resumed run replays
+    the iterations after its checkpoint: the CSV logger drops their old rows, TensorBoard hides them
+    (``purge_step``).
     """
-    loggers: list[Any] = [CSVLogger(args.output / "metrics.csv", append=args.resume)]
+    loggers: list[Any] = [CSVLogger(args.output / "metrics.csv", append=args.resume, one_row_per_step=True)]
     if args.tensorboard:
         try:
             from cadence.loggers import TensorboardLogger
@@ -101,7 +103,9 @@ def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: En
         except ImportError as exc:  # tensorboard is an optional extra
             print(f"TensorBoard logging skipped: {exc}")
     for logger in loggers:
-        logger.attach_output_handler(trainer, Events.ITERATION_COMPLETED(every=10), "train", metric_names=["loss"])
+        logger.attach_output_handler(
+            trainer, Events.ITERATION_COMPLETED(every=10), "train", metric_names=["loss"], state_attributes=["epoch"]
+        )
         logger.attach_opt_params_handler(trainer, Events.ITERATION_COMPLETED(every=10), optimizer)
         logger.attach_output_handler(
             evaluator,
@@ -218,7 +222,10 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
         logger.close()
     test_accuracy = test(model, best, splits["test"])
     if dist.get_rank() == 0:
-        plot(trainer.state.history, args.output / "curves.png")
+        curves = read_curves(args.output / "metrics.csv", epoch_length)
+        stopped_at = trainer.state.epoch if trainer.state.stopped_early else None
+        plot_curves(curves, args.output / "curves.png", stopped_at=stopped_at, patience=args.patience)
+        print(f"curves written to {args.output / 'curves.png'}")
     return {**trainer.state.history, "test_accuracy": test_accuracy}
 
 
@@ -234,28 +241,14 @@ def test(model: nn.Module, best: Checkpoint, test_set: TensorDataset) -> float:
     return accuracy
 
 
-def plot(history: dict[str, list[float]], path: Path) -> None:
-    """Training loss and validation accuracy per epoch, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = range(1, len(history["loss"]) + 1)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.plot(epochs, history["loss"], marker="o")
-    left.set(title="training loss (running average)", xlabel="epoch")
-    right.plot(epochs, history["val_accuracy"], marker="o", color="tab:green")
-    right.set(title="validation accuracy", xlabel="epoch")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    print(f"curves written to {path}")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Run the demo in this process, in ``--nproc`` spawned processes, or as one process of torchrun."""
     args = parse_args(argv)
+    try:  # before any training: a missing extra must not be found at the end of a run
+        for module in DEMO_EXTRAS:
+            require(module)
+    except ModuleNotFoundError as error:
+        raise SystemExit(f"error: {error}") from None
     if not args.resume:  # a fresh run must not resume, nor show in its logs, an old run's files
         for folder in ("checkpoints", "best", "tensorboard"):
             shutil.rmtree(args.output / folder, ignore_errors=True)
