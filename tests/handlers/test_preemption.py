@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,17 @@ def test_a_signal_finishes_the_iteration_saves_once_and_exits_with_128_plus_the_
     assert stop.value.code == 128 + number and stop.value.iteration == 4 and stop.value.signal == number
     assert steps == [0, 1, 2, 3] and saved == [4] and trainer.state.iteration == 4
     assert signal.getsignal(number) == previous  # given back
+
+
+def test_the_message_is_not_glued_to_an_open_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    from cadence.handlers import ProgressBar
+
+    trainer, _, _ = _trainer(3)
+    ProgressBar(file=sys.stderr, disable=False).attach(trainer)  # updated before Preemption's check, left open
+    with pytest.raises(Preempted):
+        trainer.run(range(10))
+    message = next(line for line in capsys.readouterr().err.split("\r") if "SIGTERM received" in line)
+    assert message.lstrip("\x1b[A ").startswith("cadence: SIGTERM received: stopped after iteration 3")
 
 
 def test_a_resumed_run_from_the_preemption_checkpoint_continues_exactly_there(tmp_path: Path) -> None:

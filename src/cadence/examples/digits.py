@@ -203,6 +203,7 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     loggers = attach_logging(args, trainer, evaluator, optimizer)
     if not args.quiet:
         ProgressBar(persist=False).attach(trainer, metric_names=["loss"])
+        ProgressBar(persist=False, desc="validation").attach(evaluator)
     # Checkpoints come after the logging and validation of their step, so a resumed run replays exactly what was
     # logged after them; an epoch's last iteration is saved once its validation ran (at EPOCH_COMPLETED).
     epoch_length = len(train_loader)

@@ -150,10 +150,12 @@ class Preemption:
         code = 128 + received if self.exit_code is None else self.exit_code
         if get_rank() == 0:
             name = signal.Signals(received).name
-            print(
+            from tqdm import tqdm  # its write() clears open progress bars first: the message is not glued to one
+
+            tqdm.write(
                 f"cadence: {name} received: stopped after iteration {iteration} and saved a checkpoint of it; "
                 f"exiting with status {code}. Resume from that checkpoint to continue exactly there.",
                 file=sys.stderr,
-                flush=True,
             )
+            sys.stderr.flush()
         raise Preempted(code, signal=received, iteration=iteration)
