@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,33 @@ def test_demo_says_once_why_early_stopping_ended_the_run(tmp_path: Path, capsys:
     ]
     digits.main([*args, "--resume"])  # the finished run is restored, not retrained: no second message
     assert "early stopping" not in capsys.readouterr().out
+
+
+def final_screen(stream: str) -> list[str]:
+    """What a terminal shows once ``stream`` is written: carriage returns overwrite, ESC[A moves up a line."""
+    lines: list[str] = [""]
+    row = column = 0
+    for token in re.findall(r"\x1b\[\d*[A-Za-z]|\r|\n|[^\x1b\r\n]+", stream):
+        if token == "\r":
+            column = 0
+        elif token == "\n":
+            row, column = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif token.startswith("\x1b"):
+            row = max(0, row - int(token[2:-1] or 1)) if token.endswith("A") else row
+        else:
+            line = lines[row].ljust(column)
+            lines[row] = line[:column] + token + line[column + len(token) :]
+            column += len(token)
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def test_demo_progress_bars_leave_no_stale_line(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "cadence.examples.digits", "--epochs", "2", "--no-tensorboard"]
+    done = subprocess.run(
+        [*command, "--output", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300
+    )
+    assert done.returncode == 0
+    screen = final_screen(done.stdout.decode())
+    assert [line.split()[0] for line in screen] == ["epoch", "epoch", "test", "curves"], screen
+    assert "validation" in done.stdout.decode()  # the evaluator's bar was drawn, then cleared
