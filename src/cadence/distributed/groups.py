@@ -39,7 +39,7 @@ def resolve_group(group: object) -> Any:
     """Turn a collective's ``group`` argument into a process group (``None``: all processes).
 
     A list of ranks makes a new group (a collective call: every process must pass the same list). On a
-    process outside the group the result is torch's marker for "not a member" (see :func:`in_group`).
+    process outside the group the result is torch's marker for "not a member" (see :func:`rank_not_in_group`).
 
     Example:
         >>> resolve_group(None) is None

@@ -190,7 +190,7 @@ class EarlyStopping:
 
     @property
     def min_delta(self) -> float:
-        """Deprecated name of :attr:`threshold`."""
+        """Deprecated name of ``threshold``."""
         _deprecated("min_delta", "threshold")
         return self.threshold
 
@@ -201,7 +201,7 @@ class EarlyStopping:
 
     @property
     def min_delta_mode(self) -> str:
-        """Deprecated name of :attr:`threshold_mode`."""
+        """Deprecated name of ``threshold_mode``."""
         _deprecated("min_delta_mode", "threshold_mode")
         return self.threshold_mode
 
@@ -212,7 +212,7 @@ class EarlyStopping:
 
     @property
     def cumulative_delta(self) -> bool:
-        """Deprecated name of :attr:`cumulative`."""
+        """Deprecated name of ``cumulative``."""
         _deprecated("cumulative_delta", "cumulative")
         return self.cumulative
 

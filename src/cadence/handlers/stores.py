@@ -17,6 +17,10 @@ class EpochOutputStore:
     with a ``name``, the list is also put on ``engine.state.<name>`` when the epoch completes.
     Everything stays in memory: use it for evaluation outputs of a modest size.
 
+    Attributes:
+        data: the transformed outputs of the current (or last) epoch, in iteration order.
+        name: the ``engine.state`` attribute given to :meth:`attach`, or ``None``.
+
     Example:
         >>> evaluator = Engine(lambda engine, batch: batch * 10)
         >>> store = EpochOutputStore()
