@@ -113,5 +113,7 @@ def test_handlers_refuse_other_loggers(handler: Any, name: str, tmp_path: Path) 
 
 def test_missing_tensorboard_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
-    with pytest.raises(ImportError, match=r"pip install 'cadence\[tensorboard\]'"):
+    with pytest.raises(
+        ImportError, match=r"pip install tensorboard \(or, in a clone of cadence, pip install -e '\.\[tensorboard\]'\)"
+    ):
         TensorboardLogger(tmp_path)

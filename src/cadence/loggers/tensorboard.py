@@ -36,7 +36,7 @@ def _summary_writer_class() -> Any:
         except ImportError as error:  # tensorboard is an optional extra
             raise ModuleNotFoundError(
                 "This contrib module requires either tensorboardX or torch.utils.tensorboard with the tensorboard "
-                "package: pip install 'cadence[tensorboard]' (or pip install tensorboard)."
+                "package: pip install tensorboard (or, in a clone of cadence, pip install -e '.[tensorboard]')."
             ) from error
     return SummaryWriter
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
-from numpy.typing import NDArray
 
 from cadence.distributed import all_gather
 from cadence.metrics.mean_average_precision import average_precision, checked_thresholds, precision_recall_steps
 from cadence.metrics.metric import Metric, identity, reduced, reinit__is_reduced, sync_all_reduce
 from cadence.metrics.metric_group import MetricGroup
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = [
     "AreaRange",
@@ -90,9 +91,20 @@ def box_iou(pred_boxes: torch.Tensor, gt_boxes: torch.Tensor, iscrowd: torch.Ten
     return torch.nan_to_num(iou, nan=0.0)
 
 
+def _require_numpy() -> None:
+    try:  # NumPy is optional for torch; COCO's matching runs in NumPy
+        import numpy  # noqa: F401  # presence check only
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            "ObjectDetectionAvgPrecisionRecall requires numpy to be installed (pip install numpy)."
+        ) from error
+
+
 def _coco_levels(start: float, stop: float, count: int) -> torch.Tensor:
     """COCO's default thresholds, bit for bit (NumPy's float64 ``linspace``): a recall or IoU that lands exactly
     on a level must count as reaching it, as in pycocotools."""
+    import numpy as np
+
     return torch.from_numpy(np.linspace(start, stop, count))
 
 
@@ -109,6 +121,8 @@ def _match(
     match is an ignored (crowd or out-of-range) ground truth. A detection prefers a free ground truth that is
     not ignored, then the highest IoU (at least the threshold), then the later ground truth on a tie.
     """
+    import numpy as np
+
     num_thresholds, (num_preds, num_gts) = len(thresholds), ious.shape
     result = np.full((num_thresholds, num_preds), _UNMATCHED, dtype=np.int64)
     taken = np.zeros((num_thresholds, num_gts), dtype=bool)
@@ -181,6 +195,7 @@ class ObjectDetectionAvgPrecisionRecall(Metric):
         valid = [area.value for area in AreaRange]
         if not isinstance(area_range, AreaRange) and area_range not in valid:
             raise ValueError(f"area_range must be one of {valid}, got {area_range!r}.")
+        _require_numpy()
         self._iou_thresholds = checked_thresholds(
             _coco_levels(0.5, 0.95, 10) if iou_thresholds is None else iou_thresholds, "iou_thresholds"
         )
@@ -256,6 +271,8 @@ class ObjectDetectionAvgPrecisionRecall(Metric):
             self._add_image(pred, target)
 
     def _add_image(self, pred: Mapping[str, Any], target: Mapping[str, Any]) -> None:
+        import numpy as np
+
         gt_labels = self._checked_labels(target["labels"], "y")
         gt_boxes = target["bbox"].detach().cpu().double().reshape(-1, 4)
         crowd = target.get("iscrowd")
