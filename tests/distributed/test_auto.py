@@ -33,7 +33,7 @@ def test_auto_dataloader_in_one_process_is_a_plain_loader() -> None:
     loader = idist.auto_dataloader(list(range(7)), batch_size=3, shuffle=False, sharding=Sharding.PAD)
     assert [batch.tolist() for batch in loader] == [[0, 1, 2], [3, 4, 5], [6]]
     assert isinstance(loader.sampler, SequentialSampler)
-    assert not loader.pin_memory
+    assert loader.pin_memory == torch.cuda.is_available()  # as in Ignite: pinned when batches go to a GPU
 
 
 def test_auto_dataloader_rejects_an_unknown_sharding() -> None:

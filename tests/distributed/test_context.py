@@ -14,7 +14,7 @@ def test_queries_describe_one_process_without_a_process_group() -> None:
     assert (idist.get_rank(), idist.get_local_rank(), idist.get_world_size()) == (0, 0, 1)
     assert (idist.get_nproc_per_node(), idist.get_nnodes(), idist.get_node_rank()) == (1, 1, 0)
     assert idist.backend() is None
-    assert idist.device() == torch.device("cpu")
+    assert idist.device() == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
 
 
 def test_backend_names_parse_and_compare_equal_to_strings() -> None:

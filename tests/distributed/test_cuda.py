@@ -17,7 +17,10 @@ from cadence.engine.supervised import create_supervised_trainer
 from cadence.handlers import Checkpoint, DiskSaver
 from cadence.metrics import Accuracy
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+pytestmark = [
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"),
+    pytest.mark.usefixtures("cuda_children"),
+]
 
 
 def _loader() -> DataLoader[Any]:

@@ -181,6 +181,7 @@ def test_single_object_with_include_self_is_not_flattened(tmp_path: Path) -> Non
     assert set(Checkpoint.read_checkpoint(tmp_path / "model_1.pt")) == {"model", "checkpointer"}
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="DataParallel moves the model to the GPU")
 def test_wrapped_model_is_saved_as_inner_module(tmp_path: Path) -> None:
     model, _, trainer = _setup()
     wrapped = nn.DataParallel(model)

@@ -43,10 +43,10 @@ class InceptionModel(nn.Module):
 
     Example:
         >>> try:
-        ...     InceptionModel(return_features=True)
+        ...     InceptionModel(return_features=True, weights="no-such-file.pth")
         ... except (ModuleNotFoundError, FileNotFoundError) as error:
-        ...     print("needs", "torchvision" if isinstance(error, ModuleNotFoundError) else "weights")
-        needs torchvision
+        ...     print("needs torchvision or the weights file")
+        needs torchvision or the weights file
     """
 
     def __init__(
