@@ -224,6 +224,37 @@ def test_load_state_dict_reports_both_values_of_a_mismatch(changes: dict[str, An
     assert sampler.epoch == 0
 
 
+def global_batches(replicas: int, *, epoch: int, start: int = 0) -> list[list[int]]:
+    """The sorted indices of each global batch of 8 (out of 64) over ``replicas`` ranks, from batch ``start``."""
+    samplers = [
+        ReproducibleBatchSampler(64, 8 // replicas, seed=3, num_replicas=replicas, rank=r) for r in range(replicas)
+    ]
+    for sampler in samplers:
+        sampler.set_epoch(epoch)
+        sampler.resume_from(start)
+    return [sorted(index for batch in batches for index in batch) for batches in zip(*samplers, strict=True)]
+
+
+@pytest.mark.parametrize(("saved_replicas", "replicas"), [(2, 1), (1, 2), (2, 4)])
+def test_a_batch_sampler_resumes_on_another_world_size_at_the_same_global_batch(
+    saved_replicas: int, replicas: int
+) -> None:
+    saved = ReproducibleBatchSampler(64, 8 // saved_replicas, seed=3, num_replicas=saved_replicas, rank=0)
+    saved.set_epoch(2)
+    loaded = ReproducibleBatchSampler(64, 8 // replicas, seed=3, num_replicas=replicas, rank=replicas - 1)
+    loaded.load_state_dict(saved.state_dict())
+    assert loaded.epoch == 2
+    assert global_batches(replicas, epoch=2, start=3) == global_batches(saved_replicas, epoch=2)[3:]
+
+
+def test_another_world_size_with_another_global_batch_is_refused() -> None:
+    state = ReproducibleBatchSampler(64, 8, num_replicas=2, rank=0).state_dict()
+    with pytest.raises(ValueError, match="num_replicas=2, this sampler has num_replicas=1"):
+        ReproducibleBatchSampler(64, 8).load_state_dict(state)
+    with pytest.raises(ValueError, match="num_replicas=2, this sampler has num_replicas=1"):
+        ReproducibleSampler(64).load_state_dict(ReproducibleSampler(64, num_replicas=2, rank=0).state_dict())
+
+
 def test_load_state_dict_rejects_wrong_keys_kind_and_type() -> None:
     batch_sampler = ReproducibleBatchSampler(10, 2)
     index_sampler = ReproducibleSampler(10)

@@ -146,7 +146,11 @@ class _EpochOrder:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Check that ``state_dict`` was made by a sampler like this one, then take its epoch.
 
-        ``rank`` is not compared: a checkpoint written by rank 0 is loaded by every rank.
+        ``rank`` is not compared: a checkpoint written by rank 0 is loaded by every rank. A batch sampler
+        also takes a checkpoint of another ``num_replicas`` with the same global batch (``num_replicas *
+        batch_size``): global batch ``k`` holds the same indices with any number of ranks (but for the
+        wrap-around padding of the last one), so a run resumed on another world size goes on at the same
+        global position.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping from state_dict(), got {type(state_dict).__name__}")
@@ -158,10 +162,15 @@ class _EpochOrder:
             )
         if state_dict["kind"] != type(self).__name__:
             raise ValueError(f"checkpoint holds a {state_dict['kind']} state, this is a {type(self).__name__}")
+        config = self._config()
+        same_global_batch = "batch_size" in config and (
+            state_dict["num_replicas"] * state_dict["batch_size"] == config["num_replicas"] * config["batch_size"]
+        )
+        free = {"rank", "num_replicas", "batch_size"} if same_global_batch else {"rank"}
         mismatches = [
             f"checkpoint was made with {key}={state_dict[key]!r}, this sampler has {key}={value!r}"
-            for key, value in self._config().items()
-            if key != "rank" and state_dict[key] != value
+            for key, value in config.items()
+            if key not in free and state_dict[key] != value
         ]
         if mismatches:
             raise ValueError("; ".join(mismatches) + "; build the sampler with the checkpoint's settings")
