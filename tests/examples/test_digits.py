@@ -7,8 +7,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from cadence.examples import digits
 from cadence.examples.curves import read_curves
@@ -100,3 +102,46 @@ def test_demo_progress_bars_leave_no_stale_line(tmp_path: Path) -> None:
     screen = final_screen(done.stdout.decode())
     assert [line.split()[0] for line in screen] == ["epoch", "epoch", "test", "curves"], screen
     assert "validation" in done.stdout.decode()  # the evaluator's bar was drawn, then cleared
+
+
+def last_checkpoint(out: Path) -> dict[str, Any]:
+    files = sorted((out / "checkpoints").glob("checkpoint_*.pt"), key=lambda path: int(path.stem.split("_")[1]))
+    checkpoint: dict[str, Any] = torch.load(files[-1], weights_only=True)
+    return checkpoint
+
+
+def test_demo_async_checkpoints_hold_what_synchronous_ones_do(tmp_path: Path) -> None:
+    common = ["--epochs", "2", "--quiet", "--no-tensorboard", "--save-every", "7"]
+    digits.main([*common, "--output", str(tmp_path / "sync")])
+    digits.main([*common, "--async-checkpoint", "--output", str(tmp_path / "async")])
+    expected, got = last_checkpoint(tmp_path / "sync"), last_checkpoint(tmp_path / "async")
+    assert got["trainer"]["iteration"] == expected["trainer"]["iteration"] == 68
+    assert all(torch.equal(got["model"][name], tensor) for name, tensor in expected["model"].items())
+    names = sorted(path.name for path in (tmp_path / "async" / "checkpoints").iterdir())
+    assert names == sorted(path.name for path in (tmp_path / "sync" / "checkpoints").iterdir())  # nothing half-written
+
+
+def run_demo(out: Path, *args: str) -> str:
+    command = [sys.executable, "-m", "cadence.examples.digits", "--quiet", "--no-tensorboard", "--output", str(out)]
+    done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_demo_fsdp_on_two_processes_resumes_on_one(tmp_path: Path) -> None:
+    run_demo(tmp_path, "--epochs", "2", "--nproc", "2", "--strategy", "fsdp", "--async-checkpoint")
+    assert last_checkpoint(tmp_path)["trainer"]["iteration"] == 68  # a full state, gathered from the shards
+    out = run_demo(tmp_path, "--epochs", "3", "--nproc", "1", "--resume")
+    assert "at epoch 3, iteration 68" in out and "epoch  3 " in out and "epoch  2 " not in out
+    assert last_checkpoint(tmp_path)["trainer"]["iteration"] == 102
+    accuracy = float(out.split("test accuracy of the best model: ")[1].split("%")[0])
+    assert accuracy > 85
+
+
+@pytest.mark.slow
+def test_demo_ddp_on_one_process_resumes_on_two(tmp_path: Path) -> None:
+    run_demo(tmp_path, "--epochs", "1", "--nproc", "1", "--strategy", "ddp")
+    out = run_demo(tmp_path, "--epochs", "2", "--nproc", "2", "--resume")
+    assert "at epoch 2, iteration 34" in out and "epoch  2 " in out
+    assert last_checkpoint(tmp_path)["trainer"]["iteration"] == 68

@@ -7,6 +7,7 @@ logs, checkpoints every few iterations for exact resume, and distributed trainin
     python -m cadence.examples.digits                  # train (make demo)
     python -m cadence.examples.digits --resume         # continue after Ctrl-C, kill -9 or SIGTERM
     python -m cadence.examples.digits --nproc 2        # 2 CPU processes with gloo
+    python -m cadence.examples.digits --nproc 2 --strategy fsdp --async-checkpoint
     torchrun --nproc_per_node 2 -m cadence.examples.digits
 
 Everything is written under ``--output`` (default ``runs/digits``): ``checkpoints/``, ``best/``,
@@ -74,6 +75,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("runs/digits"))
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     parser.add_argument("--nproc", type=int, default=1, help="spawn this many CPU processes (gloo)")
+    parser.add_argument(
+        "--strategy",
+        choices=("ddp", "fsdp"),
+        default="ddp",
+        help="with several processes: replicate the model (ddp) or shard it with FSDP2 (fsdp)",
+    )
+    parser.add_argument(
+        "--async-checkpoint",
+        action="store_true",
+        help="write checkpoints on a background thread while training goes on",
+    )
     parser.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
@@ -176,13 +188,14 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     splits = load_splits(args.seed)
     train_loader = dist.auto_dataloader(splits["train"], batch_size=args.batch_size, seed=args.seed)
     torch.manual_seed(args.seed)
-    model = dist.auto_model(make_model())
+    model = dist.auto_model(make_model(), strategy=args.strategy)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     trainer = create_supervised_trainer(model, optimizer, loss_fn, deterministic=True, seed=args.seed)
     evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy(), "loss": Loss(loss_fn)})
 
-    cosine = CosineAnnealingScheduler(optimizer, "lr", args.lr, 0.0, args.epochs * len(train_loader) - args.warmup)
+    decay = max(args.epochs * len(train_loader) - args.warmup, 2)  # a run shorter than its warm-up still runs
+    cosine = CosineAnnealingScheduler(optimizer, "lr", args.lr, 0.0, decay)
     scheduler = create_lr_scheduler_with_warmup(cosine, 0.0, args.warmup, args.lr)
     trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
     running_loss = RunningAverage(output_transform=lambda loss: loss)
@@ -194,7 +207,13 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     early_stopping, best = validation_and_stopping(args, trainer, evaluator, val_loader, model)
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "lr_scheduler": scheduler}
     to_save |= {"running_loss": running_loss, "early_stopping": early_stopping, "best": best}
-    checkpoints = Checkpoint(to_save, DiskSaver(args.output / "checkpoints", require_empty=False), n_saved=2)
+    # Checkpoints hold full (unsharded) states, so --resume works with any --nproc and either --strategy.
+    checkpoints = Checkpoint(
+        to_save,
+        DiskSaver(args.output / "checkpoints", require_empty=False),
+        n_saved=2,
+        async_save=args.async_checkpoint,
+    )
     if args.resume:
         resumed = Checkpoint.resume(to_save, args.output / "checkpoints")
         if dist.get_rank() == 0:
