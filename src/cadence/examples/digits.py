@@ -64,15 +64,19 @@ def make_model() -> nn.Module:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The demo's command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=20, help="most epochs (early stopping may end the run sooner)")
     parser.add_argument("--batch-size", type=int, default=32, help="global batch size (split among processes)")
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=0.1, help="peak learning rate (SGD, momentum 0.9)")
     parser.add_argument("--warmup", type=int, default=50, help="warm-up iterations")
     parser.add_argument("--patience", type=int, default=6, help="early stopping patience, in epochs")
     parser.add_argument("--save-every", type=int, default=20, help="checkpoint every N iterations")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=Path("runs/digits"))
+    parser.add_argument("--seed", type=int, default=0, help="decides the data split, order and initial weights")
+    parser.add_argument(
+        "--output", type=Path, default=Path("runs/digits"), help="folder of the checkpoints, logs and curves.png"
+    )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     parser.add_argument("--nproc", type=int, default=1, help="spawn this many CPU processes (gloo)")
     parser.add_argument(
@@ -86,7 +90,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="write checkpoints on a background thread while training goes on",
     )
-    parser.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--tensorboard", action=argparse.BooleanOptionalAction, default=True, help="also write TensorBoard logs"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
         "--preemption",
