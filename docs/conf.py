@@ -53,7 +53,7 @@ SHORT = {name: next(iter(paths)) for name, paths in _BY_SHORT.items() if len(pat
 # other packages stay plain text. Private base classes and type variables have no page by design.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(torch|numpy|collections|pathlib|enum|abc|os|datetime|typing|types|threading|logging)(\..*)?"),
+    (r"py:.*", r"(?!cadence\.)\w+(\.\w+)+"),  # torch's, the standard library's, other packages' names
     (r"py:.*", r"(.*\.)?_\w+(\..*)?"),  # a private name
     (r"py:.*", r"(.*\.)?(T|R|P|F|K|V|OutputT|ValueT|NumberT|BatchT)"),  # a type variable
     # Types in signatures that no __all__ lists, so they have no page.

@@ -95,11 +95,9 @@ def _directive(entry: Entry) -> str:
 def object_page(entry: Entry) -> str:
     path = entry.canonical
     others = sorted(p for p in entry.paths if p != path)
-    lines = [_title(path.rsplit(".", 1)[1]), _directive(entry)]
     modules = [p.rsplit(".", 1)[0] for p in [path, *others]]
     paths = ", ".join(f":mod:`{m}`" for m in modules)
-    lines.append(f"Importable from: {paths}.\n")
-    return "\n".join(lines)
+    return "\n".join([_title(path.rsplit(".", 1)[1]), f"Importable from: {paths}.\n", _directive(entry)])
 
 
 def module_page(name: str, names: list[str], submodules: list[str], pages: list[str]) -> str:
