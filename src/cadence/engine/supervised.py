@@ -419,8 +419,20 @@ def create_supervised_trainer(
     """Create an engine that trains ``model`` with ``optimizer`` on ``loss_fn``; ``model.train()`` is set
     at every ``EPOCH_STARTED`` (so an evaluation run between epochs does not leave it in eval mode).
 
+    Each iteration runs ``x, y = prepare_batch(batch, device, non_blocking)``,
+    ``y_pred = model_transform(model_fn(model, x))``, ``loss = loss_fn(y_pred, y)``, the backward pass and
+    (every ``gradient_accumulation_steps`` iterations) the optimizer step, and returns
+    ``output_transform(x, y, y_pred, loss)`` as ``engine.state.output``.
+
     Args:
+        model: the model to train (a ``torch.nn.Module``).
+        optimizer: the optimizer of the model's parameters.
+        loss_fn: ``loss_fn(y_pred, y) -> scalar tensor``, e.g. ``nn.CrossEntropyLoss()``.
         device: where batches are moved (the model is not moved).
+        non_blocking: move batches asynchronously (with pinned memory, to CUDA).
+        prepare_batch: ``fn(batch, device, non_blocking) -> (x, y)``; the default takes a pair ``(x, y)``.
+        model_transform: applied to the model's output before the loss (e.g. to pick one of several outputs).
+        output_transform: ``fn(x, y, y_pred, loss)``, what each iteration returns; by default ``loss.item()``.
         amp_mode: ``"amp"`` runs forward and loss under :func:`torch.autocast` with ``amp_dtype``
             (default ``float16`` on CUDA, ``bfloat16`` elsewhere).
         scaler: ``True`` or a ``torch.amp.GradScaler`` scales the loss; ``None`` (default) makes one
@@ -428,9 +440,12 @@ def create_supervised_trainer(
         gradient_accumulation_steps: iterations whose gradients add up before each optimizer step.
             Gradients are not part of a checkpoint: for an exact resume, checkpoint on a multiple of it
             (``Events.ITERATION_COMPLETED(every=k * gradient_accumulation_steps)``).
+        model_fn: ``fn(model, x) -> output``, how the model is called (default: ``model(x)``).
         clip_grad_norm: clip the gradients' total norm to this value before each optimizer step.
+        amp_dtype: the autocast dtype with ``amp_mode="amp"``.
         deterministic: return a :class:`~cadence.DeterministicEngine` seeded with ``seed``: reproducible,
             and resumable bit for bit from a checkpoint taken at any optimizer step.
+        seed: the seed of the deterministic engine (with ``deterministic=True``).
 
     Example:
         >>> model = nn.Linear(2, 1)
@@ -498,7 +513,24 @@ def create_supervised_evaluator(
     attaches ``metrics`` (each ``metric.attach(evaluator, name)``).
 
     The model's train/eval modes are saved when a run starts and restored when it completes, so
-    evaluating in the middle of training leaves the training model as it was.
+    evaluating in the middle of training leaves the training model as it was. Each iteration runs
+    ``x, y = prepare_batch(batch, device, non_blocking)`` and ``y_pred = model_transform(model_fn(model, x))``,
+    and returns ``output_transform(x, y, y_pred)``.
+
+    Args:
+        model: the model to evaluate (a ``torch.nn.Module``).
+        metrics: metrics by name; each is attached to the evaluator and its value is in
+            ``evaluator.state.metrics[name]`` after a run.
+        device: where batches are moved (the model is not moved).
+        non_blocking: move batches asynchronously (with pinned memory, to CUDA).
+        prepare_batch: ``fn(batch, device, non_blocking) -> (x, y)``; the default takes a pair ``(x, y)``.
+        model_transform: applied to the model's output (e.g. to pick one of several outputs).
+        output_transform: ``fn(x, y, y_pred)``, what each iteration returns and the metrics receive;
+            by default ``(y_pred, y)``.
+        amp_mode: ``"amp"`` runs the forward pass under :func:`torch.autocast` with ``amp_dtype``
+            (default ``float16`` on CUDA, ``bfloat16`` elsewhere).
+        model_fn: ``fn(model, x) -> output``, how the model is called (default: ``model(x)``).
+        amp_dtype: the autocast dtype with ``amp_mode="amp"``.
 
     Example:
         >>> model = nn.Linear(2, 1).train()

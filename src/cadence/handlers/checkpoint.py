@@ -512,8 +512,33 @@ class Checkpoint(AdoptsFolder):
 class ModelCheckpoint(Checkpoint):
     """A :class:`Checkpoint` writing to the folder ``dirname``, given the objects when attached.
 
-    Attach it as ``engine.add_event_handler(event, handler, {"model": model})``. Extra keyword
-    arguments go to :class:`DiskSaver` (and so to :func:`torch.save`).
+    Attach it as ``engine.add_event_handler(event, handler, {"model": model})``: that mapping is the
+    ``to_save`` of :class:`Checkpoint` (a call without one saves the objects of the previous call).
+    File names, scores and retention (also across restarts) are :class:`Checkpoint`'s; the files are
+    written by a :class:`DiskSaver` on ``dirname``.
+
+    Args:
+        dirname: the folder of the checkpoint files.
+        filename_prefix: the first part of each file name (``{filename_prefix}_{name}_{global_step}.pt``).
+        score_function: ``fn(engine) -> number``; the ``n_saved`` files of the highest scores are kept.
+        score_name: the score's name in file names; without ``score_function``, the score is
+            ``engine.state.metrics[score_name]``.
+        n_saved: how many files to keep (``None``: all).
+        atomic: write each file through a temporary file and a rename, so a crash never leaves a
+            partial file.
+        require_empty: refuse a folder that already holds ``.pt`` files; ``False`` to continue a
+            run in its folder.
+        create_dir: create ``dirname`` if it does not exist.
+        global_step_transform: ``fn(engine, event) -> int``, the step in file names (default: the
+            engine's iteration); e.g. :func:`global_step_from_engine` for an evaluator's checkpoints.
+        filename_pattern: a ``str.format`` pattern for file names, as for :class:`Checkpoint`.
+        include_self: also save this handler's own state under ``"checkpointer"``.
+        greater_or_equal: a score equal to the worst kept one replaces it.
+        save_on_rank: the rank that writes the files.
+        async_save: write each file on a background thread while the loop goes on (see
+            :meth:`Checkpoint.wait`).
+        kwargs: passed on to :class:`DiskSaver` (e.g. ``wait_all_ranks=True``) and through it to
+            :func:`torch.save`.
 
     Example:
         >>> import tempfile, torch
