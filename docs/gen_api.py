@@ -153,8 +153,15 @@ def generate() -> tuple[dict[str, str], dict[str, object]]:
         children = sorted(m for m in listings if m.rsplit(".", 1)[0] == name and m != name)
         page = module_page(name, names, children, sorted(pages_of[name]))
         _write(API / "module" / f"{name}.rst", page)
-    index = [_title("API reference"), "Every public module of cadence, Ignite's import paths included.\n"]
-    index.append(".. toctree::\n   :maxdepth: 1\n\n   module/cadence\n")
+    index = [
+        _title("API reference"),
+        "Every public module of cadence, with Ignite's import paths (``cadence.contrib``, and modules such as",
+        "``cadence.handlers.param_scheduler``) beside cadence's own. Each module's page lists its public names",
+        "(its ``__all__``); each object has one page, under its shortest import path, that every module",
+        "exporting it links to. Also: the :ref:`index of every name <genindex>` and the",
+        ":ref:`index of modules <modindex>`.\n",
+        ".. toctree::\n   :maxdepth: 2\n\n   module/cadence\n",
+    ]
     _write(API / "index.rst", "\n".join(index))
     keep = {API / "index.rst"} | {API / f"{p}.rst" for p in files} | {API / "module" / f"{m}.rst" for m in listings}
     for stale in [*API.glob("*.rst"), *API.glob("module/*.rst")]:
