@@ -89,7 +89,25 @@ def _directive(entry: Entry) -> str:
         return f".. autoclass:: {path}\n   :members:\n{undocumented}   :show-inheritance:\n"
     if inspect.isroutine(value):
         return f".. autofunction:: {path}\n"
-    return f".. autodata:: {path}\n   :no-value:\n\n   Value: ``{value!r}``\n"
+    # Not autodata: a constant has no docstring of its own (autodata would show its type's, e.g. bool's).
+    doc = "".join(f"   {line}\n" if line else "\n" for line in _attribute_doc(entry))
+    return f".. py:data:: {path}\n   :value: {value!r}\n\n{doc}"
+
+
+def _attribute_doc(entry: Entry) -> list[str]:
+    """The ``#:`` comment documenting a constant, in any module it is exported from."""
+    from sphinx.errors import PycodeError
+    from sphinx.pycode import ModuleAnalyzer
+
+    for path in sorted(entry.paths):
+        module, name = path.rsplit(".", 1)
+        try:
+            docs = ModuleAnalyzer.for_module(module).find_attr_docs()
+        except PycodeError:
+            continue
+        if ("", name) in docs:
+            return list(docs[("", name)])
+    return []
 
 
 def object_page(entry: Entry) -> str:
@@ -102,13 +120,18 @@ def object_page(entry: Entry) -> str:
 
 def module_page(name: str, names: list[str], submodules: list[str], pages: list[str]) -> str:
     lines = [_title(name), f".. automodule:: {name}\n"]
-    objects = [n for n in names if not isinstance(getattr(sys.modules[name], n), types.ModuleType)]
-    modules = [n for n in names if n not in objects]
-    if objects:
+    values = {n: getattr(sys.modules[name], n) for n in names}
+    objects = [n for n, value in values.items() if is_object(value)]
+    constants = [n for n, value in values.items() if not is_object(value) and not isinstance(value, types.ModuleType)]
+    modules = [n for n, value in values.items() if isinstance(value, types.ModuleType)]
+    if objects or constants:
         lines.append("Public names\n------------\n")
+    if objects:
         lines.append(".. autosummary::\n   :nosignatures:\n")
         lines.extend(f"   {n}" for n in objects)
         lines.append("")
+    if constants:  # autosummary would describe a constant by its type's docstring (bool's...)
+        lines.append("Constants: " + ", ".join(f":data:`{n}`" for n in constants) + ".\n")
     if modules:
         names_of = [getattr(sys.modules[name], n).__name__ for n in modules]
         lines.append("Modules re-exported here: " + ", ".join(f":mod:`{m}`" for m in names_of) + ".\n")
