@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import importlib
 import inspect
-import json
 import pkgutil
 import sys
 import types
@@ -164,7 +163,7 @@ def generate() -> tuple[dict[str, str], dict[str, object]]:
     for entry in sorted(entries.values(), key=lambda e: e.canonical):
         path = entry.canonical
         page = path
-        while page.lower() in {f.lower() for f in files}:  # backend() and Backend: one file each on any disk
+        while page.lower() in {f.lower() for f in files}:  # backend() and Backend: a file each on any disk
             page += "_"
         files.add(page)
         objects[path] = entry.value
@@ -190,7 +189,6 @@ def generate() -> tuple[dict[str, str], dict[str, object]]:
     for stale in [*API.glob("*.rst"), *API.glob("module/*.rst")]:
         if stale not in keep:
             stale.unlink()
-    _write(API / "aliases.json", json.dumps(aliases, indent=0, sort_keys=True))
     return aliases, objects
 
 
