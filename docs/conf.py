@@ -52,8 +52,13 @@ SHORT = {name: next(iter(paths)) for name, paths in _BY_SHORT.items() if len(pat
 # Without network access there is no intersphinx inventory: names of torch, the standard library and
 # other packages stay plain text. Private base classes and type variables have no page by design.
 nitpicky = True
+EXTERNAL = set(sys.stdlib_module_names) | {
+    "torch", "numpy", "tqdm", "torchdata", "tensorboard", "sklearn", "scipy", "matplotlib", "PIL", "pandas",
+    "mlflow", "wandb", "clearml", "neptune", "visdom", "polyaxon", "pynvml", "torchvision", "torchmetrics",
+    "nltk", "ignite",
+}  # fmt: skip
 nitpick_ignore_regex = [
-    (r"py:.*", r"(?!cadence\.)\w+(\.\w+)+"),  # torch's, the standard library's, other packages' names
+    (r"py:.*", rf"({'|'.join(sorted(EXTERNAL))})\..*"),  # another package's name (a cadence one must resolve)
     (r"py:.*", r"(.*\.)?_\w+(\..*)?"),  # a private name
     (r"py:.*", r"(.*\.)?(T|R|P|F|K|V|OutputT|ValueT|NumberT|BatchT)"),  # a type variable
     # Types in signatures that no __all__ lists, so they have no page.
