@@ -29,7 +29,14 @@ EventLike = CallableEventWithFilter | EventsList | str
 
 
 class OptimizerLike(Protocol):
-    """Anything with torch's ``param_groups`` list: a torch optimizer or a wrapper (DeepSpeed, apex...)."""
+    """Anything with torch's ``param_groups`` list: a torch optimizer or a wrapper (DeepSpeed, apex...).
+
+    Example:
+        >>> import torch
+        >>> optimizer: OptimizerLike = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        >>> optimizer.param_groups[0]["lr"]
+        0.1
+    """
 
     param_groups: list[dict[str, Any]]
 

@@ -35,7 +35,12 @@ _KIND_NAMES = {_BINARY: "binary", _MULTICLASS: "multiclass", _MULTILABEL: "multi
 
 
 class ClassMean(Enum):
-    """How the per-class average precisions are combined (``None`` keeps one per class)."""
+    """How the per-class average precisions are combined (``None`` keeps one per class).
+
+    Example:
+        >>> ClassMean("weighted") is ClassMean.WEIGHTED
+        True
+    """
 
     MACRO = "macro"
     """The plain mean over classes."""
@@ -46,7 +51,12 @@ class ClassMean(Enum):
 
 
 def checked_thresholds(thresholds: Sequence[float] | torch.Tensor, name: str) -> torch.Tensor:
-    """``thresholds`` as a sorted float64 tensor of values in [0, 1]."""
+    """``thresholds`` as a sorted float64 tensor of values in [0, 1].
+
+    Example:
+        >>> checked_thresholds([0.5, 0.1], "rec_thresholds")
+        tensor([0.1000, 0.5000], dtype=torch.float64)
+    """
     if isinstance(thresholds, Sequence) and not isinstance(thresholds, str):
         thresholds = torch.tensor(list(thresholds), dtype=torch.float64)
     if not isinstance(thresholds, torch.Tensor):
@@ -70,6 +80,13 @@ def precision_recall_steps(
     ``ties=True`` every decision of a group of equal scores gets the values at the group's end (one threshold
     per distinct score, as scikit-learn); with ``ties=False`` decisions of equal scores are taken one by one
     in their order (as COCO). A row without positives has recall 1 (scikit-learn's convention).
+
+    Example:
+        >>> positive = torch.tensor([[True, False, True]])
+        >>> recall, precision = precision_recall_steps(
+        ...     torch.tensor([[0.9, 0.8, 0.3]]), positive, ~positive, torch.tensor([2]), ties=True)
+        >>> recall.tolist(), precision.tolist()  # doctest: +ELLIPSIS
+        ([[0.5, 0.5, 1.0]], [[1.0, 0.5, 0.666...]])
     """
     order = torch.argsort(scores, dim=-1, descending=True, stable=True)
     true_positives = positive.gather(-1, order).double().cumsum(-1)
@@ -96,6 +113,12 @@ def average_precision(
     Without ``rec_thresholds``: ``sum((r_k - r_{k-1}) * p_k)``. With them, precision is read at the first
     step reaching each threshold (0 if none does) and weighted by the thresholds' increments, or, with
     ``interpolated=True`` (COCO), the best precision at or beyond that step is averaged over the thresholds.
+
+    Example:
+        >>> recall = torch.tensor([[0.5, 0.5, 1.0]])
+        >>> precision = torch.tensor([[1.0, 0.5, 2 / 3]])
+        >>> average_precision(recall, precision, None, interpolated=False)  # 0.5 * 1 + 0.5 * 2/3
+        tensor([0.8333])
     """
     if interpolated:
         precision = precision.flip(-1).cummax(-1).values.flip(-1)

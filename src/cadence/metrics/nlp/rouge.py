@@ -59,7 +59,12 @@ def compute_lcs_scores(candidate: Sequence[Any], reference: Sequence[Any]) -> Sc
 
 
 class MultiReference(Enum):
-    """How the scores against several references of one candidate are combined."""
+    """How the scores against several references of one candidate are combined.
+
+    Example:
+        >>> MultiReference("best") is MultiReference.BEST
+        True
+    """
 
     AVERAGE = "average"
     """Pool the matches and sizes of all references."""

@@ -15,7 +15,12 @@ __all__ = ["NDCG", "Gain"]
 
 
 class Gain(Enum):
-    """The gain of an item of relevance ``r``."""
+    """The gain of an item of relevance ``r``.
+
+    Example:
+        >>> Gain("linear_rank") is Gain.LINEAR
+        True
+    """
 
     EXPONENTIAL = "exp_rank"
     """``2**r - 1``."""

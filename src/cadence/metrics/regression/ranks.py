@@ -81,7 +81,13 @@ def _strict_inversions(values: torch.Tensor) -> int:
 
 
 class KendallVariant(enum.Enum):
-    """How Kendall's tau accounts for ties: ``B`` (tau-b, adjusted for ties) or ``C`` (tau-c, Stuart's)."""
+    """How Kendall's tau accounts for ties: ``B`` (tau-b, adjusted for ties) or ``C`` (tau-c, Stuart's).
+
+    Example:
+        >>> x, y = torch.tensor([1.0, 2.0, 2.0, 4.0]), torch.tensor([1.0, 3.0, 2.0, 4.0])
+        >>> round(kendall_tau(x, y, KendallVariant.B), 4), round(kendall_tau(x, y, KendallVariant.C), 4)
+        (0.9129, 0.9375)
+    """
 
     B = "b"
     C = "c"

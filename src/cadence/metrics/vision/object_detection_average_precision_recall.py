@@ -37,7 +37,12 @@ _UNMATCHED, _IGNORED = -1, -2
 
 
 class AreaRange(Enum):
-    """Which objects count, by box area in pixels (COCO's ranges, bounds included)."""
+    """Which objects count, by box area in pixels (COCO's ranges, bounds included).
+
+    Example:
+        >>> AreaRange("small").bounds
+        (0.0, 1024.0)
+    """
 
     ALL = "all"
     SMALL = "small"
