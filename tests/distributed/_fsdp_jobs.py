@@ -10,7 +10,7 @@ from torch import nn
 
 from cadence import distributed as idist
 from cadence.engine import Engine, Events
-from cadence.handlers import Checkpoint, DiskSaver
+from cadence.handlers import Checkpoint, DiskSaver, ShardedDiskSaver
 from cadence.handlers._fsdp_state import full_state, optimizer_owners
 
 GLOBAL_BATCH, STEPS = 8, 6
@@ -30,9 +30,15 @@ def batch(iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train(
-    local_rank: int, strategy: str | None, folder: str | None, stop_at: int | None = None, resume: bool = False
+    local_rank: int,
+    strategy: str | None,
+    folder: str | None,
+    stop_at: int | None = None,
+    resume: bool = False,
+    sharded: bool = False,
 ) -> dict[str, Any]:
-    """Train STEPS steps (stopping after ``stop_at``); checkpoint every step into ``folder``; return full states."""
+    """Train STEPS steps (stopping after ``stop_at``); checkpoint every step into ``folder`` (one file, or one
+    DCP folder with ``sharded``); return full states."""
     model = idist.auto_model(make_model(), strategy=strategy) if strategy else make_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
@@ -47,7 +53,8 @@ def train(
     trainer: Engine[Any] = Engine(step)
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
     if folder is not None:
-        checkpoint = Checkpoint(to_save, DiskSaver(folder, require_empty=False), n_saved=None)
+        saver = (ShardedDiskSaver if sharded else DiskSaver)(folder, require_empty=False)
+        checkpoint = Checkpoint(to_save, saver, n_saved=2 if sharded else None)
         trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
         if resume:
             Checkpoint.resume(to_save, folder)
@@ -71,4 +78,6 @@ def _local_bytes(tensor: torch.Tensor) -> int:
 
 
 def _files(folder: str | None) -> list[str]:
-    return [] if folder is None else sorted(path.name for path in Path(folder).iterdir())
+    if folder is None:
+        return []
+    return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())

@@ -15,10 +15,12 @@ from tests.distributed import _fsdp_jobs as jobs
 pytestmark = pytest.mark.slow
 
 
-def two(strategy: str, folder: Path | None, stop_at: int | None = None, resume: bool = False) -> dict[str, Any]:
+def two(
+    strategy: str, folder: Path | None, stop_at: int | None = None, resume: bool = False, sharded: bool = False
+) -> dict[str, Any]:
     with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
         results: list[dict[str, Any]] = parallel.run(
-            jobs.train, strategy, None if folder is None else str(folder), stop_at, resume
+            jobs.train, strategy, None if folder is None else str(folder), stop_at, resume, sharded
         )
     return {"rank0": results[0], "bytes": [r["bytes"] for r in results]}
 
@@ -70,6 +72,37 @@ def test_a_plain_checkpoint_resumes_into_an_fsdp_model(
     assert resumed["iteration"] == jobs.STEPS
     for name, tensor in uninterrupted["fsdp"]["rank0"]["model"].items():
         assert torch.allclose(resumed["model"][name], tensor, rtol=1e-5, atol=1e-6), name
+
+
+def test_sharded_checkpoints_resume_bit_identically_and_each_rank_writes_its_shards(
+    tmp_path: Path, uninterrupted: dict[str, dict[str, Any]]
+) -> None:
+    stopped = two("fsdp", tmp_path, stop_at=3, sharded=True)["rank0"]
+    # n_saved=2 folders, each complete: DCP's metadata and one shard file per rank
+    assert stopped["files"] == [
+        f"checkpoint_{step}.dcp/{name}" for step in (2, 3) for name in (".metadata", "__0_0.distcp", "__1_0.distcp")
+    ]
+    resumed = two("fsdp", tmp_path, resume=True, sharded=True)["rank0"]
+    expected = uninterrupted["fsdp"]["rank0"]
+    assert resumed["iteration"] == jobs.STEPS
+    for name, tensor in expected["model"].items():
+        assert torch.equal(resumed["model"][name], tensor), name
+    for name, slot in expected["optimizer"]["state"].items():
+        for key, value in slot.items():
+            assert torch.equal(resumed["optimizer"]["state"][name][key], value), (name, key)
+
+
+def test_a_two_rank_sharded_checkpoint_resumes_in_one_plain_process_and_a_ddp_one_into_fsdp(
+    tmp_path: Path, uninterrupted: dict[str, dict[str, Any]]
+) -> None:
+    two("fsdp", tmp_path / "fsdp", stop_at=3, sharded=True)
+    resumed = jobs.train(0, None, str(tmp_path / "fsdp"), resume=True, sharded=True)  # no process group, no FSDP
+    two("ddp", tmp_path / "ddp", stop_at=3, sharded=True)
+    from_ddp = two("fsdp", tmp_path / "ddp", resume=True, sharded=True)["rank0"]
+    for result in (resumed, from_ddp):
+        assert result["iteration"] == jobs.STEPS
+        for name, tensor in uninterrupted["fsdp"]["rank0"]["model"].items():
+            assert torch.allclose(result["model"][name], tensor, rtol=1e-5, atol=1e-6), name
 
 
 def test_auto_model_refuses_mixed_up_options() -> None:

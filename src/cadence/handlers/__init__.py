@@ -40,6 +40,7 @@ from cadence.handlers.preemption import Preempted, Preemption
 from cadence.handlers.progress_bar import ProgressBar
 from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ThresholdMode
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+from cadence.handlers.sharded import ShardedDiskSaver
 from cadence.handlers.state_param_scheduler import (
     ExpStateScheduler,
     LambdaStateScheduler,
@@ -92,6 +93,7 @@ __all__ = [
     "Preemption",
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
+    "ShardedDiskSaver",
     "ScoreMode",
     "StateParamScheduler",
     "StepStateScheduler",

@@ -16,13 +16,13 @@ from typing import Any
 import torch
 
 from cadence.handlers._loading import load_objects, read_checkpoint
-from cadence.handlers.savers import temporary_target
+from cadence.handlers.savers import is_complete, temporary_target
 
 __all__ = ["checkpoints_by_recency", "find_latest_checkpoint", "load_latest", "step_in_name", "stored_iteration"]
 
 # "{name}_{global_step}" then, optionally, "_{score}" or "_{score_name}={score}" (a score name may hold "_").
 _STEP_IN_NAME = re.compile(
-    r".*_(?P<step>\d+)(?:_(?:[^=]*=)?-?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf))?\.pt", re.IGNORECASE
+    r".*_(?P<step>\d+)(?:_(?:[^=]*=)?-?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf))?\.(?:pt|dcp)", re.IGNORECASE
 )
 
 
@@ -86,10 +86,10 @@ def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> li
     candidates = [
         path
         for path in folder.iterdir()
-        if path.suffix == ".pt"
+        if path.suffix in (".pt", ".dcp")
         and path.name.startswith(filename_prefix)
         and temporary_target(path.name) is None
-        and path.is_file()
+        and is_complete(path)
     ]
 
     def newness(path: Path) -> tuple[bool, int, str]:
@@ -135,7 +135,13 @@ def load_latest(
         return None
     for path in checkpoints_by_recency(folder, filename_prefix):
         try:
-            checkpoint = read_checkpoint(path)
+            if path.is_dir():
+                from cadence.handlers.sharded import read_metadata
+
+                read_metadata(path)  # a complete, readable sharded checkpoint (its files are loaded below)
+                checkpoint: Path | Mapping[str, Any] = path
+            else:
+                checkpoint = read_checkpoint(path)
         except ValueError as exc:
             warnings.warn(f"Skipping a checkpoint that cannot be read, using the one before it: {exc}", stacklevel=3)
             continue

@@ -222,6 +222,10 @@ def load_objects(
     if not isinstance(to_load, Mapping):
         raise TypeError(f"to_load must be a mapping of names to objects, got {type(to_load).__name__}.")
     check_objects(to_load, "load_state_dict")
+    if isinstance(checkpoint, str | Path) and Path(checkpoint).is_dir():
+        from cadence.handlers.sharded import load_sharded
+
+        return load_sharded(to_load, checkpoint, strict=strict)
     if isinstance(checkpoint, str | Path):
         source = f" from {str(checkpoint)!r}"
         checkpoint = read_checkpoint(checkpoint, weights_only=weights_only, map_location=map_location)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cadence.handlers._naming import parse_number
-from cadence.handlers.savers import temporary_target
+from cadence.handlers.savers import is_complete, temporary_target
 
 __all__ = ["Item", "merge", "plan_retention", "ranks_among_kept", "scan_folder"]
 
@@ -70,7 +70,7 @@ def scan_folder(folder: Path, regex: re.Pattern[str], priority_field: str) -> tu
                 temporaries.append(path.name)
             continue
         match = regex.fullmatch(path.name)
-        if match and path.is_file():
+        if match and is_complete(path):
             try:
                 found.append(Item(parse_number(match[priority_field]), path.name))
             except ValueError:  # e.g. a name with "nan" where a step belongs

@@ -175,6 +175,9 @@ class Checkpoint(AdoptsFolder):
         if isinstance(save_handler, str | Path):
             save_handler = DiskSaver(save_handler, create_dir=True, save_on_rank=save_on_rank)
         self.save_handler: SaveHandler = save_handler
+        self._sharded = bool(getattr(save_handler, "sharded", False))
+        if self._sharded:
+            self.ext = str(getattr(save_handler, "ext", self.ext))
         self._background = BackgroundSaves(save_handler) if async_save else None
         self.filename_prefix = filename_prefix
         self.score_function = score_function
@@ -245,7 +248,11 @@ class Checkpoint(AdoptsFolder):
         displaced, kept = plan_retention(self._saved, filename, self.n_saved)
         new_saved = sorted([*kept, SavedItem(priority, filename)], key=lambda item: item.priority)
         if self.include_self:
-            checkpoint["checkpointer"] = {"_saved": [tuple(item) for item in new_saved]}
+            checkpoint["checkpointer"] = own = {"_saved": [tuple(item) for item in new_saved]}
+            if self._sharded:
+                from cadence.handlers.sharded import blob
+
+                checkpoint["checkpointer"] = blob(own)
         metadata = {"basename": self._basename(name), "score_name": self.score_name, "priority": priority}
         complete = self._completion(new_saved, displaced)
         if self._background is not None:
@@ -312,6 +319,10 @@ class Checkpoint(AdoptsFolder):
         return next(iter(self.to_save)) if len(self.to_save) == 1 else "checkpoint"
 
     def _gather(self) -> tuple[str, dict[str, Any]]:
+        if self._sharded:  # every rank's shards, by DCP (see ShardedDiskSaver)
+            from cadence.handlers.sharded import sharded_state
+
+            return self._name(), sharded_state(self.to_save, self.save_on_rank)
         sharded = "torch.distributed.fsdp" in sys.modules  # else no model can be FSDP-sharded
         owners = optimizer_owners(self.to_save) if sharded else {}
 

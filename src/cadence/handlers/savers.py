@@ -17,7 +17,7 @@ import torch
 
 from cadence.distributed import barrier, get_rank
 
-__all__ = ["BaseSaveHandler", "DiskSaver", "atomic_write", "temporary_target"]
+__all__ = ["BaseSaveHandler", "DiskSaver", "atomic_write", "fsync_dir", "is_complete", "temporary_target"]
 
 TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
@@ -81,7 +81,7 @@ class BaseSaveHandler(ABC):
         return
 
 
-def _fsync_dir(dirname: Path) -> None:
+def fsync_dir(dirname: Path) -> None:
     """Make a rename durable: fsync the folder (not possible, nor needed, on Windows)."""
     if os.name == "nt":
         return
@@ -104,6 +104,18 @@ def _create_temp(path: Path) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"Could not create a temporary file beside {str(path)!r}.")
+
+
+def is_complete(path: Path) -> bool:
+    """Whether ``path`` is a checkpoint file, or a sharded checkpoint folder with its ``.metadata`` (see
+    :class:`~cadence.handlers.sharded.ShardedDiskSaver`).
+
+    Example:
+        >>> import tempfile
+        >>> is_complete(Path(tempfile.mkdtemp()))
+        False
+    """
+    return path.is_file() or (path / ".metadata").is_file()
 
 
 def temporary_target(name: str) -> str | None:
@@ -206,7 +218,7 @@ def _write_file(path: Path, write: Callable[[IO[bytes]], None], *, atomic: bool)
             raise error from exc
         raise
     if atomic:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 class DiskSaver(BaseSaveHandler):

@@ -1,0 +1,147 @@
+"""ShardedDiskSaver in one process: DCP folders with Checkpoint's naming, retention, discovery and checks.
+
+The 2-process cases (FSDP shards per rank, resharding to one process, DDP to FSDP) are in
+tests/distributed/test_fsdp.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from cadence import Engine, Events
+from cadence.handlers import Checkpoint, CosineAnnealingScheduler, ShardedDiskSaver
+from cadence.handlers._loading import CheckpointMismatchError
+
+STEPS = 12
+
+
+def _batch(iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(iteration)
+    return torch.randn(8, 5, generator=g), torch.randint(0, 3, (8,), generator=g)
+
+
+def _run(folder: Path, *, stop_at: int | None = None, resume: bool = False, n_saved: int | None = 2) -> dict[str, Any]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def step(engine: Engine[Any], _: Any) -> float:
+        x, y = _batch(engine.state.iteration)
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    trainer: Engine[Any] = Engine(step)
+    scheduler = CosineAnnealingScheduler(optimizer, "lr", 0.01, 0.001, cycle_size=STEPS)
+    trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
+    to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "scheduler": scheduler}
+    checkpoint = Checkpoint(to_save, ShardedDiskSaver(folder, require_empty=False), n_saved=n_saved)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=2), checkpoint)
+    if resume:
+        assert Checkpoint.resume(to_save, folder) is not None
+    if stop_at is not None:
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda engine: engine.terminate())
+    trainer.run(range(4), max_epochs=STEPS // 4)
+    return {
+        "model": {k: v.clone() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "iteration": trainer.state.iteration,
+        "lr": optimizer.param_groups[0]["lr"],
+        "folders": sorted(p.name for p in folder.iterdir()),
+    }
+
+
+def test_a_run_stopped_and_resumed_from_sharded_checkpoints_equals_the_uninterrupted_run(tmp_path: Path) -> None:
+    expected = _run(tmp_path / "whole")
+    stopped = _run(tmp_path / "cut", stop_at=7)  # checkpoints at 2, 4, 6; iteration 7 is lost
+    assert stopped["folders"] == ["checkpoint_4.dcp", "checkpoint_6.dcp"]  # n_saved=2, no temporaries left
+    assert (tmp_path / "cut" / "checkpoint_6.dcp" / ".metadata").is_file()
+    resumed = _run(tmp_path / "cut", resume=True)
+    assert resumed["iteration"] == expected["iteration"] == STEPS
+    assert resumed["lr"] == expected["lr"]
+    for name, tensor in expected["model"].items():
+        assert torch.equal(resumed["model"][name], tensor), name
+    for index, slot in expected["optimizer"]["state"].items():
+        for key, value in slot.items():
+            assert torch.equal(resumed["optimizer"]["state"][index][key], value), (index, key)
+    # retention adopted the earlier run's folders: still two, the newest
+    assert resumed["folders"] == ["checkpoint_10.dcp", "checkpoint_12.dcp"]
+
+
+def test_resume_skips_incomplete_folders_and_one_missing_a_shard(tmp_path: Path) -> None:
+    _run(tmp_path, stop_at=6, n_saved=None)
+    (tmp_path / "checkpoint_6.dcp" / ".metadata").unlink()  # never published: not a checkpoint
+    shard = next((tmp_path / "checkpoint_4.dcp").glob("*.distcp"))
+    shard.unlink()  # a rank's file lost
+    (tmp_path / ".checkpoint_8.dcp.0123456789ab.tmp").mkdir()  # an interrupted save
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3))
+    trainer: Engine[Any] = Engine(lambda e, b: None)
+    with pytest.warns(UserWarning, match=r"checkpoint_4\.dcp.* is incomplete: the files \['__0_0\.distcp'\]"):
+        found = Checkpoint.resume({"model": model, "trainer": trainer}, tmp_path)
+    assert found is not None and found.name == "checkpoint_2.dcp"
+    assert trainer.state.iteration == 2
+    with pytest.raises(ValueError, match="is incomplete"):
+        Checkpoint.load_objects({"model": model}, tmp_path / "checkpoint_4.dcp")
+
+
+def test_a_mismatched_model_or_a_missing_entry_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    _run(tmp_path, stop_at=2)
+    folder = tmp_path / "checkpoint_2.dcp"
+    wider = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 3))
+    trainer: Engine[Any] = Engine(lambda e, b: None)
+    before = {k: v.clone() for k, v in wider.state_dict().items()}
+    with pytest.raises(CheckpointMismatchError, match=r"'0\.weight' of 'model' has shape \(16, 5\) in the checkpoint"):
+        Checkpoint.load_objects({"trainer": trainer, "model": wider}, folder)
+    assert all(torch.equal(wider.state_dict()[k], v) for k, v in before.items())
+    assert trainer.state.iteration == 0
+    with pytest.raises(CheckpointMismatchError, match=r"'ema' is not in the checkpoint, which holds \["):
+        Checkpoint.load_objects({"ema": trainer}, folder)
+    other = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3), nn.Linear(3, 3))
+    with pytest.raises(CheckpointMismatchError, match=r"'model' misses 3\.bias, 3\.weight"):
+        Checkpoint.load_objects({"model": other}, folder)
+    Checkpoint.load_objects({"model": other}, folder, strict=False)  # what it has is loaded
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Checkpoint.load_objects({"model": other}, tmp_path / "nothing.dcp")
+
+
+def test_a_model_alone_loads_from_a_full_training_checkpoint(tmp_path: Path) -> None:
+    expected = _run(tmp_path, stop_at=4)
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3))
+    Checkpoint.load_objects({"model": model}, tmp_path / "checkpoint_4.dcp")
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in expected["model"].items())
+
+
+def test_sharded_saver_bad_uses(tmp_path: Path) -> None:
+    model = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match="implement save_in_background"):
+        Checkpoint({"model": model}, ShardedDiskSaver(tmp_path), async_save=True)
+    Checkpoint({"model": model}, ShardedDiskSaver(tmp_path))(Engine(lambda e, b: None))
+    with pytest.raises(ValueError, match=r"Checkpoints \['model_0\.dcp'\] are already present"):
+        ShardedDiskSaver(tmp_path)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="exists but is not a folder"):
+        ShardedDiskSaver(tmp_path / "file")
+
+
+def test_saving_under_the_same_name_replaces_the_folder_whole(tmp_path: Path) -> None:
+    model = nn.Linear(2, 1)
+    checkpoint = Checkpoint({"model": model}, ShardedDiskSaver(tmp_path), n_saved=None)
+    trainer: Engine[Any] = Engine(lambda e, b: None)
+    checkpoint(trainer)
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    checkpoint(trainer)  # the same step: the same name
+    loaded = nn.Linear(2, 1)
+    Checkpoint.load_objects({"model": loaded}, tmp_path / "model_0.dcp")
+    assert torch.equal(loaded.weight, model.weight)
+    assert sorted(os.listdir(tmp_path)) == ["model_0.dcp"]
+    shutil.rmtree(tmp_path / "model_0.dcp")
