@@ -113,3 +113,15 @@ def test_fsdp2_with_bf16_mixed_precision_on_nccl_trains_and_saves_a_plain_checkp
     state = torch.load(tmp_path / name, weights_only=True)
     plain.load_state_dict(state["model"])
     assert all(p.dtype == torch.float32 for p in plain.parameters())
+
+
+def test_the_demo_trains_on_the_gpu_and_resumes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "cadence.examples.digits", "--output", str(tmp_path), "--quiet"]
+    first = subprocess.run([*command, "--epochs", "2"], capture_output=True, text=True, timeout=300, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = subprocess.run([*command, "--epochs", "3", "--resume"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "test accuracy of the best model" in again.stdout

@@ -197,8 +197,10 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     model = dist.auto_model(make_model(), strategy=args.strategy)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    trainer = create_supervised_trainer(model, optimizer, loss_fn, deterministic=True, seed=args.seed)
-    evaluator = create_supervised_evaluator(model, metrics={"accuracy": Accuracy(), "loss": Loss(loss_fn)})
+    device = dist.device()  # where auto_model put the model: batches follow it (a GPU when there is one)
+    trainer = create_supervised_trainer(model, optimizer, loss_fn, device, deterministic=True, seed=args.seed)
+    metrics = {"accuracy": Accuracy(), "loss": Loss(loss_fn)}
+    evaluator = create_supervised_evaluator(model, metrics=metrics, device=device)
 
     decay = max(args.epochs * len(train_loader) - args.warmup, 2)  # a run shorter than its warm-up still runs
     cosine = CosineAnnealingScheduler(optimizer, "lr", args.lr, 0.0, decay)
@@ -260,7 +262,7 @@ def test(model: nn.Module, best: Checkpoint, test_set: TensorDataset) -> float:
     if best.last_checkpoint is not None:
         dist.barrier()  # rank 0 writes the file (without waiting for the others): let it finish first
         Checkpoint.load_objects({"model": model}, best.last_checkpoint)
-    tester = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()})
+    tester = create_supervised_evaluator(model, metrics={"accuracy": Accuracy()}, device=dist.device())
     accuracy = float(tester.run(dist.auto_dataloader(test_set, batch_size=256)).metrics["accuracy"])
     if dist.get_rank() == 0:
         print(f"test accuracy of the best model: {accuracy:.2%}")
