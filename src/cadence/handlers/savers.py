@@ -82,7 +82,12 @@ class BaseSaveHandler(ABC):
 
 
 def fsync_dir(dirname: Path) -> None:
-    """Make a rename durable: fsync the folder (not possible, nor needed, on Windows)."""
+    """Make a rename durable: fsync the folder (not possible, nor needed, on Windows).
+
+    Example:
+        >>> import tempfile
+        >>> fsync_dir(Path(tempfile.mkdtemp()))
+    """
     if os.name == "nt":
         return
     fd = os.open(dirname, os.O_RDONLY)
