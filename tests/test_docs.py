@@ -86,6 +86,17 @@ def _object_at(path: str) -> object | None:
     raise LookupError(path)
 
 
+def test_every_public_class_and_function_has_a_docstring_with_an_example() -> None:
+    """What each API page shows: a description and a runnable example (the doctests run them)."""
+    lacking = set()
+    for module in _public_modules().values():
+        for name in getattr(module, "__all__", ()):
+            value = getattr(module, name)
+            if (inspect.isclass(value) or inspect.isroutine(value)) and ">>>" not in (inspect.getdoc(value) or ""):
+                lacking.add(f"{value.__module__}.{value.__qualname__}")
+    assert not lacking, f"public names without a docstring example: {sorted(lacking)}"
+
+
 @pytest.mark.slow
 def test_every_public_name_has_a_page_linked_from_each_module(site: Path) -> None:
     """Each name of each public module's ``__all__`` is linked from that module's page to the page
