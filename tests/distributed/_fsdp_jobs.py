@@ -81,3 +81,35 @@ def _files(folder: str | None) -> list[str]:
     if folder is None:
         return []
     return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
+
+
+def train_on_loader(
+    local_rank: int, strategy: str | None, folder: str, stop_at: int | None = None, resume: bool = False
+) -> dict[str, Any]:
+    """Two epochs of a deterministic supervised trainer on a seeded ``auto_dataloader`` (global batch
+    GLOBAL_BATCH, split among the ranks), with a sharded checkpoint every iteration; return the full model."""
+    from torch.utils.data import TensorDataset
+
+    from cadence.engine.supervised import create_supervised_trainer
+
+    g = torch.Generator().manual_seed(1)
+    data = TensorDataset(torch.randn(96, 6, generator=g), torch.randint(0, 3, (96,), generator=g))
+    loader = idist.auto_dataloader(data, batch_size=GLOBAL_BATCH, seed=3)
+    model = idist.auto_model(make_model(), strategy=strategy) if strategy else make_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    trainer = create_supervised_trainer(model, optimizer, nn.CrossEntropyLoss(), deterministic=True, seed=5)
+    to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
+    trainer.add_event_handler(
+        Events.ITERATION_COMPLETED, Checkpoint(to_save, ShardedDiskSaver(folder, require_empty=False), n_saved=1)
+    )
+    if resume:
+        Checkpoint.resume(to_save, folder)
+    if stop_at is not None:
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda engine: engine.terminate())
+    seen: list[list[int]] = []
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda engine: seen.append([engine.state.iteration]))
+    trainer.run(loader, max_epochs=2)
+    owners = optimizer_owners(to_save)
+    state = full_state(model, owners, 0)
+    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    return {"model": inner.state_dict() if state is None else state, "iteration": trainer.state.iteration}
