@@ -98,6 +98,7 @@ def test_every_public_class_and_function_has_a_docstring_with_an_example() -> No
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # includes building the site (about 1.5 minutes on 2 busy cores)
 def test_every_public_name_has_a_page_linked_from_each_module(site: Path) -> None:
     """Each name of each public module's ``__all__`` is linked from that module's page to the page
     documenting that very object (one page per object, whatever the paths it is exported at)."""
@@ -130,6 +131,7 @@ def test_every_public_name_has_a_page_linked_from_each_module(site: Path) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_internal_links_resolve(site: Path) -> None:
     pages = sorted(site.rglob("*.html"))
     ids = {page: _parse(page).ids for page in pages}
