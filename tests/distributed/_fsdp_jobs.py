@@ -36,6 +36,7 @@ def train(
     stop_at: int | None = None,
     resume: bool = False,
     sharded: bool = False,
+    async_save: bool = False,
 ) -> dict[str, Any]:
     """Train STEPS steps (stopping after ``stop_at``); checkpoint every step into ``folder`` (one file, or one
     DCP folder with ``sharded``); return full states."""
@@ -54,7 +55,7 @@ def train(
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
     if folder is not None:
         saver = (ShardedDiskSaver if sharded else DiskSaver)(folder, require_empty=False)
-        checkpoint = Checkpoint(to_save, saver, n_saved=2 if sharded else None)
+        checkpoint = Checkpoint(to_save, saver, n_saved=2 if sharded else None, async_save=async_save)
         trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
         if resume:
             Checkpoint.resume(to_save, folder)

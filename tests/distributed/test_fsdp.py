@@ -16,11 +16,16 @@ pytestmark = pytest.mark.slow
 
 
 def two(
-    strategy: str, folder: Path | None, stop_at: int | None = None, resume: bool = False, sharded: bool = False
+    strategy: str,
+    folder: Path | None,
+    stop_at: int | None = None,
+    resume: bool = False,
+    sharded: bool = False,
+    async_save: bool = False,
 ) -> dict[str, Any]:
     with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
         results: list[dict[str, Any]] = parallel.run(
-            jobs.train, strategy, None if folder is None else str(folder), stop_at, resume, sharded
+            jobs.train, strategy, None if folder is None else str(folder), stop_at, resume, sharded, async_save
         )
     return {"rank0": results[0], "bytes": [r["bytes"] for r in results]}
 
@@ -74,10 +79,10 @@ def test_a_plain_checkpoint_resumes_into_an_fsdp_model(
         assert torch.allclose(resumed["model"][name], tensor, rtol=1e-5, atol=1e-6), name
 
 
-def test_sharded_checkpoints_resume_bit_identically_and_each_rank_writes_its_shards(
+def test_sharded_asynchronous_checkpoints_resume_bit_identically_and_each_rank_writes_its_shards(
     tmp_path: Path, uninterrupted: dict[str, dict[str, Any]]
 ) -> None:
-    stopped = two("fsdp", tmp_path, stop_at=3, sharded=True)["rank0"]
+    stopped = two("fsdp", tmp_path, stop_at=3, sharded=True, async_save=True)["rank0"]  # written in the background
     # n_saved=2 folders, each complete: DCP's metadata and one shard file per rank
     assert stopped["files"] == [
         f"checkpoint_{step}.dcp/{name}" for step in (2, 3) for name in (".metadata", "__0_0.distcp", "__1_0.distcp")

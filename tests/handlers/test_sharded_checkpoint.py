@@ -122,14 +122,27 @@ def test_a_model_alone_loads_from_a_full_training_checkpoint(tmp_path: Path) -> 
 
 def test_sharded_saver_bad_uses(tmp_path: Path) -> None:
     model = nn.Linear(2, 1)
-    with pytest.raises(TypeError, match="implement save_in_background"):
-        Checkpoint({"model": model}, ShardedDiskSaver(tmp_path), async_save=True)
     Checkpoint({"model": model}, ShardedDiskSaver(tmp_path))(Engine(lambda e, b: None))
     with pytest.raises(ValueError, match=r"Checkpoints \['model_0\.dcp'\] are already present"):
         ShardedDiskSaver(tmp_path)
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="exists but is not a folder"):
         ShardedDiskSaver(tmp_path / "file")
+
+
+def test_asynchronous_sharded_saves_hold_the_state_of_their_step(tmp_path: Path) -> None:
+    model = nn.Linear(64, 64)
+    trainer: Engine[Any] = Engine(lambda e, b: None)
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, ShardedDiskSaver(tmp_path), async_save=True)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    checkpoint(trainer)
+    with torch.no_grad():
+        model.weight.mul_(2)  # while the folder is being written
+    checkpoint.wait()
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint_0.dcp"]
+    loaded = nn.Linear(64, 64)
+    Checkpoint.load_objects({"model": loaded}, tmp_path / "checkpoint_0.dcp")
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in expected.items())
 
 
 def test_saving_under_the_same_name_replaces_the_folder_whole(tmp_path: Path) -> None:

@@ -178,7 +178,13 @@ class Checkpoint(AdoptsFolder):
         self._sharded = bool(getattr(save_handler, "sharded", False))
         if self._sharded:
             self.ext = str(getattr(save_handler, "ext", self.ext))
-        self._background = BackgroundSaves(save_handler) if async_save else None
+        self._background: BackgroundSaves | None = None
+        if async_save and getattr(save_handler, "sharded", False):
+            from cadence.handlers.sharded import ShardedBackgroundSaves
+
+            self._background = ShardedBackgroundSaves(save_handler)  # type: ignore[arg-type]
+        elif async_save:
+            self._background = BackgroundSaves(save_handler)
         self.filename_prefix = filename_prefix
         self.score_function = score_function
         self.score_name = score_name

@@ -19,20 +19,30 @@ import io
 import os
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from cadence.distributed import barrier, get_rank
+from cadence.distributed import barrier, get_rank, is_distributed
+from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._fsdp_state import optimizer_owners
 from cadence.handlers._loading import CheckpointMismatchError
 from cadence.handlers._state_tree import check_objects, leaves, unwrap
 from cadence.handlers.savers import TEMP_SUFFIX, DiskSaver, fsync_dir
 
-__all__ = ["ShardedDiskSaver", "blob", "is_sharded_checkpoint", "load_sharded", "read_metadata", "sharded_state"]
+__all__ = [
+    "ShardedBackgroundSaves",
+    "ShardedDiskSaver",
+    "blob",
+    "is_sharded_checkpoint",
+    "load_sharded",
+    "read_metadata",
+    "sharded_state",
+]
 
 EXT = "dcp"
 _METADATA = ".metadata"
@@ -155,31 +165,42 @@ class ShardedDiskSaver(DiskSaver):
         from torch.distributed.checkpoint.filesystem import FileSystemWriter
         from torch.distributed.checkpoint.state_dict_saver import save
 
-        final = self.dirname / filename
-        temporary = self.dirname / f".{filename}.{hashlib.sha1(filename.encode()).hexdigest()[:12]}{TEMP_SUFFIX}"
-        publisher = get_rank() == self.save_on_rank
-        if publisher:
-            shutil.rmtree(temporary, ignore_errors=True)  # an interrupted save of the same name
-        barrier()
+        temporary = self._prepare(filename)
         try:
             with _quiet_in_one_process():
                 save(dict(checkpoint), storage_writer=FileSystemWriter(temporary, sync_files=True))
         except OSError as exc:
-            raise OSError(
-                exc.errno, f"Cannot write the sharded checkpoint {str(final)!r}: {exc.strerror or exc}"
-            ) from exc
+            raise self._write_error(filename, exc) from exc
         barrier()  # every rank's files and the metadata are written
-        if publisher:
-            if final.exists():  # a save under the same name: the new one replaces it
-                self._discard(final)
-            os.replace(temporary, final)
-            fsync_dir(self.dirname)
+        self._publish(temporary, filename)
         barrier()
+
+    def _prepare(self, filename: str) -> Path:
+        """The temporary folder of ``filename``'s save, emptied of an interrupted save's files (a collective)."""
+        temporary = self.dirname / f".{filename}.{hashlib.sha1(filename.encode()).hexdigest()[:12]}{TEMP_SUFFIX}"
+        if get_rank() == self.save_on_rank:
+            shutil.rmtree(temporary, ignore_errors=True)
+        barrier()
+        return temporary
+
+    def _publish(self, temporary: Path, filename: str) -> None:
+        """On ``save_on_rank``, rename the complete ``temporary`` folder to ``filename`` (replacing any such)."""
+        if get_rank() != self.save_on_rank:
+            return
+        final = self.dirname / filename
+        if final.exists():
+            self._discard(final)
+        os.replace(temporary, final)
+        fsync_dir(self.dirname)
+
+    def _write_error(self, filename: str, exc: OSError) -> OSError:
+        return OSError(exc.errno, f"Cannot write the sharded checkpoint {str(self.dirname / filename)!r}: {exc}")
 
     @property
     def supports_async_save(self) -> bool:
-        """``False``: sharded saves are synchronous."""
-        return False
+        """``True``: with ``Checkpoint(..., async_save=True)`` the state is staged in CPU memory and written by
+        ``torch.distributed.checkpoint.async_save`` while the loop goes on."""
+        return True
 
     def _discard(self, path: Path) -> None:
         """Delete a checkpoint folder: first renamed (so it no longer looks complete), then removed."""
@@ -201,6 +222,62 @@ class ShardedDiskSaver(DiskSaver):
 
     def __repr__(self) -> str:
         return f"ShardedDiskSaver(dirname={str(self.dirname)!r}, save_on_rank={self.save_on_rank})"
+
+
+class ShardedBackgroundSaves(BackgroundSaves):
+    """``async_save`` for a :class:`ShardedDiskSaver`: ``torch.distributed.checkpoint.async_save`` stages the
+    state in CPU memory on the loop's thread, then every rank writes its shards in the background, on a gloo
+    process group of its own (so that the writes never interleave with the loop's collectives). The folder is
+    published once every rank has written its files; its completion and errors are taken up by :meth:`finish`.
+
+    Example:
+        >>> import tempfile, os, torch
+        >>> saves = ShardedBackgroundSaves(ShardedDiskSaver(tempfile.mkdtemp()))
+        >>> saves.start("engine", {"model": {"w": torch.ones(2)}}, "model_1.dcp", {}, then=lambda: None)
+        >>> saves.finish(), os.listdir(saves.save_handler.dirname)
+        ('engine', ['model_1.dcp'])
+    """
+
+    save_handler: ShardedDiskSaver
+
+    def __init__(self, save_handler: ShardedDiskSaver) -> None:
+        super().__init__(save_handler)
+        self._group: Any = None
+        if is_distributed():  # a collective: Checkpoint is built on every rank
+            import torch.distributed as torch_dist
+
+            self._group = torch_dist.new_group(backend="gloo")
+
+    def start(self, owner: Any, checkpoint: Any, filename: str, metadata: Any, *, then: Callable[[], None]) -> None:
+        """Stage ``checkpoint`` and write it in the background; ``then()`` runs once it is published."""
+        from torch.distributed.checkpoint.filesystem import FileSystemWriter
+        from torch.distributed.checkpoint.state_dict_saver import async_save
+
+        saver = self.save_handler
+        temporary = saver._prepare(filename)
+        writer = FileSystemWriter(temporary, sync_files=True)
+        with _quiet_in_one_process():
+            response = async_save(dict(checkpoint), storage_writer=writer, process_group=self._group)
+        staged = getattr(response, "staging_completion", None)
+        if staged is not None:
+            staged.result()  # the loop may change the tensors once they are copied
+        written: Future[Any] = response if isinstance(response, Future) else response.upload_completion
+        group = self._group
+
+        def job() -> None:
+            try:
+                written.result()
+            except OSError as exc:
+                raise saver._write_error(filename, exc) from exc
+            if group is not None:
+                import torch.distributed as torch_dist
+
+                torch_dist.barrier(group=group)  # every rank's files and the metadata are written
+            saver._publish(temporary, filename)
+            then()
+
+        self._writer.submit(job)
+        self._pending = (owner, filename)
 
 
 def read_metadata(path: Path) -> Any:
