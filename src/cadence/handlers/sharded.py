@@ -243,6 +243,12 @@ class ShardedBackgroundSaves(BackgroundSaves):
     def __init__(self, save_handler: ShardedDiskSaver) -> None:
         super().__init__(save_handler)
         self._group: Any = None
+        self._stager: Any = None
+        with contextlib.suppress(ImportError):  # one stager for the run: its CPU buffers are reused by each save
+            from torch.distributed.checkpoint.staging import DefaultStager, StagingOptions
+
+            pinned = torch.cuda.is_available()
+            self._stager = DefaultStager(StagingOptions(pinned, False, False, False))
         if is_distributed():  # a collective: Checkpoint is built on every rank
             import torch.distributed as torch_dist
 
@@ -257,7 +263,9 @@ class ShardedBackgroundSaves(BackgroundSaves):
         temporary = saver._prepare(filename)
         writer = FileSystemWriter(temporary, sync_files=True)
         with _quiet_in_one_process():
-            response = async_save(dict(checkpoint), storage_writer=writer, process_group=self._group)
+            response = async_save(
+                dict(checkpoint), storage_writer=writer, process_group=self._group, async_stager=self._stager
+            )
         staged = getattr(response, "staging_completion", None)
         if staged is not None:
             staged.result()  # the loop may change the tensors once they are copied
