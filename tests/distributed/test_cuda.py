@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from cadence import Events
 from cadence import distributed as idist
 from cadence.engine.supervised import create_supervised_trainer
-from cadence.handlers import Checkpoint, DiskSaver
+from cadence.handlers import Checkpoint, DiskSaver, ShardedDiskSaver
 from cadence.metrics import Accuracy
 
 pytestmark = [
@@ -100,8 +100,12 @@ def _fsdp_job(local_rank: int, folder: str) -> dict[str, Any]:
     trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda engine: losses.append(engine.state.output))
     checkpoint = Checkpoint({"model": sharded, "optimizer": optimizer}, folder, n_saved=1)
     trainer.add_event_handler(Events.COMPLETED, checkpoint)
+    dcp_folder = Path(folder) / "dcp"
+    to_save = {"model": sharded, "optimizer": optimizer, "trainer": trainer}
+    in_background = Checkpoint(to_save, ShardedDiskSaver(dcp_folder), n_saved=2, async_save=True)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(every=5), in_background)  # DCP async_save on its gloo group
     trainer.run(_loader(), max_epochs=3)
-    return {"first": losses[0], "last": losses[-1], "files": sorted(p.name for p in Path(folder).iterdir())}
+    return {"first": losses[0], "last": losses[-1], "files": sorted(p.name for p in Path(folder).glob("*.pt"))}
 
 
 def test_fsdp2_with_bf16_mixed_precision_on_nccl_trains_and_saves_a_plain_checkpoint(tmp_path: Path) -> None:
@@ -113,6 +117,10 @@ def test_fsdp2_with_bf16_mixed_precision_on_nccl_trains_and_saves_a_plain_checkp
     state = torch.load(tmp_path / name, weights_only=True)
     plain.load_state_dict(state["model"])
     assert all(p.dtype == torch.float32 for p in plain.parameters())
+    assert sorted(p.name for p in (tmp_path / "dcp").iterdir()) == ["checkpoint_25.dcp", "checkpoint_30.dcp"]
+    from_dcp = nn.Sequential(nn.Linear(32, 256), nn.ReLU(), nn.Linear(256, 4))
+    Checkpoint.load_objects({"model": from_dcp}, tmp_path / "dcp" / "checkpoint_30.dcp")  # the same final weights
+    assert all(torch.equal(from_dcp.state_dict()[k], v) for k, v in plain.state_dict().items())
 
 
 def test_the_demo_trains_on_the_gpu_and_resumes(tmp_path: Path) -> None:
