@@ -4,6 +4,7 @@ during a checkpoint write, in one and two processes: the end result is the unint
 from __future__ import annotations
 
 import csv
+import io
 import random
 import signal
 import subprocess
@@ -21,7 +22,7 @@ EPOCHS = "3"
 N_SAVED = 2  # the demo's checkpoints keep the last two
 
 
-def demo(out: Path, *extra: str, nproc: int = 1) -> list[str]:
+def demo_command(out: Path, *extra: str, nproc: int = 1) -> list[str]:
     args = ["--output", str(out), "--epochs", EPOCHS, "--quiet", "--save-every", "7", "--nproc", str(nproc)]
     return [sys.executable, "-m", "tests.resume.demo_faults", *extra, *args]
 
@@ -33,7 +34,13 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def latest(out: Path) -> dict[str, Any]:
-    files = sorted((out / "checkpoints").glob("checkpoint_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+    files = sorted((out / "checkpoints").glob("checkpoint_*"), key=lambda p: int(p.stem.split("_")[1]))
+    if files[-1].is_dir():  # a sharded (DCP) checkpoint: read back as one state, each object's entry unpickled
+        from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+        dcp_to_torch_save(files[-1], out / "latest.pt")
+        state = torch.load(out / "latest.pt", weights_only=False)
+        return {k: torch.load(v, weights_only=True) if isinstance(v, io.BytesIO) else v for k, v in state.items()}
     checkpoint: dict[str, Any] = torch.load(files[-1], weights_only=True)
     return checkpoint
 
@@ -43,8 +50,16 @@ def log_rows(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))  # every step and every value: the resumed run is the uninterrupted one
 
 
-@pytest.mark.parametrize("nproc", [1, 2])
-def test_the_demo_killed_anywhere_and_resumed_ends_as_the_uninterrupted_run(tmp_path: Path, nproc: int) -> None:
+SHARDED = ("--strategy", "fsdp", "--sharded-checkpoint", "--async-checkpoint")
+
+
+@pytest.mark.parametrize(("nproc", "flags"), [(1, ()), (2, ()), (2, SHARDED)], ids=["1", "2", "2-fsdp-sharded-async"])
+def test_the_demo_killed_anywhere_and_resumed_ends_as_the_uninterrupted_run(
+    tmp_path: Path, nproc: int, flags: tuple[str, ...]
+) -> None:
+    def demo(out: Path, *extra: str, nproc: int = 1) -> list[str]:
+        return demo_command(out, *extra, *flags, nproc=nproc)
+
     started = time.monotonic()
     run(demo(tmp_path / "reference", nproc=nproc))
     duration = time.monotonic() - started

@@ -8,6 +8,7 @@ logs, checkpoints every few iterations for exact resume, and distributed trainin
     python -m cadence.examples.digits --resume         # continue after Ctrl-C, kill -9 or SIGTERM
     python -m cadence.examples.digits --nproc 2        # 2 CPU processes with gloo
     python -m cadence.examples.digits --nproc 2 --strategy fsdp --async-checkpoint
+    python -m cadence.examples.digits --nproc 2 --strategy fsdp --sharded-checkpoint   # each process its shards
     torchrun --nproc_per_node 2 -m cadence.examples.digits
 
 Everything is written under ``--output`` (default ``runs/digits``): ``checkpoints/``, ``best/``,
@@ -39,6 +40,7 @@ from cadence.handlers import (
     EarlyStopping,
     Preemption,
     ProgressBar,
+    ShardedDiskSaver,
     create_lr_scheduler_with_warmup,
     global_step_from_engine,
 )
@@ -89,6 +91,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--async-checkpoint",
         action="store_true",
         help="write checkpoints on a background thread while training goes on",
+    )
+    parser.add_argument(
+        "--sharded-checkpoint",
+        action="store_true",
+        help="checkpoints as torch.distributed.checkpoint folders, each process writing its own shards",
     )
     parser.add_argument(
         "--tensorboard", action=argparse.BooleanOptionalAction, default=True, help="also write TensorBoard logs"
@@ -215,13 +222,11 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     early_stopping, best = validation_and_stopping(args, trainer, evaluator, val_loader, model)
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "lr_scheduler": scheduler}
     to_save |= {"running_loss": running_loss, "early_stopping": early_stopping, "best": best}
-    # Checkpoints hold full (unsharded) states, so --resume works with any --nproc and either --strategy.
-    checkpoints = Checkpoint(
-        to_save,
-        DiskSaver(args.output / "checkpoints", require_empty=False),
-        n_saved=2,
-        async_save=args.async_checkpoint,
-    )
+    # Checkpoints hold full (unsharded) states, or shards that DCP reshards on load (--sharded-checkpoint), so
+    # --resume works with any --nproc and either --strategy.
+    folder = args.output / "checkpoints"
+    saver = (ShardedDiskSaver if args.sharded_checkpoint else DiskSaver)(folder, require_empty=False)
+    checkpoints = Checkpoint(to_save, saver, n_saved=2, async_save=args.async_checkpoint)
     if args.resume:
         resumed = Checkpoint.resume(to_save, args.output / "checkpoints")
         if dist.get_rank() == 0:
