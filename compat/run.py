@@ -3,7 +3,8 @@
 Steps:
 1. Get the released source distribution with pip (cached in ``.compat/``) and take its ``tests/`` only.
 2. Apply the private-internals rule (``compat/exclusions.py``) and list what it leaves out.
-3. Run the selected test files twice, one pytest process per file: against the installed
+3. Run the selected test files twice, in batches of files that share a folder (one pytest process per
+   batch, two batches at a time): against the installed
    pytorch-ignite 0.5.5 (the baseline) and against cadence through the stand-in ``compat/ignite``;
    then the files' ``distributed`` tests again in two gloo processes on 127.0.0.1, the way Ignite's
    CI runs them (each counts once more, as "2 processes: <test>").
@@ -121,14 +122,28 @@ def test_files(work: Path, only: str | None) -> dict[str, str]:
     return files
 
 
-def run_file(work: Path, rel: str, target: str, *, processes: int = 1) -> dict[str, str]:
-    """Run one test file against ``target`` ("ignite" or "cadence"); map each test id to its outcome.
+def run_batch(work: Path, rels: list[str], target: str, *, processes: int = 1) -> dict[str, dict[str, str]]:
+    """Run several test files in one pytest process against ``target`` ("ignite" or "cadence").
 
-    With ``processes=2`` only the file's ``distributed`` tests run, in two gloo processes (pytest-xdist
+    Returns, for each file, a map of its test ids to their outcomes. One process per batch, not per file:
+    starting pytest with torch and the fixtures costs about 5 s, which per file was most of the run. A file
+    that reports no test (a crash or a timeout lost the batch's report) runs again alone.
+
+    With ``processes=2`` only the files' ``distributed`` tests run, in two gloo processes (pytest-xdist
     workers, as Ignite's own CI does); their ids are prefixed with :data:`TWO_PROCESSES`.
     """
+    found = _run_pytest(work, rels, target, processes, f"batch-{rels[0]}")
+    for rel in rels:
+        if not found.get(rel) and len(rels) > 1:
+            found[rel] = _run_pytest(work, [rel], target, processes, rel).get(rel, {})
+    if processes > 1:
+        found = {rel: {TWO_PROCESSES + t: o for t, o in outcomes.items()} for rel, outcomes in found.items()}
+    return found
+
+
+def _run_pytest(work: Path, rels: list[str], target: str, processes: int, name: str) -> dict[str, dict[str, str]]:
     suffix = "" if processes == 1 else f".{processes}procs"
-    out = CACHE / "results" / target / (rel.replace("/", "__") + suffix + ".xml")
+    out = CACHE / "results" / target / (name.replace("/", "__") + suffix + ".xml")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -137,28 +152,42 @@ def run_file(work: Path, rel: str, target: str, *, processes: int = 1) -> dict[s
     if target == "cadence":
         path.insert(0, str(HERE))
     env["PYTHONPATH"] = os.pathsep.join(path)
-    command = [sys.executable, "-m", "pytest", rel, f"--junitxml={out}", "--timeout=120", "-p", "no:randomly"]
+    command = [sys.executable, "-m", "pytest", *rels, f"--junitxml={out}", "--timeout=120", "-p", "no:randomly"]
     if processes > 1:
         env["WORLD_SIZE"] = str(processes)
         command += ["-m", "distributed", "--dist=each", f"--tx={processes}*popen//python={sys.executable}"]
         Path("/tmp/free_port").unlink(missing_ok=True)  # where Ignite's conftest passes rank 0's port on
-    with contextlib.suppress(subprocess.TimeoutExpired):  # the tests that finished are in the XML
+    with contextlib.suppress(subprocess.TimeoutExpired):  # a lost report makes run_batch retry file by file
         subprocess.run(
-            command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=FILE_TIMEOUT_S
+            command,
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=FILE_TIMEOUT_S * len(rels),
         )
-    outcomes = parse_junit(out)
-    return outcomes if processes == 1 else {TWO_PROCESSES + test: outcome for test, outcome in outcomes.items()}
+    return parse_junit(out, rels)
 
 
-def parse_junit(path: Path) -> dict[str, str]:
+def parse_junit(path: Path, rels: list[str]) -> dict[str, dict[str, str]]:
+    """Read a JUnit report: for each of ``rels``, its test ids (``Class::name`` or ``name``) and outcomes."""
+    modules = {rel.removesuffix(".py").replace("/", "."): rel for rel in rels}
+    found: dict[str, dict[str, str]] = {rel: {} for rel in rels}
     if not path.exists():
-        return {}
-    outcomes = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
+        return found
+    try:
+        cases = list(ET.parse(path).getroot().iter("testcase"))
+    except ET.ParseError:  # a report cut short
+        return found
+    for case in cases:
         classname = case.get("classname", "")
         name = case.get("name", "")
         parts = classname.split(".")
         klass = parts[-1] if parts and parts[-1].startswith("Test") else None
+        module = ".".join(parts[:-1]) if klass else classname
+        if module not in modules:
+            continue
+        outcomes = found[modules[module]]
         test_id = f"{klass}::{name}" if klass else name
         kinds = {child.tag for child in case}
         if kinds & {"failure", "error"}:
@@ -171,10 +200,18 @@ def parse_junit(path: Path) -> dict[str, str]:
         previous = outcomes.get(test_id)
         if previous is None or _RANK[outcome] > _RANK[previous]:
             outcomes[test_id] = outcome
-    return outcomes
+    return found
 
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2}
+
+
+def batches(rels: list[str], size: int = 20) -> list[list[str]]:
+    """Split the files into batches of at most ``size`` that share a folder (one pytest process each)."""
+    by_folder: dict[str, list[str]] = {}
+    for rel in rels:
+        by_folder.setdefault(rel.rsplit("/", 1)[0], []).append(rel)
+    return [group[i : i + size] for group in by_folder.values() for i in range(0, len(group), size)]
 
 
 def function_of(test_id: str) -> str:
@@ -190,7 +227,7 @@ def check_stand_in(work: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="run only the test files whose path contains this")
-    parser.add_argument("--skip-baseline", action="store_true", help="reuse the last baseline results")
+    parser.add_argument("--skip-baseline", action="store_true", help="reuse .compat/results/baseline.json")
     parser.add_argument("--raise-floor", action="store_true", help="record the totals reached in floor.json")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
@@ -200,27 +237,33 @@ def main() -> int:
     files = test_files(work, args.only)
     excluded = {rel: excluded_tests((work / rel).with_suffix(".py.orig")) for rel in files}
 
-    def both(rel: str) -> tuple[str, dict[str, str], dict[str, str]]:
-        baseline_xml = CACHE / "results" / "ignite" / (rel.replace("/", "__") + ".xml")
-        if args.skip_baseline and baseline_xml.exists():
-            baseline = parse_junit(baseline_xml)
-        else:
-            baseline = run_file(work, rel, "ignite")
-        return rel, baseline, run_file(work, rel, "cadence")
-
+    distributed = [rel for rel in sorted(files) if "pytest.mark.distributed" in (work / rel).read_text()]
+    baseline_cache = CACHE / "results" / "baseline.json"
+    if args.skip_baseline and baseline_cache.exists():
+        targets, baseline = ["cadence"], json.loads(baseline_cache.read_text())
+    else:
+        targets, baseline = ["ignite", "cadence"], {}
+    ours: dict[str, dict[str, str]] = {}
+    results = {"ignite": baseline, "cadence": ours}
+    tasks = [(target, batch) for batch in batches(sorted(files)) for target in targets]
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(both, sorted(files)))
+        outcomes = pool.map(lambda task: run_batch(work, task[1], task[0]), tasks)
+        for (target, _), found in zip(tasks, outcomes, strict=True):
+            results[target].update(found)
     # The 2-process phase runs alone: Ignite's fixtures pass rank 0's port through one fixed file.
-    for rel, baseline, ours in results:
-        if "pytest.mark.distributed" in (work / rel).read_text():
-            baseline.update(run_file(work, rel, "ignite", processes=2))
-            ours.update(run_file(work, rel, "cadence", processes=2))
+    if distributed:
+        for target in targets:
+            for rel, found in run_batch(work, distributed, target, processes=2).items():
+                results[target].setdefault(rel, {}).update(found)
+    if "ignite" in targets and not args.only:
+        baseline_cache.write_text(json.dumps(baseline, indent=1, sort_keys=True))
 
     rows, totals, failures = [], {part: [0, 0] for part in SELECTION}, {}
-    for rel, baseline, ours in results:
+    for rel in sorted(files):
         left_out = excluded[rel]
-        counted = [t for t, outcome in baseline.items() if outcome == "passed" and function_of(t) not in left_out]
-        passed = [t for t in counted if ours.get(t) == "passed"]
+        on_ignite, on_cadence = baseline.get(rel, {}), ours.get(rel, {})
+        counted = [t for t, outcome in on_ignite.items() if outcome == "passed" and function_of(t) not in left_out]
+        passed = [t for t in counted if on_cadence.get(t) == "passed"]
         failures[rel] = sorted(set(counted) - set(passed))
         rows.append((rel, len(passed), len(counted), len(left_out)))
         totals[files[rel]][0] += len(passed)

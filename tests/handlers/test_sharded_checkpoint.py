@@ -158,3 +158,13 @@ def test_saving_under_the_same_name_replaces_the_folder_whole(tmp_path: Path) ->
     assert torch.equal(loaded.weight, model.weight)
     assert sorted(os.listdir(tmp_path)) == ["model_0.dcp"]
     shutil.rmtree(tmp_path / "model_0.dcp")
+
+
+def test_a_mock_save_handler_is_not_taken_for_a_sharded_one() -> None:
+    from unittest.mock import MagicMock
+
+    saver = MagicMock()  # any attribute of a mock is truthy: "sharded" must be True itself
+    model = nn.Linear(2, 1)
+    Checkpoint({"model": model}, saver)(Engine(lambda e, b: None))
+    (state, filename, metadata), _ = saver.call_args
+    assert filename == "model_0.pt" and set(state) == {"weight", "bias"}
