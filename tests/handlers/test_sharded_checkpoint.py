@@ -166,5 +166,5 @@ def test_a_mock_save_handler_is_not_taken_for_a_sharded_one() -> None:
     saver = MagicMock()  # any attribute of a mock is truthy: "sharded" must be True itself
     model = nn.Linear(2, 1)
     Checkpoint({"model": model}, saver)(Engine(lambda e, b: None))
-    (state, filename, metadata), _ = saver.call_args
+    (state, filename, _metadata), _ = saver.call_args
     assert filename == "model_0.pt" and set(state) == {"weight", "bias"}
