@@ -79,7 +79,7 @@ def _local_bytes(tensor: torch.Tensor) -> int:
 
 
 def _files(folder: str | None) -> list[str]:
-    if folder is None:
+    if folder is None or idist.get_rank() != 0:  # rank 0 removes displaced folders: only it lists them
         return []
     return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
 

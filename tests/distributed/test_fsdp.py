@@ -30,6 +30,15 @@ def two(
     return {"rank0": results[0], "bytes": [r["bytes"] for r in results]}
 
 
+def assert_bit_identical(resumed: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert resumed["iteration"] == jobs.STEPS
+    for name, tensor in expected["model"].items():
+        assert torch.equal(resumed["model"][name], tensor), name
+    for name, slot in expected["optimizer"]["state"].items():
+        for key, value in slot.items():
+            assert torch.equal(resumed["optimizer"]["state"][name][key], value), (name, key)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     return {strategy: two(strategy, tmp_path_factory.mktemp(strategy)) for strategy in ("ddp", "fsdp")}
@@ -50,12 +59,7 @@ def test_fsdp_killed_and_resumed_on_the_same_world_size_is_bit_identical(
     two("fsdp", tmp_path, stop_at=3)
     resumed = two("fsdp", tmp_path, resume=True)["rank0"]
     expected = uninterrupted["fsdp"]["rank0"]
-    assert resumed["iteration"] == jobs.STEPS
-    for name, tensor in expected["model"].items():
-        assert torch.equal(resumed["model"][name], tensor), name
-    for name, slot in expected["optimizer"]["state"].items():
-        for key, value in slot.items():
-            assert torch.equal(resumed["optimizer"]["state"][name][key], value), (name, key)
+    assert_bit_identical(resumed, expected)
 
 
 def test_a_two_rank_fsdp_checkpoint_resumes_in_one_plain_process(
@@ -89,12 +93,7 @@ def test_sharded_asynchronous_checkpoints_resume_bit_identically_and_each_rank_w
     ]
     resumed = two("fsdp", tmp_path, resume=True, sharded=True)["rank0"]
     expected = uninterrupted["fsdp"]["rank0"]
-    assert resumed["iteration"] == jobs.STEPS
-    for name, tensor in expected["model"].items():
-        assert torch.equal(resumed["model"][name], tensor), name
-    for name, slot in expected["optimizer"]["state"].items():
-        for key, value in slot.items():
-            assert torch.equal(resumed["optimizer"]["state"][name][key], value), (name, key)
+    assert_bit_identical(resumed, expected)
 
 
 def test_a_two_rank_sharded_checkpoint_resumes_in_one_plain_process_and_a_ddp_one_into_fsdp(

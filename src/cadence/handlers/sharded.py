@@ -96,20 +96,29 @@ def sharded_state(to_save: Mapping[str, Any], save_on_rank: int) -> dict[str, An
         >>> sorted(state["model"]), sorted(state["step"])
         (['bias', 'weight'], ['param_groups', 'state'])
     """
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
-
-    owners = optimizer_owners(to_save)
     state: dict[str, Any] = {}
-    for path, obj in leaves(to_save, "state_dict"):
-        target = unwrap(obj)
-        owner = _owner_of(target, owners)
-        if isinstance(target, nn.Module):
-            state[path] = get_model_state_dict(target)
-        elif owner is not None:
-            state[path] = get_optimizer_state_dict(owner, target)
+    for path, target, tensors in _by_kind(to_save, "state_dict", optimizer_owners(to_save)):
+        if tensors is not None:
+            state[path] = tensors
         elif get_rank() == save_on_rank:
             state[path] = blob(target.state_dict())
     return state
+
+
+def _by_kind(tree: Mapping[str, Any], method: str, owners: Mapping[int, nn.Module]) -> Iterator[tuple[str, Any, Any]]:
+    """``(path, object, DCP state)`` for each object of ``tree``: the (sharded) state of a model, or of an
+    optimizer of a model in ``tree`` (keyed by parameter names); ``None`` for any other object."""
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
+
+    for path, obj in leaves(tree, method):
+        target = unwrap(obj)
+        owner = _owner_of(target, owners)
+        if isinstance(target, nn.Module):
+            yield path, target, get_model_state_dict(target)
+        elif owner is not None:
+            yield path, target, get_optimizer_state_dict(owner, target)
+        else:
+            yield path, target, None
 
 
 class ShardedDiskSaver(DiskSaver):
@@ -228,7 +237,7 @@ class ShardedBackgroundSaves(BackgroundSaves):
     """``async_save`` for a :class:`ShardedDiskSaver`: ``torch.distributed.checkpoint.async_save`` stages the
     state in CPU memory on the loop's thread, then every rank writes its shards in the background, on a gloo
     process group of its own (so that the writes never interleave with the loop's collectives). The folder is
-    published once every rank has written its files; its completion and errors are taken up by :meth:`finish`.
+    published once every rank has written its files; its completion and errors are taken up by ``finish()``.
 
     Example:
         >>> import tempfile, os, torch
@@ -321,18 +330,12 @@ def read_metadata(path: Path) -> Any:
 
 def _templates(to_load: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[int, nn.Module]]:
     """What DCP loads into: (the models' and optimizers' states, placeholders for the other objects, owners)."""
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
-
     owners = optimizer_owners(to_load)
     tensors: dict[str, Any] = {}
     blobs: dict[str, Any] = {}
-    for path, obj in leaves(to_load, "load_state_dict"):
-        target = unwrap(obj)
-        owner = _owner_of(target, owners)
-        if isinstance(target, nn.Module):
-            tensors[path] = get_model_state_dict(target)
-        elif owner is not None:
-            tensors[path] = get_optimizer_state_dict(owner, target)
+    for path, _, state in _by_kind(to_load, "load_state_dict", owners):
+        if state is not None:
+            tensors[path] = state
         else:
             blobs[path] = io.BytesIO()
     return tensors, blobs, owners
