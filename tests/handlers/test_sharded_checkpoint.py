@@ -168,3 +168,9 @@ def test_a_mock_save_handler_is_not_taken_for_a_sharded_one() -> None:
     Checkpoint({"model": model}, saver)(Engine(lambda e, b: None))
     (state, filename, _metadata), _ = saver.call_args
     assert filename == "model_0.pt" and set(state) == {"weight", "bias"}
+
+
+def test_a_save_on_rank_the_run_does_not_have_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"save_on_rank=1, but this run has 1 process \(rank 0\)"):
+        ShardedDiskSaver(tmp_path, save_on_rank=1)
+    assert list(tmp_path.iterdir()) == []

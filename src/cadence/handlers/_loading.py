@@ -225,7 +225,7 @@ def load_objects(
     if isinstance(checkpoint, str | Path) and Path(checkpoint).is_dir():
         from cadence.handlers.sharded import load_sharded
 
-        return load_sharded(to_load, checkpoint, strict=strict)
+        return load_sharded(to_load, checkpoint, strict=strict, weights_only=weights_only)
     if isinstance(checkpoint, str | Path):
         source = f" from {str(checkpoint)!r}"
         checkpoint = read_checkpoint(checkpoint, weights_only=weights_only, map_location=map_location)

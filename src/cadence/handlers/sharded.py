@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cadence.distributed import barrier, get_rank, is_distributed
+from cadence.distributed import barrier, get_rank, get_world_size, is_distributed
 from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._fsdp_state import optimizer_owners
 from cadence.handlers._loading import CheckpointMismatchError
@@ -157,6 +157,13 @@ class ShardedDiskSaver(DiskSaver):
     def __init__(
         self, dirname: str | Path, create_dir: bool = True, require_empty: bool = True, save_on_rank: int = 0
     ) -> None:
+        world_size = get_world_size()
+        if isinstance(save_on_rank, int) and not isinstance(save_on_rank, bool) and save_on_rank >= world_size:
+            ranks = "rank 0" if world_size == 1 else f"ranks 0 to {world_size - 1}"
+            raise ValueError(
+                f"save_on_rank={save_on_rank}, but this run has {world_size} process{'es' * (world_size > 1)} "
+                f"({ranks}): its checkpoints would never be published. Use one of its ranks (0 by default)."
+            )
         super().__init__(dirname, True, create_dir, require_empty, save_on_rank, wait_all_ranks=True)
         barrier()  # the folder exists before any rank writes into it
 
@@ -389,11 +396,14 @@ def _problems(tensors: Mapping[str, Any], blobs: Mapping[str, Any], metadata: An
     return problems
 
 
-def load_sharded(to_load: Mapping[str, Any], path: str | Path, *, strict: bool = True) -> None:
+def load_sharded(
+    to_load: Mapping[str, Any], path: str | Path, *, strict: bool = True, weights_only: bool = True
+) -> None:
     """Load ``to_load`` from the sharded checkpoint folder ``path``, on any number of ranks (a collective).
 
     Everything is checked against the checkpoint's metadata first (names, shapes, missing files); only then
     are the objects loaded. Models may be FSDP2-sharded or plain, whatever wrote the checkpoint.
+    ``weights_only=False`` unpickles any object in the non-tensor entries (only for checkpoints you trust).
 
     Example:
         >>> import tempfile, torch
@@ -432,7 +442,7 @@ has shape (1, 2) in the checkpoint, (1, 3) here.
                 load(blobs, checkpoint_id=path, planner=DefaultLoadPlanner(allow_partial_load=True))
             for key, buffer in blobs.items():
                 buffer.seek(0)
-                state = torch.load(buffer, map_location="cpu", weights_only=True)
+                state = torch.load(buffer, map_location="cpu", weights_only=weights_only)
                 target = unwrap(objects[key])
                 snapshots.append((target, copy.deepcopy(target.state_dict())))
                 target.load_state_dict(state)
