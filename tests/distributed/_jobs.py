@@ -198,6 +198,12 @@ def spin(local_rank: int, folder: str) -> None:
         time.sleep(0.05)
 
 
+def spin_until_terminated(local_rank: int, folder: str) -> None:
+    """As :func:`spin`, but SIGTERM ends the worker with ``sys.exit(143)`` (as ``Preemption`` does)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    spin(local_rank, folder)
+
+
 def killed_on_rank_1(local_rank: int) -> None:
     if idist.get_rank() == 1:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -210,9 +216,9 @@ def multinode(local_rank: int) -> dict[str, Any]:
 
 JOBS = {"everything": check_everything, "multinode": multinode}
 
-if __name__ == "__main__" and sys.argv[1] == "spin":  # a launcher of two spinning workers, to be killed
+if __name__ == "__main__" and sys.argv[1] in ("spin", "spin-exit"):  # a launcher of two workers, to be killed
     with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:
-        parallel.run(spin, sys.argv[2])
+        parallel.run(spin if sys.argv[1] == "spin" else spin_until_terminated, sys.argv[2])
 elif __name__ == "__main__":
     job, outdir = sys.argv[1], sys.argv[2]
     with idist.Parallel("gloo", timeout=60) as parallel:

@@ -154,20 +154,26 @@ def _worker(
         payload = pickle.dumps(fn(local_rank, *args, **kwargs))
     except SystemExit as exc:  # a deliberate exit (e.g. Preempted): the launcher exits with the same status
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        conn.send(("exit", code, f"{type(exc).__name__}: {exc}", time.time()))
+        _report(conn, ("exit", code, f"{type(exc).__name__}: {exc}", time.time()))
         destroy_group(synchronise=False)
         conn.close()
         sys.exit(code)
     except BaseException as exc:
         # Report before tearing anything down, so this report is older than the errors it causes elsewhere.
         summary = f"{type(exc).__name__}: {exc}"
-        conn.send(("error", summary, traceback.format_exc(), time.time(), _cause_of(exc).value))
+        _report(conn, ("error", summary, traceback.format_exc(), time.time(), _cause_of(exc).value))
         destroy_group(synchronise=False)
         conn.close()
         sys.exit(1)
     destroy_group(synchronise=True)
-    conn.send(("ok", payload))
+    _report(conn, ("ok", payload))
     conn.close()
+
+
+def _report(conn: Connection, message: tuple[Any, ...]) -> None:
+    """Tell the launcher how this worker ended; a launcher that died (its pipe is broken) has nobody to tell."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.send(message)
 
 
 def destroy_group(*, synchronise: bool) -> None:
