@@ -248,7 +248,7 @@ class CSVLogger(_FileLogger):
         new = [name for name in row if name not in self.columns]
         if new:
             self._widen(new)
-        offset = os.fstat(self._file.fileno()).st_size
+        offset = os.fstat(self._file.fileno()).st_size if self.one_row_per_step else 0  # where this row starts
         csv.writer(self._file).writerow([row.get(name, "") for name in self.columns])
         self._file.flush()
         if self.one_row_per_step:
