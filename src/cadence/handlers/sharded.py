@@ -38,7 +38,6 @@ __all__ = [
     "ShardedBackgroundSaves",
     "ShardedDiskSaver",
     "blob",
-    "is_sharded_checkpoint",
     "load_sharded",
     "read_metadata",
     "sharded_state",
@@ -46,17 +45,6 @@ __all__ = [
 
 EXT = "dcp"
 _METADATA = ".metadata"
-
-
-def is_sharded_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` is a complete sharded checkpoint: a folder with DCP's ``.metadata`` file.
-
-    Example:
-        >>> import tempfile
-        >>> is_sharded_checkpoint(tempfile.mkdtemp())
-        False
-    """
-    return (Path(path) / _METADATA).is_file()
 
 
 @contextlib.contextmanager
