@@ -210,11 +210,20 @@ def killed_on_rank_1(local_rank: int) -> None:
     idist.all_reduce(1.0)
 
 
+def restarted(local_rank: int) -> dict[str, Any]:
+    """Rank 1 dies after a collective in torchrun's first round of workers; the next round finishes."""
+    gathered = idist.all_gather(idist.get_rank())
+    round_ = int(os.environ["TORCHELASTIC_RESTART_COUNT"])
+    if round_ == 0 and idist.get_rank() == 1:
+        os._exit(3)
+    return {"round": round_, "gathered": gathered}
+
+
 def multinode(local_rank: int) -> dict[str, Any]:
     return {"context": context(), "gathered": idist.all_gather(idist.get_node_rank() * 10 + local_rank)}
 
 
-JOBS = {"everything": check_everything, "multinode": multinode}
+JOBS = {"everything": check_everything, "multinode": multinode, "restarted": restarted}
 
 if __name__ == "__main__" and sys.argv[1] in ("spin", "spin-exit"):  # a launcher of two workers, to be killed
     with idist.Parallel("gloo", nproc_per_node=2, timeout=60) as parallel:

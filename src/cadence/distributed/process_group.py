@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.distributed.constants import default_pg_timeout
 
+from cadence.distributed._elastic_store import round_store, uses_agent_store
 from cadence.distributed.context import (
     available_backends,
     backend,
@@ -117,7 +119,9 @@ def initialize(
 
     Under torchrun the environment (``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``...) describes
     the group; under SLURM (``srun``) SLURM's variables do. Without either, a group of one process is made
-    (``rank``/``world_size`` with a non-env ``init_method`` may say otherwise).
+    (``rank``/``world_size`` with a non-env ``init_method`` may say otherwise). Under torchrun each round of
+    workers (a restart after a failure) gets keys of its own in torchrun's long-lived store, so a restarted
+    group never reads the previous round's addresses (which makes ``init_process_group`` hang on torch 2.13).
     ``init_method`` defaults to ``"env://"``; a ``"file://..."`` method works too. On CUDA the process's
     device is set to its local rank. :func:`finalize` ends the group and restores the environment.
 
@@ -158,7 +162,12 @@ def initialize(
     try:
         if torch.cuda.is_available() and local_rank < torch.cuda.device_count():
             torch.cuda.set_device(local_rank)
-        dist.init_process_group(backend, init_method=method, **options)
+        if method.startswith("env://") and uses_agent_store():  # torchrun's store outlives each round of workers
+            rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+            store = round_store(rank, size, timeout or default_pg_timeout)
+            dist.init_process_group(backend, store=store, rank=rank, world_size=size, **options)
+        else:
+            dist.init_process_group(backend, init_method=method, **options)
     except BaseException:
         _restore_environment(saved)
         raise
