@@ -36,3 +36,17 @@ __all__ = [
     "create_supervised_trainer",
     "__version__",
 ]
+
+# ``import cadence; cadence.distributed`` works in a fresh interpreter, as ``import ignite; ignite.distributed``
+# does in Ignite; the subpackages are imported on first use, so ``import cadence`` stays cheap.
+_SUBPACKAGES = frozenset(
+    {"base", "contrib", "data", "distributed", "engine", "exceptions", "handlers", "loggers", "metrics", "utils"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
