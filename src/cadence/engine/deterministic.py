@@ -291,13 +291,17 @@ class DeterministicEngine(Engine[OutputT]):
             ValueError: the checkpoint was made with another seed than the one this engine was given.
         """
         saved_seed = state_dict.get("seed")
-        if self._fixed_seed and saved_seed is not None and saved_seed != self.state.seed:
+        if (self._fixed_seed or self._starting) and saved_seed is not None and saved_seed != self.state.seed:
+            when = "the run that is starting has" if self._starting else "this engine has"
             raise ValueError(
-                f"The checkpoint was made with seed={saved_seed}, this engine has seed={self.state.seed}; "
-                "resume with the same seed, or start a fresh run."
+                f"The checkpoint was made with seed={saved_seed}, {when} seed={self.state.seed}; resume with the "
+                "same seed, load the checkpoint before run(), or start a fresh run."
             )
         super().load_state_dict(state_dict)
-        if not self._fixed_seed:
+        if not self._fixed_seed and not self._starting:
             self.state.seed = saved_seed
         self._pending_rng = state_dict.get("rng_states")
         self._replay_resumed_epoch = self._pending_rng is None
+        if self._starting and self._pending_rng is not None:  # loaded from a STARTED handler: run() has begun
+            restore_rng_states(self._pending_rng)
+            self._pending_rng = None

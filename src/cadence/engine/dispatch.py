@@ -70,7 +70,9 @@ class EventDispatcher:
 
         Args:
             event_names: strings, :class:`EventEnum` members, or an :class:`EventEnum` class.
-            event_to_attr: maps an event to the ``engine.state`` attribute its filters count with.
+            event_to_attr: maps an event to the ``engine.state`` attribute its filters count with; as in
+                Ignite, entries for events neither in this call nor registered before are ignored (a library
+                may pass one mapping for all its events, registering them one at a time).
 
         Example:
             >>> class StepEvents(EventEnum):
@@ -102,7 +104,7 @@ class EventDispatcher:
         for event, attr in (event_to_attr or {}).items():
             key = _event_key(event)
             if key not in found and key not in self._allowed_events:
-                raise ValueError(f"event_to_attr names {event!r}, which is not registered on this engine.")
+                continue
             if not isinstance(attr, str) or not attr.isidentifier():
                 raise ValueError(f"event_to_attr must map events to attribute names, got {attr!r} for {event!r}.")
             counters[key] = attr

@@ -99,6 +99,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         self._epoch_in_progress = False  # state.epoch counts an epoch that has started but not completed
         self._iteration_phase = _Phase.OUTSIDE
         self._running = False  # refuses run() from this engine's own handlers
+        self._starting = False  # STARTED handlers run: load_state_dict may still move the run (as Ignite's)
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
         self._data_origin = 0  # the iteration at which the data was last read from its start
         self._resuming_epoch = False
@@ -280,7 +281,11 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         start = time.perf_counter()
         try:
             try:
-                self._fire(Events.STARTED.value)
+                self._starting = True
+                try:
+                    self._fire(Events.STARTED.value)
+                finally:
+                    self._starting = False
                 if self._control:
                     yield from self._honour_control()
                 while not self._is_done():
@@ -510,6 +515,10 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a run position saved by :meth:`state_dict`; the next :meth:`run` continues from it.
 
+        Called from a ``STARTED`` handler (as Ignite's and MONAI's resume handlers do), it moves the run that
+        is starting: its first iteration is the one after the loaded position, with the data positioned there.
+        From any other handler of a running engine it is an error.
+
         ``state_dict`` holds ``epoch_length``, one of ``iteration``/``epoch``, one of
         ``max_epochs``/``max_iters``, and every key in ``engine.state_dict_user_keys``; missing,
         conflicting, unknown or out-of-range values raise ``ValueError`` before anything changes.
@@ -521,14 +530,20 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
             >>> engine.state.epoch, engine.run([0, 1, 2]).iteration
             (1, 6)
         """
-        if self._running:
-            raise RuntimeError("load_state_dict() cannot be called while the engine runs.")
+        if self._running and not self._starting:
+            raise RuntimeError(
+                "load_state_dict() was called from a handler while the engine runs: load a state before run(), "
+                "or from a STARTED handler (the run then continues from the loaded position), not mid-run."
+            )
         position = validate_state_dict(state_dict, self.state_dict_user_keys, self._optional_state_keys)
         if not isinstance(state_dict.get("metrics", {}), Mapping):
             raise ValueError(
                 f"state_dict['metrics'] should be a mapping of metric names to values (what state_dict() saves), "
                 f"got {type(state_dict['metrics']).__name__}."
             )
+        saved_data = {k: state_dict[k] for k in ("data_length", "dataloader", "sampler") if k in state_dict}
+        if self._starting and self.state.dataloader is not None:
+            check_saved_data(self.state.dataloader, saved_data)  # the run's data must fit the loaded position
         state = self.state
         state.epoch_length, state.iteration = position["epoch_length"], position["iteration"] or 0
         state.max_iters = position["max_iters"]
@@ -537,16 +552,18 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         for key in self.state_dict_user_keys:
             setattr(state, key, state_dict[key])
         state.metrics = dict(state_dict.get("metrics", {}))
-        if self._run_gen is not None:
+        if self._run_gen is not None and not self._starting:  # a paused run does not continue: the next run() moves on
             self._run_gen.close()
             self._run_gen = None
         self._data_iter = None
-        if position["max_epochs"] is None and position["max_iters"] is None:
+        if position["max_epochs"] is None and position["max_iters"] is None and not self._starting:
             state.dataloader = None  # the state of an engine that never ran: no data of an earlier run remains
-        self._saved_data_state = {k: state_dict[k] for k in ("data_length", "dataloader", "sampler") if k in state_dict}
+        self._saved_data_state = saved_data
         self._epoch_iteration = position["epoch_iteration"] or 0
         self._data_origin = position["data_origin"] or 0
         self._epoch_in_progress = False
+        if self._starting:  # the run goes on from here: its first epoch may be one that had begun
+            self._resuming_epoch = self._epoch_iteration > 0
 
     #: Keys a subclass may add to :meth:`state_dict` beyond the run position and user keys.
     _optional_state_keys: frozenset[str] = frozenset({"data_length", "dataloader", "sampler", "metrics"})
