@@ -1,6 +1,7 @@
 import os
 import time
 import types
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from cadence.handlers.checkpoint import (
     find_latest_checkpoint,
     global_step_from_engine,
 )
-from cadence.handlers.savers import DiskSaver
+from cadence.handlers.savers import BaseSaveHandler, DiskSaver
 
 
 def _data(batches: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -529,10 +530,11 @@ def test_saved_event_fires_after_each_save_and_exceptions_are_checkpointed() -> 
     trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
     trainer.add_event_handler(Events.EXCEPTION_RAISED, checkpoint)  # gets (engine, exception)
     trainer.run([0, 0, 0])
-    # the crashed iteration 2 did not happen: the exception's checkpoint is of iteration 1, which a resume re-runs from
-    assert [name for name, _ in calls] == ["model_1.pt", "model_1.pt"]
-    assert calls[1][1] == {"basename": "model", "score_name": None, "priority": 1}
-    assert saved_at == [1, 1]
+    # as Ignite, EXCEPTION_RAISED handlers see the crashed iteration counted (a trainer's state saved there still
+    # says 1, so a resume runs iteration 2 again: tests/resume/test_resume_cases.py)
+    assert [name for name, _ in calls] == ["model_1.pt", "model_2.pt"]
+    assert calls[1][1] == {"basename": "model", "score_name": None, "priority": 2}
+    assert saved_at == [1, 2]
 
 
 def test_reload_objects_and_custom_global_step(tmp_path: Path) -> None:
@@ -583,3 +585,68 @@ def test_a_stand_in_optimizer_without_param_groups_is_saved_when_fsdp_is_importe
     checkpoint = Checkpoint({"model": nn.Linear(1, 1), "optimizer": stand_in}, tmp_path)
     checkpoint(Engine(lambda e, b: None))
     assert torch.load(tmp_path / "checkpoint_0.pt", weights_only=True)["optimizer"] == {"state": {}, "param_groups": []}
+
+
+class _Recording(BaseSaveHandler):
+    """An in-memory save handler of a user: Ignite's order applies to it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
+        self.calls.append(("save", filename))
+
+    def remove(self, filename: str) -> None:
+        self.calls.append(("remove", filename))
+
+
+class _OneFile(DiskSaver):
+    """MONAI's ``key_metric_filename`` saver: every name goes to one file."""
+
+    def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
+        super().__call__(checkpoint, "best.pt", metadata)
+
+    def remove(self, filename: str) -> None:
+        super().remove("best.pt")
+
+
+def test_a_save_handler_of_a_user_gets_ignites_order_cadences_savers_save_first(tmp_path: Path) -> None:
+    engine = Engine(lambda e, b: None)
+    recording = _Recording()
+    checkpoint = Checkpoint({"model": nn.Linear(1, 1)}, recording, n_saved=1)
+    for iteration in (1, 2):
+        engine.state.iteration = iteration
+        checkpoint(engine)
+    assert recording.calls == [("save", "model_1.pt"), ("remove", "model_1.pt"), ("save", "model_2.pt")]
+    assert not _Recording.removes_after_saving and DiskSaver.removes_after_saving
+
+
+def test_a_saver_that_writes_every_name_to_one_file_keeps_its_newest_checkpoint(tmp_path: Path) -> None:
+    model = nn.Linear(1, 1)
+    engine = Engine(lambda e, b: None)
+    checkpoint = Checkpoint({"model": model}, _OneFile(tmp_path, require_empty=False), n_saved=1)
+    for iteration in (1, 2, 3):
+        engine.state.iteration = iteration
+        with torch.no_grad():
+            model.weight.fill_(iteration)
+        checkpoint(engine)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.pt"]
+    assert torch.load(tmp_path / "best.pt")["weight"].item() == 3
+
+
+def test_cadences_saver_writes_the_new_file_before_it_removes_the_displaced_one(tmp_path: Path) -> None:
+    events: list[tuple[str, list[str]]] = []
+
+    class Watched(DiskSaver):
+        removes_after_saving = True
+
+        def remove(self, filename: str) -> None:
+            events.append(("remove", sorted(path.name for path in tmp_path.iterdir())))
+            super().remove(filename)
+
+    engine = Engine(lambda e, b: None)
+    checkpoint = Checkpoint({"model": nn.Linear(1, 1)}, Watched(tmp_path, require_empty=False), n_saved=1)
+    for iteration in (1, 2):
+        engine.state.iteration = iteration
+        checkpoint(engine)
+    assert events == [("remove", ["model_1.pt", "model_2.pt"])]  # both on disk when the old one goes

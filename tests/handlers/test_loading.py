@@ -9,7 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from cadence.handlers.checkpoint import Checkpoint
+from cadence import Engine
+from cadence.handlers.checkpoint import Checkpoint, CheckpointMismatchError
+
+load_objects = Checkpoint.load_objects
 
 
 def _trained_adam(model: nn.Linear) -> torch.optim.Optimizer:
@@ -89,3 +92,36 @@ def test_pickled_classes_advise_weights_only_false(tmp_path: Path) -> None:
     torch.save({"model": Custom()}, tmp_path / "m.pt")
     with pytest.raises(ValueError, match=r"m\.pt.*weights_only=False"):
         Checkpoint.read_checkpoint(tmp_path / "m.pt")
+
+
+class _LoadOnly:
+    """An object of a client library with ``load_state_dict`` only (Ignite needs no more)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.loaded: Any = None
+        self.fail = fail
+
+    def load_state_dict(self, state: Any) -> None:
+        if self.fail:
+            raise ValueError("refused")
+        self.loaded = state
+
+
+def test_objects_with_only_load_state_dict_load() -> None:
+    model, target = nn.Linear(2, 1), _LoadOnly()
+    state = {"model": nn.Linear(2, 1).state_dict(), "extra": {"steps": 3}}
+    load_objects({"model": model, "extra": target}, state)
+    assert target.loaded == {"steps": 3}
+    assert torch.equal(model.weight, state["model"]["weight"])
+
+
+def test_a_failing_load_only_object_rolls_back_those_that_can_be_and_names_itself() -> None:
+    engine = Engine(lambda e, b: None)
+    engine.run([0, 1], max_epochs=2)
+    before = engine.state_dict()
+    other = Engine(lambda e, b: None)
+    other.run([0, 1], max_epochs=1)
+    state = {"trainer": other.state_dict(), "extra": {"steps": 3}}
+    with pytest.raises(CheckpointMismatchError, match=r"'extra'.*refused"):
+        load_objects({"trainer": engine, "extra": _LoadOnly(fail=True)}, state)
+    assert engine.state_dict() == before  # loaded first (it can be restored), then restored

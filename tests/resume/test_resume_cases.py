@@ -165,13 +165,43 @@ def test_a_checkpoint_taken_on_exception_resumes_at_the_failed_batch() -> None:
         return batch
 
     trainer: Engine[Any] = Engine(step)
+    counted: list[int] = []
+    trainer.add_event_handler(Events.EXCEPTION_RAISED, lambda e, exc: counted.append(e.state.iteration))
     trainer.add_event_handler(Events.EXCEPTION_RAISED, lambda e, exc: saved.append(e.state_dict()))
     trainer.run(range(6))
     seen: list[int] = []
     resumed: Engine[Any] = Engine(lambda engine, batch: seen.append(batch))
     resumed.load_state_dict(saved[0])
     resumed.run(range(6))
-    assert saved[0]["iteration"] == 3 and seen == [3, 4, 5]
+    assert counted == [4]  # as Ignite: the handlers see the failed iteration counted
+    assert saved[0]["iteration"] == 3 and seen == [3, 4, 5]  # the saved position is the last completed one
+    assert trainer.state.iteration == 3  # after the handlers, the state too
+
+
+@pytest.mark.parametrize("epoch_length", [4, 6])
+def test_a_checkpoint_file_saved_on_exception_is_named_as_ignite_names_it_and_resumes_the_failed_batch(
+    tmp_path: Any, epoch_length: int
+) -> None:
+    """MONAI names its final checkpoint after the iteration at EXCEPTION_RAISED; no batch is lost or repeated."""
+    from cadence.handlers import Checkpoint
+
+    def step(engine: Engine[Any], batch: int) -> int:
+        if engine.state.iteration == 5 and not failed:
+            failed.append(batch)
+            raise RuntimeError("diverged")
+        return batch
+
+    failed: list[int] = []
+    trainer: Engine[Any] = Engine(step)
+    checkpoint = Checkpoint({"trainer": trainer}, str(tmp_path))
+    trainer.add_event_handler(Events.EXCEPTION_RAISED, checkpoint)
+    trainer.run(range(epoch_length), max_epochs=3)  # as Ignite: a handler of EXCEPTION_RAISED takes the exception
+    assert [path.name for path in tmp_path.iterdir()] == ["trainer_5.pt"]
+    seen: list[int] = []
+    resumed: Engine[Any] = Engine(lambda engine, batch: seen.append(batch))
+    Checkpoint.load_objects({"trainer": resumed}, tmp_path / "trainer_5.pt")
+    resumed.run(range(epoch_length), max_epochs=3)
+    assert seen[0] == failed[0] and len(seen) == 3 * epoch_length - 4
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])

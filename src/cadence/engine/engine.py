@@ -103,6 +103,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         self._saved_data_state: dict[str, Any] = {}  # data/sampler state loaded with a checkpoint
         self._data_origin = 0  # the iteration at which the data was last read from its start
         self._resuming_epoch = False
+        self._iteration_failed = False  # state.iteration counts an iteration that raised (see EXCEPTION_RAISED)
 
     # ------------------------------------------------------------------ control
     def terminate(self, skip_completed: bool = False) -> None:
@@ -309,9 +310,12 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
             self._iteration_phase = _Phase.OUTSIDE
             if isinstance(exc, Exception):
                 self.logger.error("Current run is terminating due to exception: %s", exc)
-            if not self._handlers.get(Events.EXCEPTION_RAISED.value):
-                raise
-            self._fire(Events.EXCEPTION_RAISED.value, exc)
+            try:
+                if not self._handlers.get(Events.EXCEPTION_RAISED.value):
+                    raise
+                self._fire(Events.EXCEPTION_RAISED.value, exc)
+            finally:
+                self._uncount_failed_iteration()
             if not isinstance(exc, Exception):
                 raise  # Ctrl-C and SystemExit still stop the program once the handlers have seen them
         finally:
@@ -395,8 +399,12 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
                 state.output = process(self, state.batch)
             except (_TerminateEpoch, GeneratorExit):
                 raise  # as Ignite, an epoch ended from ITERATION_STARTED counts the iteration
-            except BaseException:
+            except _Terminate:
                 self._unstep(fetch)
+                raise
+            except BaseException:
+                self._requeue_batch(fetch)
+                self._iteration_failed = True  # counted until EXCEPTION_RAISED handlers ran (Ignite's number)
                 raise
             if hot[ITERATION_COMPLETED]:
                 self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
@@ -411,11 +419,21 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
     def _unstep(self, fetched: bool) -> None:
         """Undo the count of an iteration whose process function did not return (terminate() from
         ITERATION_STARTED, an exception or Ctrl-C): a continued or resumed run feeds its batch again."""
-        state = self.state
-        state.iteration -= 1
+        self._requeue_batch(fetched)
+        self.state.iteration -= 1
         self._epoch_iteration -= 1
+
+    def _requeue_batch(self, fetched: bool) -> None:
         if fetched and self._data_iter is not None:
-            self._data_iter = itertools.chain((state.batch,), self._data_iter)
+            self._data_iter = itertools.chain((self.state.batch,), self._data_iter)
+
+    def _uncount_failed_iteration(self) -> None:
+        """After the ``EXCEPTION_RAISED`` handlers saw the failed iteration counted (as in Ignite), the state
+        goes back to the last completed one: a continued or resumed run runs the failed batch again."""
+        if self._iteration_failed:
+            self._iteration_failed = False
+            self.state.iteration -= 1
+            self._epoch_iteration -= 1
 
     def _stream_position(self) -> tuple[int, int]:
         """The (pass, batch offset) of the next batch in the data stream."""
@@ -500,12 +518,15 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         limit = "max_iters" if state.max_iters is not None else "max_epochs"
         keys = ["epoch_length", "iteration", limit, *self.state_dict_user_keys]
         saved = {key: getattr(state, key) for key in keys}
+        failed = int(self._iteration_failed)  # saved from EXCEPTION_RAISED: the failed iteration runs again
+        iteration, epoch_iteration = state.iteration - failed, self._epoch_iteration - failed
+        saved["iteration"] = iteration
         completed = state.epoch - 1 if self._epoch_in_progress else state.epoch
         length = state.epoch_length
-        derived = divmod(state.iteration, length) if length else (0, state.iteration)
-        if (completed, self._epoch_iteration) != derived or self._data_origin:
+        derived = divmod(iteration, length) if length else (0, iteration)
+        if (completed, epoch_iteration) != derived or self._data_origin:
             # not derivable from the iteration count (after terminate_epoch or set_data)
-            saved["position"] = [completed, self._epoch_iteration, self._data_origin]
+            saved["position"] = [completed, epoch_iteration, self._data_origin]
         if state.metrics:  # a resumed run starts with the values a never-stopped one would hold
             saved["metrics"] = dict(state.metrics)
         if state.dataloader is None:  # loaded but not run yet: what the checkpoint said of its data still holds

@@ -22,8 +22,9 @@ from cadence.handlers._state_tree import leaves, unwrap
 __all__ = ["full_state", "load_by_names", "optimizer_owners", "uses_names"]
 
 
-def optimizer_owners(tree: Any) -> dict[int, nn.Module]:
-    """``id(optimizer) -> model`` for each optimizer in ``tree`` whose parameters belong to a model in ``tree``.
+def optimizer_owners(tree: Any, method: str = "state_dict") -> dict[int, nn.Module]:
+    """``id(optimizer) -> model`` for each optimizer in ``tree`` whose parameters belong to a model in ``tree``
+    (the objects of ``tree`` are those with a callable ``method``: ``"load_state_dict"`` when loading).
 
     Example:
         >>> model = nn.Linear(1, 1)
@@ -31,9 +32,9 @@ def optimizer_owners(tree: Any) -> dict[int, nn.Module]:
         >>> optimizer_owners({"m": model, "o": optimizer})[id(optimizer)] is model
         True
     """
-    models = [unwrap(obj) for _, obj in leaves(tree, "state_dict") if isinstance(unwrap(obj), nn.Module)]
+    models = [unwrap(obj) for _, obj in leaves(tree, method) if isinstance(unwrap(obj), nn.Module)]
     owners: dict[int, nn.Module] = {}
-    for _, obj in leaves(tree, "state_dict"):
+    for _, obj in leaves(tree, method):
         groups = getattr(obj, "param_groups", None)  # a stand-in (a mock) may have none
         if isinstance(obj, torch.optim.Optimizer) and isinstance(groups, list):
             params = {id(p) for group in groups for p in group["params"]}

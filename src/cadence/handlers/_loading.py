@@ -203,9 +203,11 @@ def load_objects(
     Everything is checked first: every name must be in the checkpoint, module entries must have
     exactly the model's keys (``strict``) with the same tensor shapes, optimizer entries the same
     parameter groups. Only then are objects loaded; if one still refuses its state, the objects
-    loaded before it are restored, so a failed load leaves everything as it was. Extra entries in the
-    checkpoint are ignored, so a model alone can be loaded from a full training checkpoint. A
-    DDP-wrapped model is loaded as its inner module.
+    loaded before it are restored, so a failed load leaves everything as it was. Objects need only
+    ``load_state_dict`` (as in Ignite); one without ``state_dict`` cannot be restored, so such objects load
+    after every object that can, and a failure among them leaves those of them loaded before it changed.
+    Extra entries in the checkpoint are ignored, so a model alone can be loaded from a full training
+    checkpoint. A DDP-wrapped model is loaded as its inner module.
 
     Example:
         >>> model = nn.Linear(2, 1)
@@ -238,19 +240,24 @@ def load_objects(
         raise CheckpointMismatchError(
             f"Cannot load checkpoint{source}, nothing was changed: " + "; ".join(problems) + "."
         )
-    owners = optimizer_owners(to_load)
+    owners = optimizer_owners(to_load, "load_state_dict")
     _load_all(pairs, {"strict": strict, **module_kwargs}, owners)
 
 
 def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any], owners: dict[int, nn.Module]) -> None:
-    # Objects that could not be fully checked load first, each with a snapshot to roll back to; the
-    # checked models and optimizers come last, when nothing can fail any more.
+    # Objects that could not be fully checked load first, each with a snapshot to roll back to; then those
+    # without state_dict() (as in Ignite, only load_state_dict is needed: no snapshot can be taken of them);
+    # the checked models and optimizers come last, when nothing can fail any more.
     checked = (nn.Module, torch.optim.Optimizer)
-    ordered = sorted(pairs, key=lambda pair: isinstance(unwrap(pair[1]), checked))
+
+    def rank(pair: tuple[str, Any, Any]) -> int:
+        target = unwrap(pair[1])
+        return 2 if isinstance(target, checked) else 0 if callable(getattr(target, "state_dict", None)) else 1
+
     done: list[tuple[Any, Any]] = []
-    for name, obj, state in ordered:
+    for name, obj, state in sorted(pairs, key=rank):
         target = unwrap(obj)
-        snapshot = None if isinstance(target, checked) else copy.deepcopy(target.state_dict())
+        snapshot = copy.deepcopy(target.state_dict()) if rank((name, obj, state)) == 0 else None
         try:
             if load_by_names(target, state, owners.get(id(target)), bool(module_kwargs.get("strict", True))):
                 pass  # a sharded model, or an optimizer state keyed by parameter names

@@ -74,6 +74,12 @@ class CheckpointEvents(EventEnum):
     SAVED_CHECKPOINT = "saved_checkpoint"
 
 
+def _removes_after_saving(save_handler: SaveHandler) -> bool:
+    """Whether the new checkpoint may be written before the one it displaces is removed (see
+    :attr:`BaseSaveHandler.removes_after_saving`); ``is True``: a mock's attributes are all truthy."""
+    return isinstance(save_handler, BaseSaveHandler) and save_handler.removes_after_saving is True
+
+
 def _takes_metadata(save_handler: SaveHandler) -> bool:
     if isinstance(save_handler, BaseSaveHandler):
         return True
@@ -93,6 +99,10 @@ class Checkpoint(AdoptsFolder):
     :func:`global_step_from_engine`). Without a ``score_function`` the files are ranked by global step;
     with one, by score (higher is better). After each save the engine fires
     :attr:`CheckpointEvents.SAVED_CHECKPOINT`. Attached to ``EXCEPTION_RAISED``, it saves on a crash.
+
+    cadence's savers write the new file before they remove the one it displaces, so a complete checkpoint
+    always exists; any other save handler gets Ignite's order, the displaced file removed first (see
+    :attr:`BaseSaveHandler.removes_after_saving`).
 
     Retention holds across restarts: at its first save, a checkpoint writing to a :class:`DiskSaver` counts
     the files of its own naming already in the folder (an earlier run's, ranked by the step or score in
@@ -268,6 +278,9 @@ class Checkpoint(AdoptsFolder):
             if self._current_event(engine) in (Events.COMPLETED, Events.EXCEPTION_RAISED):
                 self.wait()  # nothing is left to overlap the write with
             return
+        if not _removes_after_saving(self.save_handler):  # Ignite's order: the displaced go first
+            self._completion(kept, displaced)()
+            complete = self._completion(new_saved, [])
         if _takes_metadata(self.save_handler):
             self.save_handler(checkpoint, filename, metadata)
         else:

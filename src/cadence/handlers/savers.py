@@ -40,6 +40,19 @@ class BaseSaveHandler(ABC):
         ['model_1.pt']
     """
 
+    #: Whether :class:`~cadence.handlers.Checkpoint` may write a new checkpoint *before* it removes the one the
+    #: new one displaces, so that a complete checkpoint always exists. Only a handler that stores each
+    #: name as its own file can allow that; any other one gets Ignite's order (the displaced one is removed
+    #: first), which a handler that writes several names to one file needs. cadence's savers say ``True``;
+    #: a subclass that overrides ``__call__`` or ``remove`` is back to ``False`` unless it says otherwise.
+    removes_after_saving: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overrides = "__call__" in vars(cls) or "remove" in vars(cls)
+        if overrides and "removes_after_saving" not in vars(cls):
+            cls.removes_after_saving = False  # its names may no longer be files of their own
+
     @abstractmethod
     def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Save ``checkpoint`` under ``filename``."""
@@ -252,6 +265,8 @@ class DiskSaver(BaseSaveHandler):
         >>> os.listdir(saver.dirname)
         ['model_1.pt']
     """
+
+    removes_after_saving = True  # each name is a file of its own
 
     def __init__(
         self,

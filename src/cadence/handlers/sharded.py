@@ -142,6 +142,8 @@ class ShardedDiskSaver(DiskSaver):
     sharded = True
     ext = EXT
 
+    removes_after_saving = True  # each name is a folder of its own
+
     def __init__(
         self, dirname: str | Path, create_dir: bool = True, require_empty: bool = True, save_on_rank: int = 0
     ) -> None:
@@ -325,7 +327,7 @@ def read_metadata(path: Path) -> Any:
 
 def _templates(to_load: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[int, nn.Module]]:
     """What DCP loads into: (the models' and optimizers' states, placeholders for the other objects, owners)."""
-    owners = optimizer_owners(to_load)
+    owners = optimizer_owners(to_load, "load_state_dict")
     tensors: dict[str, Any] = {}
     blobs: dict[str, Any] = {}
     for path, _, state in _by_kind(to_load, "load_state_dict", owners):
