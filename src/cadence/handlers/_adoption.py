@@ -3,12 +3,14 @@ a restart) left in its folder, so that ``n_saved`` holds across restarts."""
 
 from __future__ import annotations
 
+import json
 import numbers
 import re
 import warnings
 from collections.abc import Callable
 from typing import Any
 
+from cadence.distributed import broadcast, get_rank, get_world_size
 from cadence.handlers._naming import DECIMAL, INTEGER, filename_regex
 from cadence.handlers._retention import Item, merge, scan_folder
 from cadence.handlers.savers import DiskSaver
@@ -30,6 +32,7 @@ class AdoptsFolder:
     _adopted: set[str]
     _scanned_folder: bool
     _warned_outranked: bool
+    _sharded: bool
 
     def _name(self) -> str:
         raise NotImplementedError
@@ -39,15 +42,26 @@ class AdoptsFolder:
 
     def _adopt_files_in_folder(self, priority: float) -> None:
         """Count the files of this checkpoint's naming already in its folder among the kept ones; remove the
-        temporary files of its interrupted saves. Every rank reads the folder, so that all decide alike."""
+        temporary files of its interrupted saves. Only the saving rank reads the folder: on a folder shared by
+        several machines, another rank would find (and judge) the file the saving rank has just written. A
+        sharded save is a collective, so there the saving rank's findings go to every rank (one broadcast)."""
         self._scanned_folder = True
         saver = self.save_handler
-        regex = self._own_filename_regex(isinstance(priority, numbers.Integral))
-        if not isinstance(saver, DiskSaver) or regex is None or not saver.dirname.is_dir():
+        if not isinstance(saver, DiskSaver):
             return
-        found, temporaries = scan_folder(saver.dirname, regex, "score" if self.score_function else "global_step")
-        for temporary in temporaries:
-            saver.remove(temporary)
+        found: list[Item] = []
+        if get_rank() == saver.save_on_rank:
+            regex = self._own_filename_regex(isinstance(priority, numbers.Integral))
+            if regex is not None and saver.dirname.is_dir():
+                priority_field = "score" if self.score_function else "global_step"
+                found, temporaries = scan_folder(saver.dirname, regex, priority_field)
+                for temporary in temporaries:
+                    saver.remove(temporary)
+        if self._sharded and get_world_size() > 1:  # every rank must then decide alike whether to save
+            text = broadcast(json.dumps([list(item) for item in found]), src=saver.save_on_rank)
+            found = [Item(priority_, filename) for priority_, filename in json.loads(text)]
+        if not found:
+            return
         self._adopted = {item.filename for item in found} - {item.filename for item in self._saved}
         self._saved = merge(self._saved, found)
 
