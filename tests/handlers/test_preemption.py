@@ -161,3 +161,67 @@ def test_an_asynchronous_checkpoint_is_complete_before_the_exit(tmp_path: Path) 
         trainer.run(range(10))
     assert checkpoint.last_checkpoint is not None and checkpoint.last_checkpoint.name == "model_4.pt"
     assert torch.equal(torch.load(checkpoint.last_checkpoint, weights_only=True)["weight"], model.weight)
+
+
+def _stand_in_scontrol(folder: Path, status: int = 0) -> Path:
+    """An ``scontrol`` on PATH that records its arguments (and fails with ``status`` when asked to)."""
+    record = folder / "scontrol-calls.txt"
+    script = folder / "scontrol"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {record}\necho "refused by the stand-in" >&2\nexit {status}\n')
+    script.chmod(0o755)
+    return record
+
+
+def _preempted_with_requeue(monkeypatch: pytest.MonkeyPatch, folder: Path, **environment: str) -> Preempted:
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    for name in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    saved: list[int] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if engine.state.iteration == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    trainer: Engine[Any] = Engine(step)
+    Preemption(lambda engine: saved.append(engine.state.iteration), requeue_slurm_job=True).attach(trainer)
+    with pytest.raises(Preempted) as stop:
+        trainer.run(range(10))
+    assert saved == [3]  # the checkpoint came first
+    return stop.value
+
+
+def test_a_preempted_slurm_job_requeues_itself_once_after_the_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = _stand_in_scontrol(tmp_path)
+    stop = _preempted_with_requeue(monkeypatch, tmp_path, SLURM_JOB_ID="4242")
+    assert stop.code == 143
+    assert record.read_text() == "requeue 4242\n"
+    assert "SLURM job 4242 requeued (scontrol requeue 4242)" in capsys.readouterr().err
+
+
+def test_an_array_task_is_requeued_by_its_array_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = _stand_in_scontrol(tmp_path)
+    _preempted_with_requeue(
+        monkeypatch, tmp_path, SLURM_JOB_ID="7001", SLURM_ARRAY_JOB_ID="7000", SLURM_ARRAY_TASK_ID="3"
+    )
+    assert record.read_text() == "requeue 7000_3\n"
+
+
+def test_a_refused_requeue_is_a_warning_and_the_run_still_stops_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stand_in_scontrol(tmp_path, status=1)
+    with pytest.warns(UserWarning, match=r"Could not requeue SLURM job 4242 .*refused by the stand-in"):
+        stop = _preempted_with_requeue(monkeypatch, tmp_path, SLURM_JOB_ID="4242")
+    assert stop.code == 143 and "was NOT requeued" in capsys.readouterr().err
+
+
+def test_outside_slurm_requeue_does_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = _stand_in_scontrol(tmp_path)
+    _preempted_with_requeue(monkeypatch, tmp_path)
+    assert not record.exists()
+    with pytest.raises(TypeError, match="requeue_slurm_job"):
+        Preemption(lambda engine: None, requeue_slurm_job="yes")  # type: ignore[arg-type]

@@ -107,6 +107,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=True,
         help="on SIGTERM/SIGUSR1 save a checkpoint of the current iteration and exit (status 128 + signal)",
     )
+    parser.add_argument(
+        "--slurm-requeue",
+        action="store_true",
+        help="under SLURM, a preempted run requeues its job (scontrol requeue) once its checkpoint is saved",
+    )
     return parser.parse_args(argv)
 
 
@@ -245,7 +250,7 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     trainer.add_event_handler(Events.EPOCH_COMPLETED, note_early_stop, early_stopping)
     trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, checkpoints)
     if args.preemption:  # SIGTERM/SIGUSR1 (a scheduler's notice): save this iteration and exit
-        Preemption(checkpoints).attach(trainer)
+        Preemption(checkpoints, requeue_slurm_job=args.slurm_requeue).attach(trainer)
     if trainer.state.stopped_early or trainer.state.epoch >= args.epochs:  # resumed a finished run: nothing to train
         if dist.get_rank() == 0:
             print("the run had finished: no training left")

@@ -7,9 +7,12 @@ is lost; :class:`Preemption` turns the signal into a clean stop at an iteration 
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
@@ -20,7 +23,7 @@ from cadence.distributed import ReduceOp, all_reduce, get_rank, get_world_size
 from cadence.engine import Engine, Events
 from cadence.engine.events import RemovableEventHandle
 
-__all__ = ["Preempted", "Preemption"]
+__all__ = ["Preempted", "Preemption", "requeue_slurm_job"]
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None
 
@@ -60,6 +63,10 @@ class Preemption:
         signals: the signals that mean "preempted" (default SIGTERM and SIGUSR1).
         check_every: check every N iterations (each check is one collective when distributed).
         exit_code: the exit status; ``None`` for ``128 + signal number``.
+        requeue_slurm_job: under SLURM (``SLURM_JOB_ID`` set), once the checkpoint is complete, rank 0 puts
+            the job back in the queue with ``scontrol requeue <job id>`` (``<array job>_<task>`` for an array
+            task), so that it starts again and resumes from that checkpoint. Outside SLURM it does nothing.
+            A failed ``scontrol`` is reported as a warning; the run still stops with the checkpoint saved.
 
     Example:
         >>> import os, signal
@@ -82,6 +89,8 @@ class Preemption:
         signals: Sequence[int] = (signal.SIGTERM, signal.SIGUSR1),
         check_every: int = 1,
         exit_code: int | None = None,
+        *,
+        requeue_slurm_job: bool = False,
     ) -> None:
         if not callable(checkpoint):
             raise TypeError(f"checkpoint should be callable with the engine (a Checkpoint), got {checkpoint!r}.")
@@ -94,7 +103,10 @@ class Preemption:
             raise ValueError(f"check_every should be a positive integer, got {check_every!r}.")
         if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
             raise TypeError(f"exit_code should be an int or None, got {exit_code!r}.")
+        if not isinstance(requeue_slurm_job, bool):
+            raise TypeError(f"requeue_slurm_job should be True or False, got {requeue_slurm_job!r}.")
         self.checkpoint = checkpoint
+        self.requeue_slurm_job = requeue_slurm_job
         self.signals = signals
         self.check_every = check_every
         self.exit_code = exit_code
@@ -149,13 +161,46 @@ class Preemption:
         self._restore_signals()  # a second signal now ends the process the usual way
         code = 128 + received if self.exit_code is None else self.exit_code
         if get_rank() == 0:
+            requeued = requeue_slurm_job() if self.requeue_slurm_job else ""
             name = signal.Signals(received).name
             from tqdm import tqdm  # its write() clears open progress bars first: the message is not glued to one
 
             tqdm.write(
                 f"cadence: {name} received: stopped after iteration {iteration} and saved a checkpoint of it; "
-                f"exiting with status {code}. Resume from that checkpoint to continue exactly there.",
+                f"exiting with status {code}. {requeued or 'Resume from that checkpoint to continue exactly there.'}",
                 file=sys.stderr,
             )
             sys.stderr.flush()
         raise Preempted(code, signal=received, iteration=iteration)
+
+
+def requeue_slurm_job() -> str:
+    """Put this SLURM job (or array task) back in the queue with ``scontrol requeue``; say what happened.
+
+    Returns ``""`` outside SLURM. A failure (no ``scontrol``, a refusal) is a warning, never an error: the
+    checkpoint is saved either way.
+
+    Example:
+        >>> import os
+        >>> "SLURM_JOB_ID" in os.environ or requeue_slurm_job() == ""
+        True
+    """
+    job = os.environ.get("SLURM_JOB_ID")
+    if job is None:
+        return ""
+    array_job, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array_job is not None and task is not None:
+        job = f"{array_job}_{task}"
+    command = ["scontrol", "requeue", job]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        problem = str(error)
+    else:
+        if done.returncode == 0:
+            return (
+                f"SLURM job {job} requeued ({' '.join(command)}): it resumes from that checkpoint when it starts again."
+            )
+        problem = f"exit status {done.returncode}: {(done.stderr or done.stdout).strip()}"
+    warnings.warn(f"Could not requeue SLURM job {job} with `{' '.join(command)}` ({problem}).", stacklevel=2)
+    return f"SLURM job {job} was NOT requeued; resume from that checkpoint to continue exactly there."
