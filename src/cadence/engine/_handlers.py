@@ -11,11 +11,24 @@ import inspect
 import weakref
 from collections.abc import Callable
 from types import MethodType
-from typing import Any
+from typing import Any, Protocol
 
-from cadence.engine.events import EventFilter, SignatureError
+__all__ = ["CounterFilter", "HandlerRecord", "SignatureError", "bind_handler", "describe"]
 
-__all__ = ["HandlerRecord", "SignatureError", "bind_handler", "describe"]
+
+class SignatureError(ValueError, TypeError):
+    """A callable cannot take the call it would get: a ``ValueError`` as in Ignite, and a ``TypeError``."""
+
+
+class CounterFilter(Protocol):
+    """What a record needs of an event filter (an :class:`~cadence.engine.events.EventFilter`)."""
+
+    @property
+    def inline_every(self) -> int | None:
+        """``every`` when it is the whole filter (tested inline), else ``None``."""
+
+    def __call__(self, engine: Any, counter: int) -> bool:
+        """Whether the event fires for ``counter``."""
 
 
 def describe(fn: object) -> str:
@@ -86,7 +99,7 @@ class HandlerRecord:
         pass_engine: bool,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        event_filter: EventFilter | None,
+        event_filter: CounterFilter | None,
         sig: inspect.Signature | None,
     ) -> None:
         self._original = self._target = target
@@ -161,7 +174,7 @@ def bind_handler(
     event_kwargs: dict[str, Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    event_filter: EventFilter | None,
+    event_filter: CounterFilter | None,
 ) -> HandlerRecord:
     """Decide how ``handler`` is called and return its record, or raise a clear ``TypeError``."""
     if not callable(handler):

@@ -6,7 +6,7 @@ every iteration get a ready tuple each, so firing one that nobody listens to is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cadence.engine._handlers import HandlerRecord, bind_handler, check_event_filter, describe
@@ -233,13 +233,16 @@ class EventDispatcher:
             unfiltered = all(not r.every and r.check is None for r in records)
             self._hot_calls[slot] = tuple(r.call for r in records) if unfiltered else None
 
-    def _remove_record(self, record: HandlerRecord) -> None:
-        for key, records in self._handlers.items():
-            if record in records:
+    def remove_handler_records(self, records: Sequence[HandlerRecord]) -> None:
+        """Detach exactly these attachments: the records that a
+        :class:`~cadence.engine.events.RemovableEventHandle` holds (``handle.remove()`` calls this); records
+        already detached are skipped. To detach a handler by itself, use :meth:`remove_event_handler`."""
+        gone = {id(record) for record in records}
+        for key, attached in self._handlers.items():
+            if any(id(record) in gone for record in attached):
                 # A new list, so a fire loop that is iterating the old one is not disturbed.
-                self._handlers[key] = [r for r in records if r is not record]
+                self._handlers[key] = [r for r in attached if id(r) not in gone]
                 self._rebuild(key)
-                return
 
     def on(
         self, event_name: EventLike, *args: Any, **kwargs: Any

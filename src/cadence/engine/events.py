@@ -10,14 +10,13 @@ from __future__ import annotations
 import inspect
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from cadence.engine._handlers import HandlerRecord
-    from cadence.engine.dispatch import EventDispatcher
+from cadence.engine._handlers import HandlerRecord, SignatureError
+from cadence.engine.state import State as State  # Ignite's ignite.engine.events also offers State
 
 __all__ = [
     "CallableEventWithFilter",
@@ -37,10 +36,6 @@ def _positive_int(name: str, value: object, *, minimum: int = 1) -> int:
             expected = "be integer and greater than zero" if minimum else "be integer and greater or equal to zero"
         raise ValueError(f"Argument {name} should {expected}, got {value!r}.")
     return value
-
-
-class SignatureError(ValueError, TypeError):
-    """A callable cannot take the call it would get: a ``ValueError`` as in Ignite, and a ``TypeError``."""
 
 
 def _check_filter_signature(fn: Callable[..., Any]) -> None:
@@ -357,6 +352,12 @@ def _weak_or_strong(obj: Callable[..., Any] | None) -> Callable[[], Callable[...
         return lambda: obj
 
 
+class _HandlerTable(Protocol):
+    """What a handle needs of the engine it came from (an :class:`~cadence.engine.dispatch.EventDispatcher`)."""
+
+    def remove_handler_records(self, records: Sequence[HandlerRecord]) -> None: ...
+
+
 class RemovableEventHandle:
     """Returned by :meth:`Engine.add_event_handler`; ``remove()`` detaches exactly that attachment.
 
@@ -376,8 +377,8 @@ class RemovableEventHandle:
 
     def __init__(
         self,
-        engine: EventDispatcher,
-        records: list[HandlerRecord],
+        engine: _HandlerTable,
+        records: Sequence[HandlerRecord],
         *,
         event_name: CallableEventWithFilter | str | EventsList | None = None,
         handler: Callable[..., Any] | None = None,
@@ -395,11 +396,9 @@ class RemovableEventHandle:
         engine = self.engine()
         if engine is None:
             return
-        for ref in self._records:
-            record = ref()
-            if record is not None:
-                engine._remove_record(record)
+        records = [record for record in (ref() for ref in self._records) if record is not None]
         self._records = []
+        engine.remove_handler_records(records)
 
     def __enter__(self) -> RemovableEventHandle:
         return self
@@ -408,13 +407,3 @@ class RemovableEventHandle:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.remove()
-
-
-def __getattr__(name: str) -> Any:
-    # Ignite's ``ignite.engine.events`` also offers ``State``; it lives in cadence.engine.state, which
-    # imports this module, so it is looked up on first use.
-    if name == "State":
-        from cadence.engine.state import State
-
-        return State
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
-from cadence.engine.events import CallableEventWithFilter, Events
+from typing import TYPE_CHECKING, Any, Protocol
 
 __all__ = ["State", "validate_state_dict"]
 
 _POSITION_KEYS = ("epoch_length", "iteration", "epoch", "max_epochs", "max_iters")
 
-#: Which state counter a built-in event's filters count with.
+#: Which state counter a built-in event's filters count with, by the event's value (``Events.STARTED.value``
+#: is ``"started"``): the state knows events only by these strings, so it needs nothing of the events module.
 DEFAULT_EVENT_TO_ATTR: dict[str, str] = {
-    Events.GET_BATCH_STARTED.value: "iteration",
-    Events.GET_BATCH_COMPLETED.value: "iteration",
-    Events.ITERATION_STARTED.value: "iteration",
-    Events.ITERATION_COMPLETED.value: "iteration",
-    Events.EPOCH_STARTED.value: "epoch",
-    Events.EPOCH_COMPLETED.value: "epoch",
-    Events.STARTED.value: "epoch",
-    Events.COMPLETED.value: "epoch",
+    "get_batch_started": "iteration",
+    "get_batch_completed": "iteration",
+    "iteration_started": "iteration",
+    "iteration_completed": "iteration",
+    "epoch_started": "epoch",
+    "epoch_completed": "epoch",
+    "started": "epoch",
+    "completed": "epoch",
 }
+
+
+class _Event(Protocol):
+    """An event as the state sees it: its value (an :class:`~cadence.engine.events.Events` member qualifies)."""
+
+    @property
+    def value(self) -> str: ...
 
 
 class State:
@@ -31,6 +37,7 @@ class State:
     argument becomes a user attribute, and handlers may add their own (``engine.state.best = 0.9``).
 
     Example:
+        >>> from cadence.engine.events import Events
         >>> state = State(alpha=0.1)
         >>> state.iteration, state.epoch, state.alpha
         (0, 0, 0.1)
@@ -49,10 +56,7 @@ class State:
         self.metrics: dict[str, Any] = {}
         self.dataloader: Iterable[Any] | None = None
         self.seed: int | None = None
-        self.times: dict[str, float | None] = {
-            Events.EPOCH_COMPLETED.name: None,
-            Events.COMPLETED.name: None,
-        }
+        self.times: dict[str, float | None] = {"EPOCH_COMPLETED": None, "COMPLETED": None}  # by event name
         # The engine shares its own mapping here, so custom counters never leak between engines.
         self.event_to_attr: Mapping[str, str] = DEFAULT_EVENT_TO_ATTR if event_to_attr is None else event_to_attr
         for key, value in kwargs.items():
@@ -64,13 +68,13 @@ class State:
 
         def __setattr__(self, name: str, value: Any) -> None: ...
 
-    def get_event_attrib_value(self, event: CallableEventWithFilter | str) -> int:
+    def get_event_attrib_value(self, event: _Event | str) -> int:
         """Return the counter (``iteration``, ``epoch`` or a custom one) that ``event`` counts with.
 
         Raises:
             RuntimeError: (also a ``KeyError``) the event has no counter (register it with ``event_to_attr``).
         """
-        key = event.value if isinstance(event, CallableEventWithFilter) else event
+        key = event if isinstance(event, str) else event.value
         try:
             attr = self.event_to_attr[key]
         except KeyError:
