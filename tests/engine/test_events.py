@@ -114,6 +114,29 @@ def test_filtered_event_equals_its_base_and_its_value() -> None:
     assert "every=3" in repr(filtered)
 
 
+def test_filters_are_values_and_a_user_function_filter_equals_the_function() -> None:
+    def odd(engine: object, counter: int) -> bool:
+        return counter % 2 == 1
+
+    def handler(engine: Engine) -> None:
+        pass
+
+    only_odd = Events.ITERATION_COMPLETED(event_filter=odd).filter
+    assert only_odd == odd and odd == only_odd and hash(only_odd) == hash(odd)  # Ignite's filter is odd itself
+    assert len({only_odd, odd}) == 1 and {odd: "found"}[only_odd] == "found"
+    assert only_odd == Events.ITERATION_STARTED(event_filter=odd).filter
+    assert EventFilter(every=2, after=3) == EventFilter(every=2, after=3)
+    assert hash(EventFilter(every=2, after=3)) == hash(EventFilter(every=2, after=3))
+    assert len({EventFilter(once=[3, 1]), EventFilter(once=[1, 3]), EventFilter(every=2)}) == 2
+    assert EventFilter(every=2) != EventFilter(every=3) and EventFilter(every=2) != odd and only_odd != handler
+
+    engine = Engine(lambda e, b: None)
+    engine.add_event_handler(Events.ITERATION_COMPLETED(event_filter=odd), handler)
+    assert engine.has_event_handler(handler) and engine.has_event_handler(handler, Events.ITERATION_COMPLETED)
+    engine.remove_event_handler(handler, Events.ITERATION_COMPLETED(event_filter=odd))
+    assert not engine.has_event_handler(handler)
+
+
 def test_events_list_attaches_to_each_event_and_keeps_filters() -> None:
     engine = Engine(lambda e, b: None)
     seen: list[str] = []

@@ -145,15 +145,26 @@ class EventFilter:
         pure = self.once is None and self.before is None and self.after is None and self.custom is None
         return self.every if pure else None
 
-    def __eq__(self, other: object) -> bool:
-        # As in Ignite, where ``event(event_filter=fn).filter`` is ``fn`` itself: a filter made only of a
-        # user function equals that function.
-        if isinstance(other, EventFilter):
-            return self is other
-        pure_custom = self.every is None and self.once is None and self.before is None and self.after is None
-        return pure_custom and self.custom is not None and self.custom == other
+    def _settings(self) -> tuple[object, ...]:
+        return self.every, self.once, self.before, self.after, self.custom
 
-    __hash__ = object.__hash__
+    # A filter is a value: filters with the same settings are equal. As in Ignite, where
+    # ``event(event_filter=fn).filter`` is ``fn`` itself, a filter of a user function (which takes no other
+    # setting) also equals that function, and hashes like it, so equal objects hash alike.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EventFilter):
+            return self._settings() == other._settings()
+        if self.custom is not None:
+            return bool(self.custom == other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        if self.custom is None:
+            return hash(self._settings())
+        try:
+            return hash(self.custom)
+        except TypeError:  # an unhashable callable object: one hash for all keeps equal filters hashing alike
+            return hash(EventFilter)
 
     def __repr__(self) -> str:
         parts = [f"{k}={getattr(self, k)!r}" for k in ("every", "once", "before", "after", "custom")]
