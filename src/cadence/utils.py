@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import torch
+import torch.distributed as dist
 
 from cadence.data.rng import manual_seed
 
@@ -209,9 +210,7 @@ def setup_logger(
     existed = name is None or name in logging.root.manager.loggerDict
     logger = logging.getLogger(name)
     if distributed_rank is None:
-        from cadence.distributed.context import get_rank  # imported here: logging must not need a process group
-
-        distributed_rank = get_rank()
+        distributed_rank = _process_rank()
     if distributed_rank > 0 or reset:
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
@@ -232,6 +231,11 @@ def setup_logger(
     if name is not None:
         logger.propagate = False
     return logger
+
+
+def _process_rank() -> int:
+    # torch.distributed's own query, not cadence.distributed.get_rank: utils sits below cadence.distributed.
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
 def deprecated(

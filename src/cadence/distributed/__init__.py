@@ -40,8 +40,8 @@ from cadence.distributed.context import (
     set_local_rank,
 )
 from cadence.distributed.groups import new_group
-from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError
-from cadence.distributed.process_group import finalize, initialize, show_config, spawn, sync
+from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError, spawn
+from cadence.distributed.process_group import finalize, initialize, show_config, sync
 from cadence.distributed.sampler import UnpaddedDistributedSampler
 
 from cadence.distributed import utils as utils  # isort: skip  # Ignite's idist.utils, after what it re-exports

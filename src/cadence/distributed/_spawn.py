@@ -26,7 +26,7 @@ import torch.multiprocessing as torch_mp
 
 from cadence.distributed.process_group import end_group, initialize
 
-__all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "spawn"]
+__all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "start_processes"]
 
 # After the first failure, how long to keep listening for the other processes' reports: one of them is the
 # cause (see _Cause), the others usually fail because it went away.
@@ -181,7 +181,9 @@ def destroy_group(*, synchronise: bool) -> None:
     end_group(synchronise=synchronise)
 
 
-def spawn(plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Any]:
+def start_processes(
+    plan: SpawnPlan, fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> list[Any]:
     """Run ``fn(local_rank, *args, **kwargs)`` in ``plan.nproc_per_node`` new processes; return their results."""
     context = torch_mp.get_context("spawn")
     processes: list[BaseProcess] = []

@@ -6,7 +6,7 @@ import enum
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -14,12 +14,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, spawn
+from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, start_processes
 from cadence.distributed.context import Backend, get_local_rank, get_world_size
-from cadence.distributed.process_group import end_group, initialize
+from cadence.distributed.process_group import check_backend, end_group, initialize
 from cadence.utils import setup_logger
 
-__all__ = ["DEFAULT_TIMEOUT", "Parallel", "ProcessFailedError"]
+__all__ = ["DEFAULT_TIMEOUT", "Parallel", "ProcessFailedError", "spawn"]
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
 
@@ -228,20 +228,24 @@ class Parallel:
             raise RuntimeError("Use Parallel as a context manager: `with Parallel(...) as parallel: parallel.run(fn)`.")
         if self._mode is _Mode.SPAWN:
             self._logger.info(f"Spawn function '{fn}' in {self.nproc_per_node} processes")
-            results = self._spawn_processes(fn, args, kwargs)
+            results = start_processes(self.spawn_plan(), fn, args, kwargs)
         else:
             self._logger.info(f"- Run '{fn}' in {get_world_size()} processes")
             results = [fn(get_local_rank(), *args, **kwargs)]
         self._logger.info("End of run")
         return results
 
-    def _spawn_processes(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-        if self._mode is not _Mode.SPAWN:
-            raise ValueError("Spawning processes needs a backend and nproc_per_node.")
-        return spawn(self._plan(), fn, args, kwargs)
+    def spawn_plan(self) -> SpawnPlan:
+        """What spawning starts: the backend, the processes of this node and their ranks, the group's address
+        (a free port when none was given). Raises ``ValueError`` unless this launcher spawns.
 
-    def _plan(self) -> SpawnPlan:
-        assert self.backend is not None and self.nproc_per_node is not None
+        Example:
+            >>> plan = Parallel("gloo", nproc_per_node=2, master_port=29511).spawn_plan()
+            >>> plan.nproc_per_node, plan.global_rank(1), plan.master_addr, plan.master_port
+            (2, 1, '127.0.0.1', 29511)
+        """
+        if self._mode is not _Mode.SPAWN or self.backend is None or self.nproc_per_node is None:
+            raise ValueError("Spawning processes needs a backend and nproc_per_node.")
         master_addr = self.master_addr or "127.0.0.1"
         master_port = self.master_port if self.master_port is not None else _free_port(master_addr)
         threads = None
@@ -261,3 +265,44 @@ class Parallel:
 
     def __repr__(self) -> str:
         return f"Parallel(backend={self._backend_name!r}, nproc_per_node={self.nproc_per_node}, mode={self._mode.name})"
+
+
+_SPAWN_OPTIONS = frozenset({"nnodes", "node_rank", "master_addr", "master_port", "init_method", "timeout"})
+
+
+def spawn(
+    backend: str,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs_dict: Mapping[str, Any] | None = None,
+    nproc_per_node: int = 1,
+    **kwargs: Any,
+) -> list[Any]:
+    """Start ``nproc_per_node`` processes that each join a ``backend`` group and call ``fn(local_rank, *args)``.
+
+    Options: ``nnodes``, ``node_rank``, ``master_addr``, ``master_port`` (several nodes), ``init_method``
+    (``"env://"`` by default, or ``"file://..."``) and ``timeout``. When a process fails, the others are
+    stopped and :class:`ProcessFailedError` names the failing rank. Returns the results by local rank.
+    ``fn`` must be a module-level function (processes are started with ``spawn``).
+
+    Example:
+        >>> try:
+        ...     spawn("xla-tpu", print, args=())
+        ... except ValueError as error:
+        ...     print(str(error).split(": ", 1)[1])
+        PyTorch/XLA (TPU) is not supported; cadence runs on torch.distributed: use 'nccl' on GPUs or 'gloo' on CPUs.
+    """
+    check_backend(backend)
+    unknown = sorted(set(kwargs) - _SPAWN_OPTIONS - {"start_method", "join", "daemon"})
+    if unknown:
+        raise TypeError(f"spawn got unexpected options {unknown}; it accepts {sorted(_SPAWN_OPTIONS)}.")
+    if kwargs.pop("join", True) is not True:
+        raise ValueError("spawn always waits for its processes (join=True); run it in a thread to wait elsewhere.")
+    kwargs.pop("daemon", None)
+    kwargs.pop("start_method", None)  # processes are always started with "spawn": fork is unsafe with CUDA
+    method = kwargs.pop("init_method", None)
+    for name in ("master_addr", "master_port"):
+        if method not in (None, "env://") and kwargs.get(name) is not None:
+            raise ValueError(f"{name} should be None if init_method is provided other then 'env://' ({method!r}).")
+    parallel = Parallel(backend, nproc_per_node=nproc_per_node, init_method=method, **kwargs)
+    return start_processes(parallel.spawn_plan(), fn, tuple(args), dict(kwargs_dict or {}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,8 +30,9 @@ from cadence.distributed.context import (
     model_name,
 )
 from cadence.distributed.slurm import REQUIRED_SLURM_VARIABLES, ddp_environment_from_slurm
+from cadence.utils import setup_logger
 
-__all__ = ["finalize", "init_method", "initialize", "show_config", "spawn", "sync"]
+__all__ = ["finalize", "init_method", "initialize", "show_config", "sync"]
 
 _ENV_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
 _DEFAULT_MASTER_PORT = 15000
@@ -41,7 +42,6 @@ _UNSUPPORTED = {
     "xla": "PyTorch/XLA (TPU)",
     "mpi": "MPI",
 }
-_SPAWN_OPTIONS = frozenset({"nnodes", "node_rank", "master_addr", "master_port", "init_method", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,6 @@ def show_config() -> None:
     Example:
         >>> show_config()
     """
-    from cadence.utils import setup_logger
-
     logger = setup_logger("cadence.distributed.utils")
     name = backend()
     lines = [
@@ -251,43 +249,3 @@ def show_config() -> None:
     ]
     for line in lines:
         logger.info(line)
-
-
-def spawn(
-    backend: str,
-    fn: Callable[..., Any],
-    args: Sequence[Any],
-    kwargs_dict: Mapping[str, Any] | None = None,
-    nproc_per_node: int = 1,
-    **kwargs: Any,
-) -> list[Any]:
-    """Start ``nproc_per_node`` processes that each join a ``backend`` group and call ``fn(local_rank, *args)``.
-
-    Options: ``nnodes``, ``node_rank``, ``master_addr``, ``master_port`` (several nodes), ``init_method``
-    (``"env://"`` by default, or ``"file://..."``) and ``timeout``. When a process fails, the others are
-    stopped and :class:`ProcessFailedError` names the failing rank. Returns the results by local rank.
-    ``fn`` must be a module-level function (processes are started with ``spawn``).
-
-    Example:
-        >>> try:
-        ...     spawn("xla-tpu", print, args=())
-        ... except ValueError as error:
-        ...     print(str(error).split(": ", 1)[1])
-        PyTorch/XLA (TPU) is not supported; cadence runs on torch.distributed: use 'nccl' on GPUs or 'gloo' on CPUs.
-    """
-    check_backend(backend)
-    unknown = sorted(set(kwargs) - _SPAWN_OPTIONS - {"start_method", "join", "daemon"})
-    if unknown:
-        raise TypeError(f"spawn got unexpected options {unknown}; it accepts {sorted(_SPAWN_OPTIONS)}.")
-    if kwargs.pop("join", True) is not True:
-        raise ValueError("spawn always waits for its processes (join=True); run it in a thread to wait elsewhere.")
-    kwargs.pop("daemon", None)
-    kwargs.pop("start_method", None)  # processes are always started with "spawn": fork is unsafe with CUDA
-    method = kwargs.pop("init_method", None)
-    for name in ("master_addr", "master_port"):
-        if method not in (None, "env://") and kwargs.get(name) is not None:
-            raise ValueError(f"{name} should be None if init_method is provided other then 'env://' ({method!r}).")
-    from cadence.distributed.launcher import Parallel  # the launcher builds on this module
-
-    parallel = Parallel(backend, nproc_per_node=nproc_per_node, init_method=method, **kwargs)
-    return parallel._spawn_processes(fn, tuple(args), dict(kwargs_dict or {}))

@@ -46,7 +46,8 @@ from cadence.distributed.context import (
 )
 from cadence.distributed.groups import new_group
 from cadence.distributed.groups import rank_not_in_group as _rank_not_in_group  # noqa: F401  # Ignite's helper
-from cadence.distributed.process_group import finalize, initialize, show_config, spawn, sync
+from cadence.distributed.launcher import spawn
+from cadence.distributed.process_group import finalize, initialize, show_config, sync
 
 __all__ = [
     "backend",

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from cadence.distributed import comms, context, groups, process_group
+from cadence.distributed import comms, context, groups, launcher, process_group
 
 __all__ = ["ComputationModel"]
 
@@ -160,7 +160,7 @@ class _TorchDistributedView(ComputationModel):
     def spawn(
         fn: Any, args: Any, kwargs_dict: Any = None, nproc_per_node: int = 1, backend: str = "gloo", **kwargs: Any
     ) -> list[Any]:
-        return process_group.spawn(backend, fn, args, kwargs_dict, nproc_per_node, **kwargs)
+        return launcher.spawn(backend, fn, args, kwargs_dict, nproc_per_node, **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend()!r}, world_size={self.get_world_size()})"
