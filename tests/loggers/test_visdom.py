@@ -81,13 +81,13 @@ def test_each_name_is_a_line_on_the_server(server: int) -> None:
         logger.attach(trainer, weights, Events.EPOCH_COMPLETED)
         logger.attach(trainer, GradsScalarHandler(model), Events.EPOCH_COMPLETED)
         trainer.run(data, max_epochs=2)
-    x, y = _line(logger, output.plots.windows["training/loss"])
+    x, y = _line(logger, output.windows["training/loss"]["win"])
     assert x == [1, 2, 3, 4, 5, 6]
     assert y == pytest.approx(losses)
-    assert _line(logger, params.plots.windows["lr/group_0"]) == ([1, 2], [0.05, 0.05])
-    assert sorted(weights.plots.windows) == ["weights_norm/0/bias", "weights_norm/0/weight"]
+    assert _line(logger, params.windows["lr/group_0"]["win"]) == ([1, 2], [0.05, 0.05])
+    assert sorted(weights.windows) == ["weights_norm/0/bias", "weights_norm/0/weight"]
     norm = float(model[0].weight.norm())
-    assert _line(logger, weights.plots.windows["weights_norm/0/weight"])[1][-1] == pytest.approx(norm)
+    assert _line(logger, weights.windows["weights_norm/0/weight"]["win"])[1][-1] == pytest.approx(norm)
 
 
 def test_offline_mode_writes_the_plots_to_a_file(tmp_path: Path) -> None:

@@ -115,7 +115,9 @@ def test_bad_num_classes(kwargs: dict[str, Any], message: str) -> None:
 def test_unknown_average_is_refused() -> None:
     with pytest.raises(ValueError, match=r"average can None or one of .* got 'macro'"):
         ConfusionMatrix(3, average="macro")
-    assert ConfusionMatrix(3, average=ConfusionMatrixAverage.RECALL).average is ConfusionMatrixAverage.RECALL
+    assert ConfusionMatrix(3, average=ConfusionMatrixAverage.RECALL).average_mode is ConfusionMatrixAverage.RECALL
+    assert ConfusionMatrix(3, average=ConfusionMatrixAverage.RECALL).average == "recall"  # as Ignite spells it
+    assert ConfusionMatrix(3).average is None
 
 
 def test_iou_bad_arguments() -> None:

@@ -179,7 +179,8 @@ class DeterministicEngine(Engine[OutputT]):
         self.state.seed = seed
         self._fixed_seed = seed is not None
         self._warn_only = warn_only
-        self._pending_rng: Mapping[str, Any] | None = None
+        # As Ignite: RNG states that load_state_dict took and the resumed run restores, then None again.
+        self.state.rng_states = None
         self._replay_resumed_epoch = False  # a resume without RNG states reseeds the resumed epoch's start
         self.add_event_handler(Events.EPOCH_STARTED, self._seed_epoch)
 
@@ -210,9 +211,9 @@ class DeterministicEngine(Engine[OutputT]):
         torch.use_deterministic_algorithms(True, warn_only=self._warn_only)
         if data is not None:
             data = self._reproducible(data)
-        if self._pending_rng is not None:
-            restore_rng_states(self._pending_rng)
-            self._pending_rng = None
+        if self.state.rng_states is not None:
+            restore_rng_states(self.state.rng_states)
+            self.state.rng_states = None
         return super().run(data, max_epochs=max_epochs, epoch_length=epoch_length, max_iters=max_iters)
 
     def _new_iterator(self, *, new_pass: bool = False) -> Iterator[Any]:
@@ -300,8 +301,8 @@ class DeterministicEngine(Engine[OutputT]):
         super().load_state_dict(state_dict)
         if not self._fixed_seed and not self._starting:
             self.state.seed = saved_seed
-        self._pending_rng = state_dict.get("rng_states")
-        self._replay_resumed_epoch = self._pending_rng is None
-        if self._starting and self._pending_rng is not None:  # loaded from a STARTED handler: run() has begun
-            restore_rng_states(self._pending_rng)
-            self._pending_rng = None
+        self.state.rng_states = state_dict.get("rng_states")
+        self._replay_resumed_epoch = self.state.rng_states is None
+        if self._starting and self.state.rng_states is not None:  # loaded from a STARTED handler: run() has begun
+            restore_rng_states(self.state.rng_states)
+            self.state.rng_states = None

@@ -17,6 +17,8 @@ class CyclicalScheduler(ParamScheduler):
     each cycle is followed by that many events rising linearly from ``end_value`` back to the next
     cycle's start value. After each cycle the cycle and warm-up lengths are multiplied by ``cycle_mult``
     (rounded down), ``start_value`` by ``start_value_mult`` and ``end_value`` by ``end_value_mult``.
+    As in Ignite, a cycle ends when the next one's first value is asked for: after the last event of a
+    cycle, ``event_index`` is ``total_cycle_size`` and ``cycle`` still counts the cycle that just ended.
 
     Args:
         optimizer: the optimizer (or object with ``param_groups``) to schedule.
@@ -75,16 +77,22 @@ class CyclicalScheduler(ParamScheduler):
         self.warmup_duration = check_integer("warmup_duration", warmup_duration, 0)
         self.cycle = 0
 
+    @property
+    def total_cycle_size(self) -> int:
+        """Events of a whole cycle: ``cycle_size`` plus ``warmup_duration`` (both grow with ``cycle_mult``)."""
+        return self.cycle_size + self.warmup_duration
+
     def _value(self) -> float:
+        self._start_next_cycle_if_due()
         if self.event_index < self.cycle_size:
             return float(self.get_param())
         target = self.start_value * self.start_value_mult  # warm up to the next cycle's start
         fraction = (self.event_index - self.cycle_size) / self.warmup_duration
         return self.end_value + (target - self.end_value) * fraction
 
-    def _advance(self) -> None:
-        self.event_index += 1
-        if self.event_index >= self.cycle_size + self.warmup_duration:
+    def _start_next_cycle_if_due(self) -> None:
+        """Begin the next cycle once the current one is over (idempotent: the index goes back to 0)."""
+        if self.event_index >= self.total_cycle_size:
             self.event_index = 0
             self.cycle += 1
             self.cycle_size = int(self.cycle_size * self.cycle_mult)

@@ -13,6 +13,7 @@ import torch
 
 from cadence.distributed import get_rank
 from cadence.engine import CallableEventWithFilter, Engine, Events
+from cadence.loggers.logger import BaseLogger
 
 __all__ = ["ProgressBar"]
 
@@ -89,6 +90,7 @@ class _Show:
     state_attributes: list[str] | None
     event: CallableEventWithFilter
     closing_event: CallableEventWithFilter
+    description: str  # the bar's description ("" for the default: Epoch or Iteration)
 
 
 def _validated_names(metric_names: object, what: str) -> str | list[str] | None:
@@ -103,12 +105,14 @@ def _validated_names(metric_names: object, what: str) -> str | list[str] | None:
     raise TypeError(f"{what} should be either a list or equal 'all' (or None), got {metric_names!r}.")
 
 
-class ProgressBar:
+class ProgressBar(BaseLogger):
     """A tqdm bar per epoch showing the iteration count, rate, time left and chosen metrics or output.
 
-    Only rank 0 shows anything. The bar is drawn also when its stream (``file=``, default ``sys.stderr``)
-    is not a terminal (a log file, a pipe), as Ignite does; pass ``disable=None`` to draw it on a terminal
-    only, or ``disable=True`` to switch it off.
+    As in Ignite it is a :class:`~cadence.loggers.BaseLogger`: ``with ProgressBar() as bar:`` closes an open
+    bar at the end, and ``pbar`` is the bar being drawn (``None`` between bars). Only rank 0 shows anything.
+    The bar is drawn also when its stream (``file=``, default ``sys.stderr``) is not a terminal (a log file, a
+    pipe), as Ignite does; pass ``disable=None`` to draw it on a terminal only, or ``disable=True`` to switch
+    it off.
 
     Args:
         persist: keep each epoch's finished bar on screen instead of clearing it.
@@ -132,12 +136,14 @@ class ProgressBar:
         reserved = sorted(set(tqdm_kwargs) & set(_RESERVED_KWARGS))
         if reserved:
             raise TypeError(f"ProgressBar sets {reserved} itself; use persist= for 'leave' and drop the others.")
-        self._tqdm = _tqdm()
+        #: The tqdm class that draws the bars.
+        self.pbar_cls: Any = _tqdm()
+        #: The bar being drawn, a ``pbar_cls`` instance (``None`` before the first update and after closing).
+        self.pbar: Any = None
         self.persist = persist
         self.bar_format = bar_format
         self.tqdm_kwargs = {"disable": False, **tqdm_kwargs}
         self._desc: str = self.tqdm_kwargs.pop("desc", None) or ""
-        self._bar: Any = None
         self._mininterval = float(self.tqdm_kwargs.get("mininterval", 0.1))
         self._last_postfix = 0.0
         self._warned: set[str] = set()
@@ -157,7 +163,7 @@ class ProgressBar:
             return bool(isatty is not None and isatty())
         return not disable
 
-    def attach(
+    def attach(  # type: ignore[override]  # Ignite's ProgressBar.attach: what to show, not a log handler
         self,
         engine: Engine[Any],
         metric_names: str | list[str] | None = None,
@@ -176,6 +182,56 @@ class ProgressBar:
             closing_event_name: ``Events.EPOCH_COMPLETED`` (a bar per epoch) or ``Events.COMPLETED``.
             state_attributes: names of ``engine.state`` attributes to show.
         """
+        self._attach(engine, metric_names, output_transform, event_name, closing_event_name, state_attributes, "")
+
+    def attach_output_handler(  # type: ignore[override]  # the arguments of Ignite's progress-bar output handler
+        self,
+        engine: Engine[Any],
+        event_name: CallableEventWithFilter,
+        description: str = "",
+        metric_names: str | list[str] | None = None,
+        output_transform: Callable[[Any], Any] | None = None,
+        closing_event_name: CallableEventWithFilter = Events.EPOCH_COMPLETED,
+        state_attributes: list[str] | None = None,
+    ) -> None:
+        """Draw a bar for ``engine`` as :meth:`attach` does, described by ``description`` (default: the ``desc``
+        given to the bar, else ``Epoch`` or ``Iteration``).
+
+        Example:
+            >>> import io
+            >>> from cadence import Engine
+            >>> stream = io.StringIO()
+            >>> trainer = Engine(lambda engine, batch: 0.5)
+            >>> bar = ProgressBar(file=stream)
+            >>> bar.attach_output_handler(trainer, Events.ITERATION_COMPLETED, "Training", output_transform=float)
+            >>> _ = trainer.run(range(2))
+            >>> "Training" in stream.getvalue()
+            True
+        """
+        self._attach(
+            engine, metric_names, output_transform, event_name, closing_event_name, state_attributes, description
+        )
+
+    def attach_opt_params_handler(  # type: ignore[override]  # as Ignite's ProgressBar: attaches nothing
+        self, engine: Engine[Any], event_name: CallableEventWithFilter, *args: Any, **kwargs: Any
+    ) -> None:
+        """Do nothing: a progress bar shows no optimizer parameters (Ignite's ProgressBar has this no-op too);
+        show them with ``output_transform`` or ``state_attributes``, or with a logger."""
+
+    def close(self) -> None:
+        """Close the bar being drawn, if any (``with ProgressBar() as bar:`` calls this at the end)."""
+        self._close(False)
+
+    def _attach(
+        self,
+        engine: Engine[Any],
+        metric_names: str | list[str] | None,
+        output_transform: Callable[[Any], Any] | None,
+        event_name: CallableEventWithFilter,
+        closing_event_name: CallableEventWithFilter,
+        state_attributes: list[str] | None,
+        description: str,
+    ) -> None:
         if not isinstance(engine, Engine):
             raise TypeError(f"ProgressBar.attach needs an Engine, got {type(engine).__name__}.")
         names = _validated_names(metric_names, "metric_names")
@@ -187,7 +243,7 @@ class ProgressBar:
         self._check_events(engine, event_name, closing_event_name)
         if not self.enabled:
             return  # nothing to draw: attach nothing, so the run pays nothing
-        show = _Show(names, output_transform, attributes, event_name, closing_event_name)
+        show = _Show(names, output_transform, attributes, event_name, closing_event_name, str(description or ""))
         engine.add_event_handler(event_name, self._update, show)
         engine.add_event_handler(closing_event_name, self._close, True)
         for event in (Events.COMPLETED, Events.TERMINATE, Events.INTERRUPT):
@@ -220,17 +276,16 @@ class ProgressBar:
             epoch 1 done
         """
         if get_rank() == 0:
-            self._tqdm.write(message, file=self.tqdm_kwargs.get("file"))
+            self.pbar_cls.write(message, file=self.tqdm_kwargs.get("file"))
 
     def _update(self, engine: Engine[Any], show: _Show) -> None:
         total = _events_in_run(show.event, engine)
-        first = self._bar is None
-        if first:
-            self._bar = self._tqdm(
+        if self.pbar is None:
+            self.pbar = self.pbar_cls(
                 total=total, leave=self.persist, bar_format=self.bar_format, initial=1, **self.tqdm_kwargs
             )
-        bar = self._bar
-        desc = self._desc or ("Iteration" if engine.state.max_epochs == 1 else "Epoch")
+        bar = self.pbar
+        desc = show.description or self._desc or ("Iteration" if engine.state.max_epochs == 1 else "Epoch")
         closing_total = _events_in_run(show.closing_event, engine)
         if closing_total and closing_total > 1:
             desc += f" [{engine.state.get_event_attrib_value(show.closing_event)}/{closing_total}]"
@@ -245,12 +300,12 @@ class ProgressBar:
         bar.update(step - bar.n)
 
     def _close(self, finished: bool) -> None:
-        if self._bar is None:
+        if self.pbar is None:
             return
-        if finished and self._bar.total is not None:
-            self._bar.n = self._bar.total
-        self._bar.close()
-        self._bar = None
+        if finished and self.pbar.total is not None:
+            self.pbar.n = self.pbar.total
+        self.pbar.close()
+        self.pbar = None
 
     def _postfix(self, engine: Engine[Any], show: _Show) -> dict[str, Any]:
         postfix: dict[str, Any] = {}

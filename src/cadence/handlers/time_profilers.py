@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -30,24 +30,32 @@ _OPENS = {Events.GET_BATCH_STARTED.name: _FETCH, Events.ITERATION_STARTED.name: 
 _CLOSES = {Events.GET_BATCH_COMPLETED.name: _FETCH, Events.ITERATION_COMPLETED.name: _PROCESS}
 
 
+EventKey = CallableEventWithFilter | str  # an event as registered: an Events (or EventEnum) member, or a string
+
+
 def _handler_name(handler: Callable[..., Any]) -> str:
     name = getattr(handler, "__qualname__", None)
     return name if isinstance(name, str) else type(handler).__name__
+
+
+def _event_name(event: EventKey) -> str:
+    return event if isinstance(event, str) else event.name
 
 
 class _TimedHandler:
     """Calls a handler and reports its duration; compares equal to the handler it wraps (``__wrapped__``),
     so ``has_event_handler`` and ``remove_event_handler`` work with the user's original handler."""
 
-    def __init__(self, handler: Callable[..., Any], event: str, profiler: _Profiler) -> None:
+    def __init__(self, handler: Callable[..., Any], event: EventKey, profiler: _Profiler) -> None:
         self.__wrapped__ = handler  # inspect.signature follows this: the engine binds the original signature
         self._event = event
+        self._started = _event_name(event) == _STARTED
         self._profiler = profiler
-        self._closes = _CLOSES.get(event)
-        self._opens = _OPENS.get(event)
+        self._closes = _CLOSES.get(_event_name(event))
+        self._opens = _OPENS.get(_event_name(event))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._event == _STARTED:
+        if self._started:
             self._profiler._run_starts()
         start = time.perf_counter()
         if self._closes is not None:
@@ -56,7 +64,7 @@ class _TimedHandler:
             return self.__wrapped__(*args, **kwargs)
         finally:
             end = time.perf_counter()
-            if self._event != _STARTED:
+            if not self._started:
                 self._profiler._in_started = False
             self._profiler._record(self.__wrapped__, self._event, end - start)
             if self._opens is not None:
@@ -89,12 +97,11 @@ class _Profiler:
         engine.add_event_handler(Events.ITERATION_COMPLETED, self._close, _PROCESS)
         self._engine = engine
 
-    def _wrap(self, event: CallableEventWithFilter | str, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def _wrap(self, event: EventKey, handler: Callable[..., Any]) -> Callable[..., Any]:
         if getattr(handler, "__self__", None) is self:
             return handler  # the profiler's own handlers are not profiled
-        name = event if isinstance(event, str) else event.name  # a custom string event shows as registered
-        self._register(handler, name)
-        return _TimedHandler(handler, name, self)
+        self._register(handler, event)
+        return _TimedHandler(handler, event, self)
 
     def _on_started(self) -> None:
         self._run_starts()
@@ -121,8 +128,8 @@ class _Profiler:
             self._measured(name, now - started)
 
     # What each profiler keeps.
-    def _register(self, handler: Callable[..., Any], event: str) -> None: ...
-    def _record(self, handler: Callable[..., Any], event: str, seconds: float) -> None: ...
+    def _register(self, handler: Callable[..., Any], event: EventKey) -> None: ...
+    def _record(self, handler: Callable[..., Any], event: EventKey, seconds: float) -> None: ...
     def _measured(self, name: str, seconds: float) -> None: ...
     def _clear(self) -> None: ...
 
@@ -171,14 +178,18 @@ class HandlersTimeProfiler(_Profiler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.event_handlers_times: dict[str, dict[str, list[float]]] = {}
+        #: Seconds of each call, by event (as registered: an ``Events`` member or a custom event) and handler name.
+        self.event_handlers_times: dict[EventKey, dict[str, list[float]]] = {}
+        #: The names of the profiled handlers of each event, in the order they were attached.
+        self.event_handlers_names: dict[EventKey, list[str]] = {}
         self.processing_times: list[float] = []
         self.dataflow_times: list[float] = []
 
-    def _register(self, handler: Callable[..., Any], event: str) -> None:
+    def _register(self, handler: Callable[..., Any], event: EventKey) -> None:
+        self.event_handlers_names.setdefault(event, []).append(_handler_name(handler))
         self.event_handlers_times.setdefault(event, {}).setdefault(_handler_name(handler), [])
 
-    def _record(self, handler: Callable[..., Any], event: str, seconds: float) -> None:
+    def _record(self, handler: Callable[..., Any], event: EventKey, seconds: float) -> None:
         self.event_handlers_times.setdefault(event, {}).setdefault(_handler_name(handler), []).append(seconds)
 
     def _measured(self, name: str, seconds: float) -> None:
@@ -195,7 +206,7 @@ class HandlersTimeProfiler(_Profiler):
         """Rows ``[handler, event, total, (min, index), (max, index), mean, std]`` (seconds; ``"not triggered"``
         for a handler never called), then a ``Total`` row for all handlers, and ``Processing`` and ``Dataflow``."""
         rows = [
-            [name, event, *_handler_stats(times)]
+            [name, _event_name(event), *_handler_stats(times)]
             for event, per_handler in self.event_handlers_times.items()
             for name, times in per_handler.items()
         ]
@@ -237,7 +248,7 @@ class HandlersTimeProfiler(_Profiler):
         columns: list[Sequence[float]] = [self.processing_times, self.dataflow_times]
         for event, per_handler in self.event_handlers_times.items():
             for name, times in per_handler.items():
-                header.append(f"{name} ({event})")
+                header.append(f"{name} ({_event_name(event)})")
                 columns.append(times)
         rows = max((len(column) for column in columns), default=0)
         _write_csv(output_path, header, [[float(i) for i in range(1, rows + 1)], *columns])
@@ -288,6 +299,15 @@ class BasicTimeProfiler(_Profiler):
         True
     """
 
+    #: The events whose handlers are not timed (all the others are, see ``event_handlers_times``).
+    events_to_ignore: ClassVar[list[CallableEventWithFilter]] = [
+        Events.EXCEPTION_RAISED,
+        Events.TERMINATE,
+        Events.TERMINATE_SINGLE_EPOCH,
+        Events.DATALOADER_STOP_ITERATION,
+        Events.INTERRUPT,
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         self._handler_names: dict[str, list[str]] = {event: [] for event in _BASIC_EVENTS}
@@ -303,15 +323,71 @@ class BasicTimeProfiler(_Profiler):
             return int(self._engine.state.iteration) + 1
         return int(getattr(self._engine.state, counter))
 
-    def _register(self, handler: Callable[..., Any], event: str) -> None:
-        if event in _BASIC_EVENTS:
-            self._handler_names[event].append(_handler_name(handler))
+    def _register(self, handler: Callable[..., Any], event: EventKey) -> None:
+        name = _event_name(event)
+        if name in _BASIC_EVENTS:
+            self._handler_names[name].append(_handler_name(handler))
 
-    def _record(self, handler: Callable[..., Any], event: str, seconds: float) -> None:
-        if event in _BASIC_EVENTS:
-            times = self._times[event]
-            key = self._occurrence(_BASIC_EVENTS[event])
+    def _record(self, handler: Callable[..., Any], event: EventKey, seconds: float) -> None:
+        name = _event_name(event)
+        if name in _BASIC_EVENTS:
+            times = self._times[name]
+            key = self._occurrence(_BASIC_EVENTS[name])
             times[key] = times.get(key, 0.0) + seconds
+
+    # Ignite's views of the measures: tensors indexed by occurrence (0 for the first), sized for the whole run.
+    def _run_sizes(self) -> tuple[int, int]:
+        state = None if self._engine is None else self._engine.state
+        if state is None or state.max_epochs is None or state.epoch_length is None:
+            raise AttributeError("BasicTimeProfiler: max_epochs and total_num_iters are known once a run has started.")
+        return int(state.max_epochs), int(state.max_epochs) * int(state.epoch_length)
+
+    @property
+    def max_epochs(self) -> int:
+        """The number of epochs of the profiled run (known once it has started)."""
+        return self._run_sizes()[0]
+
+    @property
+    def total_num_iters(self) -> int:
+        """The number of iterations of the profiled run, ``max_epochs * epoch_length`` (once it has started)."""
+        return self._run_sizes()[1]
+
+    @staticmethod
+    def _as_tensor(times: Mapping[int, float], size: int) -> torch.Tensor:
+        values = torch.zeros(size)
+        for occurrence, seconds in times.items():
+            if 1 <= occurrence <= size:
+                values[occurrence - 1] = seconds
+        return values
+
+    def _sized(self, times: Mapping[int, float], counter: str | None) -> torch.Tensor:
+        if self._engine is None or self._engine.state.max_epochs is None:
+            return torch.zeros(1)  # as Ignite before a run: one empty slot
+        epochs, iterations = self._run_sizes()
+        return self._as_tensor(times, {None: 1, "epoch": epochs}.get(counter, iterations))
+
+    @property
+    def processing_times(self) -> torch.Tensor:
+        """Seconds of the process function at each iteration of the run (0 where not measured)."""
+        return self._sized(self._processing, "iteration")
+
+    @property
+    def dataflow_times(self) -> torch.Tensor:
+        """Seconds of the data fetch of each iteration of the run (0 where not measured)."""
+        return self._sized(self._dataflow, "iteration")
+
+    @property
+    def event_handlers_times(self) -> dict[CallableEventWithFilter, torch.Tensor]:
+        """Seconds of all the handlers of each timed event, at each occurrence: ``STARTED`` and ``COMPLETED``
+        once, epoch events once per epoch, iteration and batch events once per iteration (empty before a run)."""
+        if self._engine is None or self._engine.state.max_epochs is None:
+            return {}
+        return {Events[name]: self._sized(self._times[name], counter) for name, counter in _BASIC_EVENTS.items()}
+
+    @property
+    def event_handlers_names(self) -> dict[CallableEventWithFilter, list[str]]:
+        """The names of the timed handlers of each timed event."""
+        return {Events[name]: list(names) for name, names in self._handler_names.items()}
 
     def _measured(self, name: str, seconds: float) -> None:
         if name == _PROCESS:

@@ -137,12 +137,13 @@ class TimeLimit:
         if not limit_sec > 0:
             raise ValueError(f"Argument limit_sec should be a positive integer (seconds), got {limit_sec!r}.")
         self.limit_sec = limit_sec
-        self.start_time = time.perf_counter()
+        #: When the limit's clock started, in ``time.time()`` seconds (as Ignite; set it anew to restart it).
+        self.start_time = time.time()
         self.logger = logging.getLogger(f"{__name__}.{type(self).__name__}")
 
     def __call__(self, engine: Engine[Any]) -> None:
         """Terminate ``engine`` if the time is up."""
-        elapsed = time.perf_counter() - self.start_time
+        elapsed = time.time() - self.start_time
         if all_reduce(int(elapsed > self.limit_sec), ReduceOp.MAX):  # all ranks stop at the same iteration
             self.logger.info("TimeLimit: %.1f s limit reached after %.1f s; stopping the run.", self.limit_sec, elapsed)
             engine.terminate()

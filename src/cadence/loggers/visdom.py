@@ -108,38 +108,48 @@ class VisdomLogger(BaseLogger):
 
 
 class _LinePlots:
-    """The windows of one handler, by name: the first value of a name opens its window, later ones append."""
+    """What the Visdom handlers share: a line window per name, the first value of a name opens it, later ones
+    append (``windows`` holds each name's window and options, as in Ignite)."""
 
-    def __init__(self, show_legend: bool) -> None:
+    show_legend: bool
+    windows: dict[str, dict[str, Any]]
+
+    def _init_plots(self, show_legend: bool) -> None:
         self.show_legend = show_legend
-        self.windows: dict[str, Any] = {}
+        self.windows = {}
 
-    def plot(self, logger: VisdomLogger, values: Mapping[str, Any], event_name: EventName, step: int) -> None:
+    def add_scalar(self, logger: VisdomLogger, k: str, v: Any, event_name: EventName, global_step: int) -> None:
+        """Plot value ``v`` of name ``k`` at ``global_step`` in ``k``'s window (opened by its first value)."""
+        y = float(v.item()) if isinstance(v, torch.Tensor) else v
+        if k not in self.windows:
+            opts = {"title": k, "xlabel": event_label(event_name), "ylabel": k, "showlegend": self.show_legend}
+            self.windows[k] = {"win": None, "opts": opts}
+        window = self.windows[k]
+        future = logger.executor.submit(
+            logger.vis.line,
+            X=[global_step],
+            Y=[y],
+            env=logger.vis.env,
+            win=window["win"],
+            update=None if window["win"] is None else "append",
+            opts=window["opts"],
+            name=k,
+        )
+        if window["win"] is None:  # the next point needs the window's id
+            window["win"] = future.result()
+
+    def _plot(self, logger: VisdomLogger, values: Mapping[str, Any], event_name: EventName, step: int) -> None:
         for name, value in values.items():
-            y = float(value.item()) if isinstance(value, torch.Tensor) else value
-            window = self.windows.get(name)
-            opts = {"title": name, "xlabel": event_label(event_name), "ylabel": name, "showlegend": self.show_legend}
-            future = logger.executor.submit(
-                logger.vis.line,
-                X=[step],
-                Y=[y],
-                env=logger.vis.env,
-                win=window,
-                update=None if window is None else "append",
-                opts=opts,
-                name=name,
-            )
-            if window is None:  # the next point needs the window's id
-                self.windows[name] = future.result()
+            self.add_scalar(logger, name, value, event_name, step)
         logger.save_env()
 
 
-class OutputHandler(KeyedOutputHandler):
+class OutputHandler(KeyedOutputHandler, _LinePlots):
     """Plot metrics, the transformed output and state attributes as lines ``{tag}/{name}`` (arguments as in
     :class:`~cadence.loggers.base.BaseOutputHandler`; ``show_legend`` shows each window's legend).
 
     Example:
-        >>> OutputHandler("training", output_transform=lambda loss: loss, show_legend=True).plots.show_legend
+        >>> OutputHandler("training", output_transform=lambda loss: loss, show_legend=True).show_legend
         True
     """
 
@@ -153,15 +163,15 @@ class OutputHandler(KeyedOutputHandler):
         state_attributes: list[str] | None = None,
     ) -> None:
         super().__init__(tag, metric_names, output_transform, global_step_transform, state_attributes)
-        self.plots = _LinePlots(show_legend)
+        self._init_plots(show_legend)
 
     def __call__(self, engine: Engine[Any], logger: VisdomLogger, event_name: EventName) -> None:
         require_logger(logger, VisdomLogger, "'OutputHandler'")
         values = {"/".join(key): value for key, value in self.collect_keyed(engine).items()}
-        self.plots.plot(logger, values, event_name, self.global_step(engine, event_name))
+        self._plot(logger, values, event_name, self.global_step(engine, event_name))
 
 
-class OptimizerParamsHandler(BaseOptimizerParamsHandler):
+class OptimizerParamsHandler(BaseOptimizerParamsHandler, _LinePlots):
     """Plot ``param_name`` (default ``"lr"``) of every parameter group as ``[{tag}/]{param_name}/group_{i}``.
 
     Example:
@@ -174,14 +184,14 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
         self, optimizer: Optimizer, param_name: str = "lr", tag: str | None = None, show_legend: bool = False
     ) -> None:
         super().__init__(optimizer, param_name, tag)
-        self.plots = _LinePlots(show_legend)
+        self._init_plots(show_legend)
 
     def __call__(self, engine: Engine[Any], logger: VisdomLogger, event_name: EventName) -> None:
         require_logger(logger, VisdomLogger, "OptimizerParamsHandler")
-        self.plots.plot(logger, self.collect(), event_name, default_global_step(engine, event_name))
+        self._plot(logger, self.collect(), event_name, default_global_step(engine, event_name))
 
 
-class WeightsScalarHandler(BaseWeightsScalarHandler):
+class WeightsScalarHandler(BaseWeightsScalarHandler, _LinePlots):
     """Plot ``reduction(weight)`` (default: the norm) of each parameter as ``[{tag}/]weights_{reduction}/{name}``.
 
     Example:
@@ -199,15 +209,15 @@ class WeightsScalarHandler(BaseWeightsScalarHandler):
         whitelist: Whitelist | None = None,
     ) -> None:
         super().__init__(model, reduction, tag=tag, whitelist=whitelist)
-        self.plots = _LinePlots(show_legend)
+        self._init_plots(show_legend)
 
     def __call__(self, engine: Engine[Any], logger: VisdomLogger, event_name: EventName) -> None:
         require_logger(logger, VisdomLogger, "'WeightsScalarHandler'")
         values = self.reduce("weights", ((name, p.data) for name, p in self.weights))
-        self.plots.plot(logger, values, event_name, default_global_step(engine, event_name))
+        self._plot(logger, values, event_name, default_global_step(engine, event_name))
 
 
-class GradsScalarHandler(BaseWeightsScalarHandler):
+class GradsScalarHandler(BaseWeightsScalarHandler, _LinePlots):
     """Plot ``reduction(grad)`` (default: the norm) of each parameter's gradient as
     ``[{tag}/]grads_{reduction}/{name}``; parameters without a gradient are left out.
 
@@ -226,9 +236,9 @@ class GradsScalarHandler(BaseWeightsScalarHandler):
         whitelist: Whitelist | None = None,
     ) -> None:
         super().__init__(model, reduction, tag=tag, whitelist=whitelist)
-        self.plots = _LinePlots(show_legend)
+        self._init_plots(show_legend)
 
     def __call__(self, engine: Engine[Any], logger: VisdomLogger, event_name: EventName) -> None:
         require_logger(logger, VisdomLogger, "'GradsScalarHandler'")
         grads = ((name, p.grad) for name, p in self.weights if p.grad is not None)
-        self.plots.plot(logger, self.reduce("grads", grads), event_name, default_global_step(engine, event_name))
+        self._plot(logger, self.reduce("grads", grads), event_name, default_global_step(engine, event_name))

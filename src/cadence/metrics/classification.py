@@ -188,6 +188,9 @@ class _PrecisionRecall(ClassificationMetric):
     _state_names = ("_counts", "_sample_sum", "_num_samples", "_num_examples", "_type", "_num_classes")
     _lazy_state_names = frozenset({"_counts"})
     _divide_by_predicted: bool  # precision divides by predicted positives, recall by actual positives
+    #: Added to each denominator so that a class with none gives 0 (as Ignite); the counts are whole
+    #: numbers, so any other denominator is unchanged.
+    eps = 1e-20
 
     def __init__(
         self,
@@ -273,7 +276,7 @@ class _PrecisionRecall(ClassificationMetric):
         true_pos = rows_pred * rows_true
         if self._average is Averaging.SAMPLES:
             denominator = (rows_pred if self._divide_by_predicted else rows_true).sum(dim=1)
-            ratio = true_pos.sum(dim=1) / denominator.clamp(min=1)
+            ratio = true_pos.sum(dim=1) / (denominator + self.eps)
             self._sample_sum += ratio.sum().to(self._device)
             self._num_samples += rows_true.shape[0]
         return torch.stack([true_pos.sum(dim=0), rows_pred.sum(dim=0), rows_true.sum(dim=0)])
@@ -313,7 +316,7 @@ class _PrecisionRecall(ClassificationMetric):
             return float(reduced(self._sample_sum) / reduced(self._num_samples))
         true_pos, predicted, actual = counts[0], counts[1], counts[2]
         denominator = predicted if self._divide_by_predicted else actual
-        per_class = true_pos / denominator.clamp(min=1)
+        per_class = true_pos / (denominator + self.eps)
         average = self._average
         if average is Averaging.NONE:
             return per_class[1] if kind == BINARY else per_class
@@ -322,8 +325,8 @@ class _PrecisionRecall(ClassificationMetric):
         if average is Averaging.MACRO:
             return float(per_class.mean())
         if average is Averaging.MICRO:
-            return float(true_pos.sum() / denominator.sum().clamp(min=1))
-        return float((per_class * actual).sum() / actual.sum().clamp(min=1))
+            return float(true_pos.sum() / (denominator.sum() + self.eps))
+        return float((per_class * actual).sum() / (actual.sum() + self.eps))
 
 
 def _warn_non_long(kind: str, y_pred: torch.Tensor, y: torch.Tensor, average: Averaging) -> None:

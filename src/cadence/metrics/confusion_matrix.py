@@ -94,11 +94,21 @@ class ConfusionMatrix(Metric):
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"Argument num_classes needs to be > 1 (an integer), got {num_classes!r}.")
         self.num_classes = num_classes
-        self.average = ConfusionMatrixAverage.parse(average)
+        self.average_mode = ConfusionMatrixAverage.parse(average)
         super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
 
+    @property
+    def average(self) -> str | None:
+        """The normalisation as Ignite spells it: ``None``, ``'samples'``, ``'recall'`` or ``'precision'``
+        (``average_mode`` is the same as a :class:`ConfusionMatrixAverage`); settable with either."""
+        return None if self.average_mode is ConfusionMatrixAverage.NONE else str(self.average_mode.value)
+
+    @average.setter
+    def average(self, value: ConfusionMatrixAverage | str | None) -> None:
+        self.average_mode = ConfusionMatrixAverage.parse(value)
+
     def _config(self) -> dict[str, Any]:
-        return {"num_classes": self.num_classes, "average": self.average.value}
+        return {"num_classes": self.num_classes, "average": self.average_mode.value}
 
     def reset(self) -> None:
         """Zero the counts."""
@@ -167,11 +177,11 @@ class ConfusionMatrix(Metric):
             raise NotComputableError(
                 "Confusion matrix must have at least one example before it can be computed (ConfusionMatrix)."
             )
-        if self.average is ConfusionMatrixAverage.NONE:
+        if self.average_mode is ConfusionMatrixAverage.NONE:
             return matrix
-        if self.average is ConfusionMatrixAverage.SAMPLES:
+        if self.average_mode is ConfusionMatrixAverage.SAMPLES:
             return matrix.double() / num_examples
-        return self.normalize(matrix, self.average)
+        return self.normalize(matrix, self.average_mode)
 
     @staticmethod
     def normalize(matrix: torch.Tensor, average: ConfusionMatrixAverage | str | None) -> torch.Tensor:
@@ -209,9 +219,9 @@ def IoU(cm: ConfusionMatrix, ignore_index: int | None = None) -> MetricsLambda:
         tensor([0.5000, 0.5000], dtype=torch.float64)
     """
     _check_cm(cm)
-    if cm.average not in (ConfusionMatrixAverage.NONE, ConfusionMatrixAverage.SAMPLES):
+    if cm.average not in (None, "samples"):
         raise ValueError(
-            f"ConfusionMatrix should have average attribute either None or 'samples' for IoU, got {cm.average.value!r}."
+            f"ConfusionMatrix should have average attribute either None or 'samples' for IoU, got {cm.average!r}."
         )
     _check_ignore_index(cm, ignore_index)
     return MetricsLambda(_iou, cm, ignore_index)

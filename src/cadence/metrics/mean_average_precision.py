@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from cadence.distributed import all_gather, all_gather_tensors_with_shapes
-from cadence.metrics._inputs import as_pair
+from cadence.metrics._inputs import ClassificationMetric, as_pair
 from cadence.metrics.metric import Metric, NotComputableError, identity, reinit__is_reduced
 from cadence.utils import to_onehot
 
@@ -164,6 +164,10 @@ class MeanAveragePrecision(Metric):
 
     _state_names = ("_y_pred", "_y_true", "_type", "_num_classes")
     _lazy_state_names = frozenset(_state_names)
+
+    #: An ``output_transform`` for sequence models, as the classification metrics' (see
+    #: :meth:`~cadence.metrics.Accuracy.get_sequence_transform`): Ignite's MeanAveragePrecision has it too.
+    get_sequence_transform = staticmethod(ClassificationMetric.get_sequence_transform)
 
     def __init__(
         self,

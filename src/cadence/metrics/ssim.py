@@ -126,6 +126,22 @@ class SSIM(Metric):
     def _config(self) -> dict[str, Any]:
         return {"data_range": self.data_range, "kernel_size": self.kernel_size, "ndims": self.ndims}
 
+    # Ignite's names for the reflect padding of each side, half the window: (kernel_size - 1) // 2.
+    @property
+    def pad_h(self) -> int:
+        """The padding along the first window axis, ``(kernel_size[0] - 1) // 2``."""
+        return (int(self.kernel_size[0]) - 1) // 2
+
+    @property
+    def pad_w(self) -> int:
+        """The padding along the second window axis, ``(kernel_size[1] - 1) // 2``."""
+        return (int(self.kernel_size[1]) - 1) // 2
+
+    @property
+    def pad_d(self) -> int | None:
+        """The padding along the third window axis of volumes (``ndims=3``), ``None`` for images."""
+        return (int(self.kernel_size[2]) - 1) // 2 if self.ndims == 3 else None
+
     def reset(self) -> None:
         """Forget all images seen."""
         self._sum_of_ssim = torch.zeros((), dtype=torch.float64, device=self._device)

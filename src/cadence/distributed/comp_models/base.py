@@ -103,6 +103,21 @@ class ComputationModel(metaclass=_ModelMeta):
     def new_group(self, ranks: list[int], **kwargs: Any) -> Any:
         """Make a subgroup of ``ranks``."""
 
+    @staticmethod
+    @abstractmethod
+    def create_from_context() -> ComputationModel | None:
+        """The model of the setting this process is in now, or ``None`` if it is not in this model's setting."""
+
+    @staticmethod
+    @abstractmethod
+    def create_from_backend(backend: str, **kwargs: Any) -> ComputationModel:
+        """Enter this model's setting with ``backend`` (e.g. start a process group) and return its model."""
+
+    @staticmethod
+    @abstractmethod
+    def spawn(*args: Any, **kwargs: Any) -> Any:
+        """Start processes in this model's setting that each run a function."""
+
 
 class _TorchDistributedView(ComputationModel):
     """Every query and collective answered by cadence's functions, i.e. by ``torch.distributed`` now."""

@@ -157,7 +157,12 @@ class _ClusteringScore(CheckedGatheredPairs):
 
     def compute(self) -> float:
         """The score over all samples of all processes."""
-        features, labels = self.gathered(torch.float64, torch.int64)
+        return self.compute_fn(*self.gathered(torch.float64, torch.int64))
+
+    def compute_fn(self, features: torch.Tensor, labels: torch.Tensor) -> float:
+        """The score of the given samples (Ignite's ``EpochMetric.compute_fn``; :meth:`compute` applies it to all
+        the samples seen): ``features`` ``(n_samples, n_features)``, ``labels`` ``(n_samples,)`` cluster ids."""
+        features, labels = features.to(torch.float64), labels.to(torch.int64)
         if not bool(torch.isfinite(features).all()):
             raise ValueError(f"{type(self).__name__} got NaN or infinite features; it needs finite features.")
         return self._score_of(features, labels)

@@ -145,6 +145,8 @@ class FID(_FeatureMetric):
     """
 
     _state_names = ("_train_total", "_test_total", "_train_sigma", "_test_sigma", "_num_examples")
+    # A mapping output gives the pair under these keys (generated, real), as in Ignite.
+    required_output_keys = ("y_pred", "y")
 
     def __init__(
         self,

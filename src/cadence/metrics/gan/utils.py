@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -86,7 +86,7 @@ class InceptionModel(nn.Module):
 class _FeatureMetric(Metric):
     """A metric over the features that a network gives for its inputs, checked batch by batch."""
 
-    required_output_keys = None
+    required_output_keys: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(
         self,

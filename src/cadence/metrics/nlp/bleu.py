@@ -28,6 +28,31 @@ class Smoothing(Enum):
     """Add one to matches and counts of orders 2 and up."""
 
 
+class Smoother:
+    """The smoothing of :class:`Bleu` as a function: ``smoother(numerators, denominators)`` gives the smoothed
+    precision of each n-gram order from its matches and counts (orders 1 to N, as tensors or sequences).
+
+    Example:
+        >>> Smoother("smooth1")(torch.tensor([3.0, 0.0]), torch.tensor([4.0, 3.0]))
+        [0.75, 0.03333333333333333]
+    """
+
+    def __init__(self, method: str | Smoothing) -> None:
+        self._method = Smoothing(method)
+
+    @property
+    def smooth(self) -> str:
+        """The name of the method: ``"no_smooth"``, ``"smooth1"``, ``"nltk_smooth2"`` or ``"smooth2"``."""
+        return str(self._method.value)
+
+    def __call__(
+        self, numerators: torch.Tensor | Sequence[float], denominators: torch.Tensor | Sequence[float]
+    ) -> list[float]:
+        matches = [float(n) for n in numerators]
+        totals = [float(d) for d in denominators]
+        return _precisions(matches, totals, self._method)
+
+
 class Averaging(Enum):
     """Average of sentence scores (``macro``) or one score of the corpus's pooled counts (``micro``)."""
 
@@ -63,8 +88,9 @@ def _score(
     candidate_length: float,
     reference_length: float,
     smooth: Smoothing,
+    weights: Sequence[float],
 ) -> float:
-    """BLEU from pooled counts: brevity penalty times the geometric mean of the (smoothed) precisions."""
+    """BLEU from pooled counts: brevity penalty times the weighted geometric mean of the (smoothed) precisions."""
     if matches[0] == 0 or (smooth is Smoothing.NONE and min(matches) == 0):
         return 0.0
     if candidate_length >= reference_length:
@@ -72,7 +98,7 @@ def _score(
     else:
         penalty = math.exp(1 - reference_length / candidate_length) if candidate_length > 0 else 0.0
     precisions = _precisions(matches, totals, smooth)
-    return penalty * math.exp(math.fsum(math.log(p) for p in precisions) / len(precisions))
+    return penalty * math.exp(math.fsum(w * math.log(p) for w, p in zip(weights, precisions, strict=True)))
 
 
 def _precisions(matches: Sequence[float], totals: Sequence[float], smooth: Smoothing) -> list[float]:
@@ -137,6 +163,10 @@ class Bleu(Metric):
             raise ValueError(f'Average must be either "macro" or "micro" (got: {average})')
         self.ngrams_order = ngram
         self.smooth = Smoothing(smooth)
+        #: The precisions' weights in the geometric mean, one per order (uniform, as Ignite's).
+        self.weights = [1 / ngram] * ngram
+        #: The smoothing applied to the precisions (see :class:`Smoother`).
+        self.smoother = Smoother(self.smooth)
         self.average = Averaging(average).value
         super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
 
@@ -161,7 +191,12 @@ class Bleu(Metric):
                 counts = _Counts(self.ngrams_order)
                 counts.add(refs, candidate)
                 total += _score(
-                    counts.matches, counts.totals, counts.candidate_length, counts.reference_length, self.smooth
+                    counts.matches,
+                    counts.totals,
+                    counts.candidate_length,
+                    counts.reference_length,
+                    self.smooth,
+                    self.weights,
                 )
             self._sum_of_bleu += total
             self._num_sentences += len(candidates)
@@ -204,4 +239,4 @@ class Bleu(Metric):
         pooled = reduced(torch.cat([self.p_numerators.cpu(), self.p_denominators.cpu(), lengths])).tolist()
         if pooled[-1] == 0:
             raise NotComputableError("Bleu must have at least one example before it can be computed.")
-        return _score(pooled[:order], pooled[order : 2 * order], pooled[-3], pooled[-2], self.smooth)
+        return _score(pooled[:order], pooled[order : 2 * order], pooled[-3], pooled[-2], self.smooth, self.weights)

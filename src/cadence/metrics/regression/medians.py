@@ -90,9 +90,10 @@ def _as_rows(values: torch.Tensor) -> torch.Tensor:
 
 
 class _GatheredErrors(GatheredPairs):
-    """Keeps every ``(y_pred, y)`` (shape ``(N,)`` or ``(N, k)``) and applies ``_compute_fn`` to all of them."""
+    """Keeps every ``(y_pred, y)`` (shape ``(N,)`` or ``(N, k)``) and applies ``compute_fn`` to all of them."""
 
-    _compute_fn: Callable[[torch.Tensor, torch.Tensor], float]
+    #: ``compute_fn(y_pred, y)``: the error of the given samples (Ignite's ``EpochMetric.compute_fn``).
+    compute_fn: Callable[[torch.Tensor, torch.Tensor], float]
 
     def __init__(
         self,
@@ -127,7 +128,7 @@ class _GatheredErrors(GatheredPairs):
         """The error over all samples of all processes."""
         y_pred, y = self.gathered(torch.float64, torch.float64)
         _check_finite(torch.cat([y_pred, y]), type(self).__name__)
-        return type(self)._compute_fn(y_pred, y)
+        return type(self).compute_fn(y_pred, y)
 
 
 class MedianAbsoluteError(_GatheredErrors):
@@ -140,7 +141,7 @@ class MedianAbsoluteError(_GatheredErrors):
         2.0
     """
 
-    _compute_fn = staticmethod(median_absolute_error_compute_fn)
+    compute_fn = staticmethod(median_absolute_error_compute_fn)
 
 
 class MedianAbsolutePercentageError(_GatheredErrors):
@@ -153,7 +154,7 @@ class MedianAbsolutePercentageError(_GatheredErrors):
         50.0
     """
 
-    _compute_fn = staticmethod(median_absolute_percentage_error_compute_fn)
+    compute_fn = staticmethod(median_absolute_percentage_error_compute_fn)
 
 
 class MedianRelativeAbsoluteError(_GatheredErrors):
@@ -166,7 +167,7 @@ class MedianRelativeAbsoluteError(_GatheredErrors):
         1.0
     """
 
-    _compute_fn = staticmethod(median_relative_absolute_error_compute_fn)
+    compute_fn = staticmethod(median_relative_absolute_error_compute_fn)
 
 
 def _geometric_mean_relative_absolute_error(y_pred: torch.Tensor, y: torch.Tensor) -> float:
@@ -186,7 +187,7 @@ class GeometricMeanRelativeAbsoluteError(_GatheredErrors):
         0.7841
     """
 
-    _compute_fn = staticmethod(_geometric_mean_relative_absolute_error)
+    compute_fn = staticmethod(_geometric_mean_relative_absolute_error)
 
     def update(self, output: Any) -> None:
         """Keep the samples of one batch ``(y_pred, y)``."""

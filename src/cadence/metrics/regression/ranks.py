@@ -130,11 +130,20 @@ class _RankCorrelation(CheckedGatheredPairs):
         y_pred, y = column_pair(output, type(self).__name__)
         self.keep(y_pred, y)
 
-    def _gathered_finite(self) -> tuple[torch.Tensor, torch.Tensor]:
-        y_pred, y = self.gathered(torch.float64, torch.float64)
+    def compute(self) -> float:
+        """The correlation over all samples of all processes."""
+        return self.compute_fn(*self.gathered(torch.float64, torch.float64))
+
+    def compute_fn(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
+        """The correlation of the given samples (Ignite's ``EpochMetric.compute_fn``; :meth:`compute` applies it
+        to all the samples seen): ``y_pred`` and ``y`` of shape ``(N,)`` or ``(N, 1)``."""
+        y_pred, y = y_pred.to(torch.float64).reshape(-1), y.to(torch.float64).reshape(-1)
         if not bool(torch.isfinite(y_pred).all() and torch.isfinite(y).all()):
             raise ValueError(f"{type(self).__name__} got NaN or infinite values; it needs finite values to rank.")
-        return y_pred, y
+        return self._correlation(y_pred, y)
+
+    def _correlation(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
+        raise NotImplementedError
 
 
 class SpearmanRankCorrelation(_RankCorrelation):
@@ -151,9 +160,8 @@ class SpearmanRankCorrelation(_RankCorrelation):
         0.8
     """
 
-    def compute(self) -> float:
-        """Spearman's rho over all samples of all processes."""
-        return spearman_rho(*self._gathered_finite())
+    def _correlation(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
+        return spearman_rho(y_pred, y)
 
 
 class KendallRankCorrelation(_RankCorrelation):
@@ -188,6 +196,5 @@ class KendallRankCorrelation(_RankCorrelation):
     def _config(self) -> dict[str, Any]:
         return {"variant": self.variant.value}
 
-    def compute(self) -> float:
-        """Kendall's tau over all samples of all processes."""
-        return kendall_tau(*self._gathered_finite(), variant=self.variant)
+    def _correlation(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
+        return kendall_tau(y_pred, y, variant=self.variant)
