@@ -41,9 +41,8 @@ from cadence.metrics.information import Entropy, JSDivergence, KLDivergence, Mut
 from cadence.metrics.kernel_statistics import HSIC, MaximumMeanDiscrepancy
 from cadence.metrics.matthews_corrcoef import MatthewsCorrCoef
 from cadence.metrics.mean_average_precision import MeanAveragePrecision
-from cadence.metrics.metric import Metric, MetricsResultMode, NotComputableError
+from cadence.metrics.metric import Metric, MetricsLambda, MetricsResultMode, NotComputableError
 from cadence.metrics.metric_group import MetricGroup
-from cadence.metrics.metrics_lambda import MetricsLambda
 from cadence.metrics.multilabel_confusion_matrix import MultiLabelConfusionMatrix
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
 from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance

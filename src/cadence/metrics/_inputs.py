@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -17,6 +17,7 @@ __all__ = [
     "DataKindChangedError",
     "as_pair",
     "check_binary_values",
+    "check_pair",
 ]
 
 BINARY, MULTICLASS, MULTILABEL = "binary", "multiclass", "multilabel"
@@ -30,6 +31,13 @@ def as_pair(output: Any, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(y_pred, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"{kind}.update takes tensors (y_pred, y), got ({type(y_pred).__name__}, {type(y).__name__}).")
     return y_pred, y
+
+
+def check_pair(output: Any, kind: str) -> Sequence[Any]:
+    """``output`` if it is a pair ``(y_pred, y)`` (of anything), else a ``TypeError`` naming ``kind``."""
+    if not isinstance(output, tuple | list) or len(output) != 2:
+        raise TypeError(f"{kind}.update takes a pair (y_pred, y), got {type(output).__name__}.")
+    return output
 
 
 def check_binary_values(tensor: torch.Tensor, name: str, kind: str) -> None:

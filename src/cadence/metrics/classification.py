@@ -19,8 +19,7 @@ from cadence.metrics._inputs import (
     check_binary_values,
     check_class_indices,
 )
-from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
-from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.metric import Metric, MetricsLambda, NotComputableError, identity, reduced
 
 __all__ = ["Accuracy", "Averaging", "Fbeta", "Precision", "Recall", "TopKCategoricalAccuracy"]
 

@@ -9,8 +9,7 @@ from typing import Any
 import torch
 
 from cadence.metrics.classification import Precision, Recall
-from cadence.metrics.metric import MetricsResultMode, identity
-from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.metric import MetricsLambda, MetricsResultMode, identity
 
 __all__ = ["ClassificationReport"]
 

@@ -9,8 +9,7 @@ from typing import Any
 import torch
 
 from cadence.metrics._inputs import as_pair, check_class_indices
-from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
-from cadence.metrics.metrics_lambda import MetricsLambda
+from cadence.metrics.metric import Metric, MetricsLambda, NotComputableError, identity, reduced
 
 __all__ = [
     "ConfusionMatrix",

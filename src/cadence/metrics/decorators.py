@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import torch
 
 from cadence.distributed import ReduceOp, all_reduce, get_world_size
+from cadence.metrics._base import MetricBase
 
 __all__ = ["reinit__is_reduced", "sync_all_reduce"]
 
@@ -116,10 +117,8 @@ def sync_all_reduce(*attrs: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            from cadence.metrics.metric import Metric  # the decorator is applied while Metric's module loads
-
             owner = args[0] if args else None
-            if not isinstance(owner, Metric):
+            if not isinstance(owner, MetricBase):  # every Metric (whose module, above this one, re-exports these)
                 raise RuntimeError(
                     f"Decorator sync_all_reduce should be used on Metric class methods only; {func.__qualname__} "
                     f"was called on {type(owner).__name__}."

@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
+from cadence.metrics._inputs import check_pair
 from cadence.metrics.accumulation import summed_over_processes
-from cadence.metrics.metric import Metric, NotComputableError, _check_pair, reduced
+from cadence.metrics.metric import Metric, NotComputableError, reduced
 
 __all__ = ["Entropy", "JSDivergence", "KLDivergence", "MutualInformation"]
 
@@ -70,7 +71,7 @@ class Entropy(Metric):
 
     def update(self, output: Any) -> None:
         """Add the predictions of one batch ``(y_pred, y)``."""
-        logits = _rows_of_classes(_check_pair(output, type(self).__name__)[0]).double()
+        logits = _rows_of_classes(check_pair(output, type(self).__name__)[0]).double()
         log_prob = F.log_softmax(logits, dim=1)
         self._add(log_prob.exp(), log_prob)
 
@@ -156,7 +157,7 @@ class KLDivergence(Metric):
 
     def update(self, output: Any) -> None:
         """Add one batch ``(y_pred, y)`` of logits."""
-        y_pred, y = _check_pair(output, type(self).__name__)
+        y_pred, y = check_pair(output, type(self).__name__)
         if isinstance(y_pred, torch.Tensor) and isinstance(y, torch.Tensor) and y_pred.shape != y.shape:
             raise ValueError(f"y_pred and y must be in the same shape, got {tuple(y_pred.shape)} != {tuple(y.shape)}.")
         log_q = F.log_softmax(_rows_of_classes(y_pred).double(), dim=1)

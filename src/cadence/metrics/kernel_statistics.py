@@ -11,7 +11,8 @@ from typing import Any
 
 import torch
 
-from cadence.metrics.metric import Metric, NotComputableError, _check_pair, identity, reduced
+from cadence.metrics._inputs import check_pair
+from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
 
 __all__ = ["HSIC", "MaximumMeanDiscrepancy"]
 
@@ -92,7 +93,7 @@ class MaximumMeanDiscrepancy(Metric):
 
     def update(self, output: Any) -> None:
         """Add the kernel means of one batch ``(x, y)``."""
-        x, y = _check_pair(output, "MaximumMeanDiscrepancy")
+        x, y = check_pair(output, "MaximumMeanDiscrepancy")
         if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.shape != y.shape:
             raise ValueError(f"x and y must be in the same shape, got {tuple(x.shape)} != {tuple(y.shape)}.")
         if isinstance(x, torch.Tensor) and x.dim() < 2:
@@ -181,7 +182,7 @@ class HSIC(Metric):
 
     def update(self, output: Any) -> None:
         """Add the HSIC estimate of one batch ``(y_pred, y)``."""
-        x, y = (_samples(value, name) for value, name in zip(_check_pair(output, "HSIC"), ("y_pred", "y"), strict=True))
+        x, y = (_samples(value, name) for value, name in zip(check_pair(output, "HSIC"), ("y_pred", "y"), strict=True))
         b = x.shape[0]
         if y.shape[0] != b:
             raise ValueError(f"y_pred and y must hold the same number of samples, got {b} and {y.shape[0]}.")

@@ -1,12 +1,16 @@
-"""The :class:`Metric` base class: ``reset``/``update``/``compute``, attaching to an engine, and state."""
+"""The :class:`Metric` base class: attaching to an engine, and arithmetic on metrics (a :class:`MetricsLambda`).
+
+The ``reset``/``update``/``compute`` contract and the saved state are :class:`~cadence.metrics._base.MetricBase`'s.
+"""
 
 from __future__ import annotations
 
 import enum
+import itertools
 import operator
 import traceback
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from numbers import Number
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -14,7 +18,10 @@ import torch
 
 from cadence.distributed import ReduceOp, all_reduce, get_world_size
 from cadence.engine import Engine, Events
-from cadence.metrics.decorators import reinit__is_reduced, sync_all_reduce
+from cadence.exceptions import NotComputableError as NotComputableError
+from cadence.metrics._base import MetricBase
+from cadence.metrics.decorators import reinit__is_reduced as reinit__is_reduced  # Ignite's path has them
+from cadence.metrics.decorators import sync_all_reduce as sync_all_reduce
 from cadence.metrics.usage import (
     BatchFiltered,
     BatchWise,
@@ -26,40 +33,22 @@ from cadence.metrics.usage import (
     to_usage,
 )
 
-if TYPE_CHECKING:
-    from cadence.metrics.metrics_lambda import MetricsLambda
-
 __all__ = [
     "BatchFiltered",
     "BatchWise",
     "EpochWise",
     "Metric",
     "MetricUsage",
+    "MetricsLambda",
     "MetricsResultMode",
-    "NotComputableError",
     "RunningBatchWise",
     "RunningEpochWise",
     "SingleEpochRunningBatchWise",
     "identity",
     "reduced",
-    "reinit__is_reduced",
-    "sync_all_reduce",
 ]
 
 ValueT = TypeVar("ValueT", torch.Tensor, int, float)
-
-
-class NotComputableError(RuntimeError):
-    """Raised by ``compute()`` when a metric has not seen the data it needs (e.g. before any update).
-
-    Example:
-        >>> from cadence.metrics import Accuracy
-        >>> try:
-        ...     Accuracy().compute()
-        ... except NotComputableError as error:
-        ...     print("not yet")
-        not yet
-    """
 
 
 def identity(output: Any) -> Any:
@@ -124,7 +113,7 @@ def _is_unrollable(output: Any) -> bool:
     return isinstance(output, tuple | list) and len(output) > 0 and all(_is_items(part) for part in output)
 
 
-class Metric(ABC):
+class Metric(MetricBase):
     """Base class of metrics: accumulate with :meth:`update`, read with :meth:`compute`, start over with :meth:`reset`.
 
     Attached to an engine, a metric resets, updates from ``output_transform(engine.state.output)`` and
@@ -161,9 +150,6 @@ class Metric(ABC):
 
     required_output_keys: ClassVar[tuple[str, ...] | None] = ("y_pred", "y")
     _optional_output_keys: ClassVar[frozenset[str]] = frozenset()
-    _state_names: ClassVar[tuple[str, ...]] = ()
-    _lazy_state_names: ClassVar[frozenset[str]] = frozenset()
-    _state_dict_all_req_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -195,19 +181,6 @@ class Metric(ABC):
         self._metrics_result_mode = _result_mode(metrics_result_mode)
         self._restored = False
         self._reset_event: Any = None
-
-    # ------------------------------------------------------------------ the metric contract
-    @abstractmethod
-    def reset(self) -> None:
-        """Forget everything accumulated so far."""
-
-    @abstractmethod
-    def update(self, output: Any) -> None:
-        """Accumulate one batch of (already transformed) output."""
-
-    @abstractmethod
-    def compute(self) -> Any:
-        """Return the value over everything accumulated (over all processes when distributed)."""
 
     # ------------------------------------------------------------------ engine handlers
     def started(self, engine: Engine[Any]) -> None:
@@ -340,103 +313,8 @@ class Metric(ABC):
         """Whether this metric publishes its value on ``engine`` with ``usage``."""
         return engine.has_event_handler(self.completed, to_usage(usage).COMPLETED)
 
-    # ------------------------------------------------------------------ state
-    def _config(self) -> dict[str, Any]:
-        """Settings that a saved state must have been made with (e.g. ``num_classes``)."""
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        """The accumulated state: enough to resume accumulating exactly, e.g. from a mid-epoch checkpoint.
-
-        Example:
-            >>> from cadence.metrics import Average
-            >>> mean = Average()
-            >>> mean.update(torch.tensor(2.0))
-            >>> copy = Average()
-            >>> copy.load_state_dict(mean.state_dict())
-            >>> copy.update(torch.tensor(4.0))
-            >>> copy.compute()
-            tensor(3., dtype=torch.float64)
-        """
-        return {
-            "metric": type(self).__name__,
-            "config": self._config(),
-            "state": {name: _copied(getattr(self, name)) for name in self._saved_state_names()},
-        }
-
-    def _saved_state_names(self) -> tuple[str, ...]:
-        """``_state_names``, then the names of Ignite's ``_state_dict_all_req_keys``, checked as Ignite does."""
-        extra = tuple(name for name in self._state_dict_all_req_keys if name not in self._state_names)
-        for name in extra:
-            if name not in vars(self):
-                raise ValueError(
-                    f"Found a value in _state_dict_all_req_keys that is not among metric attributes: {name}; "
-                    f"{type(self).__name__} must set it (in __init__ or reset) before state_dict()."
-                )
-            if not _is_saveable(getattr(self, name)):
-                raise TypeError(
-                    "Found attribute of unsupported type. Currently, supported types include numeric types, tensor, "
-                    f"Metric or sequence/mapping of metrics; {name!r} is a {type(getattr(self, name)).__name__}."
-                )
-        return self._state_names + extra
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict`; a state of another metric type or shape is refused.
-
-        When the next run resumes mid-epoch (or mid-run for running usages), the engine's first reset of
-        this metric is skipped, so accumulation continues from the restored state.
-        """
-        state = self._validated_state(state_dict)
-        for name, value in state.items():
-            setattr(self, name, _restored(getattr(self, name, None), value, self._device))
-        self._restored = True
-
-    def _validated_state(self, state_dict: Mapping[str, Any]) -> dict[str, Any]:
-        kind = type(self).__name__
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(
-                f"Argument state_dict should be a dictionary (as made by {kind}.state_dict()), but given "
-                f"{type(state_dict).__name__}."
-            )
-        if set(state_dict) != {"metric", "config", "state"}:
-            raise ValueError(
-                f"Incorrect state_dict object. Argument state_dict should be a dictionary provided by "
-                f"Metric.state_dict(): {kind}.load_state_dict needs a mapping with keys 'metric', 'config' and "
-                f"'state', got {state_dict!r:.200}."
-            )
-        if state_dict["metric"] != kind:
-            raise ValueError(f"Cannot load the state of a {state_dict['metric']} into a {kind}.")
-        config = self._config()
-        if state_dict["config"] != config:
-            raise ValueError(
-                f"Cannot load a {kind} state made with {state_dict['config']} into a {kind} with {config}."
-            )
-        state = dict(state_dict["state"])
-        names = self._saved_state_names()
-        if set(state) != set(names):
-            raise ValueError(f"A {kind} state has the entries {sorted(names)}, got {sorted(state)}.")
-        for name, value in state.items():
-            current = getattr(self, name)
-            fixed = (
-                isinstance(current, torch.Tensor) and name in self._state_names and name not in self._lazy_state_names
-            )
-            if fixed and (not isinstance(value, torch.Tensor) or value.shape != current.shape):
-                shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-                raise ValueError(
-                    f"Cannot load {kind} state entry {name!r}: expected a tensor of shape "
-                    f"{tuple(current.shape)}, got {shape}."
-                )
-        self._check_state(state)
-        return state
-
-    def _check_state(self, state: dict[str, Any]) -> None:
-        """Further checks of a state about to be loaded (metrics whose shapes are found from the data)."""
-        _ = state
-
     # ------------------------------------------------------------------ arithmetic: lazily computed MetricsLambda
     def _lambda(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> MetricsLambda:
-        from cadence.metrics.metrics_lambda import MetricsLambda
-
         return MetricsLambda(fn, *args, **kwargs)
 
     def __add__(self, other: Any) -> MetricsLambda:
@@ -549,43 +427,6 @@ def _call_method(value: Any, method: str) -> Any:
     return getattr(value, method)()
 
 
-def _copied(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, Metric):
-        return value.state_dict()
-    if isinstance(value, list | tuple):
-        return type(value)(_copied(v) for v in value)
-    if isinstance(value, dict):
-        return {key: _copied(v) for key, v in value.items()}
-    return value
-
-
-def _is_saveable(value: Any) -> bool:
-    if value is None or isinstance(value, Number | torch.Tensor | Metric):
-        return True
-    if isinstance(value, list | tuple):
-        return all(_is_saveable(v) for v in value)
-    return isinstance(value, dict) and all(_is_saveable(v) for v in value.values())
-
-
-def _restored(current: Any, saved: Any, device: torch.device) -> Any:
-    """``saved`` as the new value of an attribute now holding ``current``: a metric loads its own state in place."""
-    if isinstance(current, Metric) and isinstance(saved, Mapping):
-        current.load_state_dict(saved)
-        return current
-    if isinstance(saved, torch.Tensor):
-        return saved.to(device, copy=True)
-    if isinstance(saved, list | tuple):
-        same = isinstance(current, list | tuple) and len(current) == len(saved)
-        currents = current if same else [None] * len(saved)
-        return type(saved)(_restored(c, v, device) for c, v in zip(currents, saved, strict=True))
-    if isinstance(saved, dict):
-        known = current if isinstance(current, dict) else {}
-        return {key: _restored(known.get(key), v, device) for key, v in saved.items()}
-    return saved
-
-
 def _publishable(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         if value.dim() == 0:
@@ -595,7 +436,174 @@ def _publishable(value: Any) -> Any:
     return value
 
 
-def _check_pair(output: Any, kind: str) -> Sequence[Any]:
-    if not isinstance(output, tuple | list) or len(output) != 2:
-        raise TypeError(f"{kind}.update takes a pair (y_pred, y), got {type(output).__name__}.")
-    return output
+class MetricsLambda(Metric):
+    """``f(*args, **kwargs)`` where every metric among the arguments is replaced by its ``compute()``.
+
+    Attaching it attaches the metrics it depends on (their reset and update handlers, once), so they
+    need not be attached themselves. Arithmetic on metrics (``precision * 2``, ``m[0]``, ``m.mean()``)
+    builds one of these. As in Ignite, building one resets the metrics it depends on, and it is used
+    either attached to an engine or by hand (:meth:`update`/:meth:`compute`), not both at once.
+
+    Args:
+        f: the function applied to the computed values (tensors among them moved to the CPU).
+        args, kwargs: metrics and plain values passed to ``f``.
+        skip_unrolling, metrics_result_mode: as for :class:`Metric`.
+
+    Example:
+        >>> import torch
+        >>> from cadence import Engine
+        >>> from cadence.metrics import Precision, Recall
+        >>> precision, recall = Precision(average=False), Recall(average=False)
+        >>> f1 = MetricsLambda(lambda p, r: 2 * p * r / (p + r), precision, recall)
+        >>> engine = Engine(lambda engine, batch: batch)
+        >>> f1.attach(engine, "f1")
+        >>> y_pred, y = torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 0, 0])
+        >>> round(engine.run([(y_pred, y)]).metrics["f1"], 4)
+        0.6667
+    """
+
+    required_output_keys = None
+
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        *args: Any,
+        skip_unrolling: bool = False,
+        metrics_result_mode: MetricsResultMode | str = MetricsResultMode.BOTH,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(f):
+            raise TypeError(f"MetricsLambda needs a callable as its first argument, got {f!r}.")
+        self.function = f
+        self.args = list(args)
+        self.kwargs = kwargs
+        self._engine: weakref.ref[Engine[Any]] | None = None
+        self._updated = False
+        # The dependencies' handlers that attach() added (not those already there), so detach() removes only them.
+        self._added: weakref.WeakKeyDictionary[Engine[Any], list[tuple[Metric, str]]] = weakref.WeakKeyDictionary()
+        super().__init__(identity, "cpu", skip_unrolling, metrics_result_mode)
+
+    @property
+    def engine(self) -> Engine[Any] | None:
+        """The engine this metric is attached to (``None`` when it is not)."""
+        return None if self._engine is None else self._engine()
+
+    def _dependencies(self) -> Iterator[Metric]:
+        for value in itertools.chain(self.args, self.kwargs.values()):
+            if isinstance(value, Metric):
+                yield value
+
+    def reset(self) -> None:
+        """Reset every metric this one depends on."""
+        for metric in self._dependencies():
+            metric.reset()
+        self._updated = False
+
+    def _leaves(self) -> list[Metric]:
+        """The metrics (not lambdas) this one depends on, each once."""
+        leaves: dict[int, Metric] = {}
+        for metric in self._dependencies():
+            for leaf in metric._leaves() if isinstance(metric, MetricsLambda) else [metric]:
+                leaves.setdefault(id(leaf), leaf)
+        return list(leaves.values())
+
+    def update(self, output: Any) -> None:
+        """Update each metric this one depends on once (by hand; when attached, the engine does it)."""
+        if self.engine is not None:
+            raise ValueError(
+                "MetricsLambda is already attached to an engine, which updates its dependencies; "
+                "calling update() as well would count the data twice. Detach it first."
+            )
+        for metric in self._leaves():
+            metric.update(output)
+        self._updated = True
+
+    def compute(self) -> Any:
+        """``f`` applied to the computed values of the metrics among the arguments."""
+        args = [_value_on_cpu(a) for a in self.args]
+        kwargs = {k: _value_on_cpu(v) for k, v in self.kwargs.items()}
+        return self.function(*args, **kwargs)
+
+    def attach(self, engine: Engine[Any], name: str, usage: MetricUsage | str = "epoch_wise") -> None:
+        """Attach the dependencies' reset and update handlers (once each), and publish as ``name``."""
+        if self._updated:
+            raise ValueError(
+                "The underlying metrics are already updated by hand (update()); call reset() before attaching, "
+                "so that the engine's data is not mixed with it."
+            )
+        usage = self._check_attach(engine, name, usage)
+        self._attach_dependencies(engine, usage, self._added.setdefault(engine, []))
+        engine.add_event_handler(usage.COMPLETED, self.completed, name)
+        self._engine = weakref.ref(engine)
+
+    def _attach_dependencies(self, engine: Engine[Any], usage: MetricUsage, added: list[tuple[Metric, str]]) -> None:
+        for metric in self._dependencies():
+            if isinstance(metric, MetricsLambda):
+                metric._attach_dependencies(engine, usage, added)
+                continue
+            metric._reset_event = usage.STARTED
+            if not engine.has_event_handler(metric.started, usage.STARTED):
+                engine.add_event_handler(usage.STARTED, metric.started)
+                added.append((metric, "started"))
+            if not engine.has_event_handler(metric.iteration_completed, usage.ITERATION_COMPLETED):
+                engine.add_event_handler(usage.ITERATION_COMPLETED, metric.iteration_completed)
+                added.append((metric, "iteration_completed"))
+
+    def detach(self, engine: Engine[Any], usage: MetricUsage | str = "epoch_wise") -> None:
+        """Stop publishing, and remove the dependencies' handlers that :meth:`attach` added for ``usage``.
+
+        A dependency that publishes under its own name keeps its handlers.
+        """
+        usage = to_usage(usage)
+        super().detach(engine, usage)
+        self._engine = None
+        kept = []
+        for metric, handler_name in self._added.pop(engine, []):
+            event = usage.STARTED if handler_name == "started" else usage.ITERATION_COMPLETED
+            handler = getattr(metric, handler_name)
+            if not engine.has_event_handler(handler, event):
+                kept.append((metric, handler_name))  # added for another usage
+            elif not metric.is_attached(engine, usage):
+                engine.remove_event_handler(handler, event)
+        if kept:
+            self._added[engine] = kept
+
+    def is_attached(self, engine: Engine[Any], usage: MetricUsage | str = "epoch_wise") -> bool:
+        """Whether this metric publishes on ``engine`` and all its dependencies are updated there."""
+        usage = to_usage(usage)
+        return super().is_attached(engine, usage) and all(
+            engine.has_event_handler(m.iteration_completed, usage.ITERATION_COMPLETED) for m in self._leaves()
+        )
+
+    def started(self, engine: Engine[Any]) -> None:
+        """Reset the dependencies (as :meth:`Metric.started` does for each)."""
+        for metric in self._dependencies():
+            metric.started(engine)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The states of the metrics this one depends on, in argument order."""
+        return {
+            "metric": type(self).__name__,
+            "config": {},
+            "state": {"dependencies": [m.state_dict() for m in self._dependencies()]},
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the states of the metrics this one depends on."""
+        dependencies = list(self._dependencies())
+        ok = isinstance(state_dict, Mapping) and state_dict.get("metric") == type(self).__name__
+        saved = state_dict["state"].get("dependencies") if ok and isinstance(state_dict.get("state"), Mapping) else None
+        if not isinstance(saved, list):
+            raise ValueError(f"Cannot load {state_dict!r:.200} into a MetricsLambda: it was not made by one.")
+        if len(saved) != len(dependencies):
+            raise ValueError(
+                f"This MetricsLambda depends on {len(dependencies)} metrics, but the state holds {len(saved)}."
+            )
+        for metric, state in zip(dependencies, saved, strict=True):
+            metric.load_state_dict(state)
+
+
+def _value_on_cpu(value: Any) -> Any:
+    if isinstance(value, Metric):
+        value = value.compute()
+    return value.cpu() if isinstance(value, torch.Tensor) else value
