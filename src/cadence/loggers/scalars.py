@@ -4,7 +4,8 @@ reductions (norms) of weights and gradients."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from cadence.engine import Engine
 from cadence.loggers.base import (
@@ -16,10 +17,13 @@ from cadence.loggers.base import (
     event_label,
 )
 
-if TYPE_CHECKING:
-    from cadence.loggers.logger import BaseLogger
-
 __all__ = ["GradsScalarHandler", "OptimizerParamsHandler", "OutputHandler", "WeightsScalarHandler"]
+
+
+class _ScalarLogger(Protocol):
+    """What these handlers write to: a :class:`~cadence.loggers.logger.BaseLogger` (which makes them by default)."""
+
+    def write_scalars(self, scalars: Mapping[str, float], step: int, event_name: str) -> None: ...
 
 
 class _ScalarSink:
@@ -28,7 +32,7 @@ class _ScalarSink:
     def _check_logger(self, logger: Any) -> None:
         """Refuse a logger this handler cannot write to (checked before anything is computed)."""
 
-    def _write(self, logger: BaseLogger, scalars: dict[str, float], step: int, event_name: EventName) -> None:
+    def _write(self, logger: _ScalarLogger, scalars: dict[str, float], step: int, event_name: EventName) -> None:
         logger.write_scalars(scalars, step, event_label(event_name))
 
 
@@ -42,7 +46,7 @@ class OutputHandler(_ScalarSink, BaseOutputHandler):
         ('training', None)
     """
 
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
+    def __call__(self, engine: Engine[Any], logger: _ScalarLogger, event_name: EventName) -> None:
         self._check_logger(logger)
         scalars = self.collect(engine)
         self._write(logger, scalars, self.global_step(engine, event_name), event_name)
@@ -58,7 +62,7 @@ class OptimizerParamsHandler(_ScalarSink, BaseOptimizerParamsHandler):
         {'training/lr/group_0': 0.1}
     """
 
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
+    def __call__(self, engine: Engine[Any], logger: _ScalarLogger, event_name: EventName) -> None:
         self._check_logger(logger)
         self._write(logger, self.collect(), default_global_step(engine, event_name), event_name)
 
@@ -75,7 +79,7 @@ class WeightsScalarHandler(_ScalarSink, BaseWeightsScalarHandler):
         {'weights_norm/weight': 1.4142135381698608}
     """
 
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
+    def __call__(self, engine: Engine[Any], logger: _ScalarLogger, event_name: EventName) -> None:
         self._check_logger(logger)
         scalars = self.reduce("weights", ((name, p.data) for name, p in self.weights))
         self._write(logger, scalars, default_global_step(engine, event_name), event_name)
@@ -92,7 +96,7 @@ class GradsScalarHandler(_ScalarSink, BaseWeightsScalarHandler):
         ['weight', 'bias']
     """
 
-    def __call__(self, engine: Engine[Any], logger: BaseLogger, event_name: EventName) -> None:
+    def __call__(self, engine: Engine[Any], logger: _ScalarLogger, event_name: EventName) -> None:
         self._check_logger(logger)
         grads = ((name, p.grad) for name, p in self.weights if p.grad is not None)
         self._write(logger, self.reduce("grads", grads), default_global_step(engine, event_name), event_name)

@@ -116,8 +116,8 @@ class _TensorboardSink:
     def _check_logger(self, logger: Any) -> None:
         _require_tensorboard(logger, self._label)
 
-    def _write(self, logger: BaseLogger, scalars: dict[str, float], step: int, event_name: EventName) -> None:
-        writer = logger.writer  # type: ignore[attr-defined]  # a TensorboardLogger: _check_logger ran first
+    def _write(self, logger: Any, scalars: dict[str, float], step: int, event_name: EventName) -> None:
+        writer = logger.writer  # a TensorboardLogger: _check_logger ran first
         for name, value in scalars.items():
             writer.add_scalar(name, value, step)
 
