@@ -22,11 +22,11 @@ pytestmark = pytest.mark.slow
 ENVIRONMENT = {"OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
 
 
-def torchrun_demo(out: Path) -> subprocess.Popen[str]:
+def torchrun_demo(out: Path, *extra: str) -> subprocess.Popen[str]:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--max-restarts=3",
         "-m", "cadence.examples.digits", "--epochs", "3", "--save-every", "10", "--quiet", "--no-tensorboard",
-        "--output", str(out), "--resume",
+        "--output", str(out), "--resume", *extra,
     ]  # fmt: skip
     return subprocess.Popen(
         command, env={**os.environ, **ENVIRONMENT}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -45,7 +45,7 @@ def logged_step(out: Path, step: int) -> bool:
         return False
 
 
-def finish(process: subprocess.Popen[str], what: str) -> None:
+def finish(process: subprocess.Popen[str], what: str) -> str:
     try:
         output, _ = process.communicate(timeout=240)
     except subprocess.TimeoutExpired:
@@ -53,13 +53,27 @@ def finish(process: subprocess.Popen[str], what: str) -> None:
         output, _ = process.communicate()
         raise AssertionError(f"{what}: the job hung\n{output}") from None
     assert process.returncode == 0, f"{what}\n{output}"
+    return output
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reference")
+    finish(torchrun_demo(out), "the uninterrupted run")
+    return out
+
+
+def assert_same_run(out: Path, reference: Path, what: str) -> None:
+    expected, got = latest(reference), latest(out)
+    for name, tensor in expected["model"].items():
+        assert torch.equal(got["model"][name], tensor), (what, name)
+    assert got["trainer"]["iteration"] == expected["trainer"]["iteration"], what
+    assert log_rows(out) == log_rows(reference), what
 
 
 def test_a_worker_killed_under_torchrun_is_restarted_and_the_run_ends_as_the_uninterrupted_one(
-    tmp_path: Path,
+    tmp_path: Path, reference: Path
 ) -> None:
-    finish(torchrun_demo(tmp_path / "reference"), "the uninterrupted run")
-    expected = latest(tmp_path / "reference")
     rng = random.Random(0)
     for attempt in range(3):
         out = tmp_path / f"killed{attempt}"
@@ -72,8 +86,24 @@ def test_a_worker_killed_under_torchrun_is_restarted_and_the_run_ends_as_the_uni
         os.kill(victim, signal.SIGKILL)
         what = f"attempt {attempt}: a worker SIGKILLed after step {step}"
         finish(agent, what)
-        got = latest(out)
-        for name, tensor in expected["model"].items():
-            assert torch.equal(got["model"][name], tensor), (what, name)
-        assert got["trainer"]["iteration"] == expected["trainer"]["iteration"], what
-        assert log_rows(out) == log_rows(tmp_path / "reference"), what
+        assert_same_run(out, reference, what)
+
+
+def test_a_frozen_worker_is_named_by_the_watchdog_and_the_restarted_run_ends_as_the_uninterrupted_one(
+    tmp_path: Path, reference: Path
+) -> None:
+    """SIGSTOP: the worker is alive but never reaches the next collective; without the watchdog the job waits
+    for the process group's timeout (10 minutes in the demo)."""
+    out = tmp_path / "frozen"
+    agent = torchrun_demo(out, "--watchdog-floor", "3")
+    while agent.poll() is None and not logged_step(out, 30):
+        time.sleep(0.02)
+    assert agent.poll() is None, agent.communicate()[0]
+    victim = workers(agent.pid)[1]
+    os.kill(victim, signal.SIGSTOP)
+    started = time.monotonic()
+    output = finish(agent, "a worker frozen after step 30")
+    assert f"pid {victim}): stopped (no heartbeat)" in output
+    assert "exiting with status 75 so that the launcher restarts the workers" in output
+    assert time.monotonic() - started < 120  # far below the process group's 10 minutes
+    assert_same_run(out, reference, "frozen")

@@ -44,6 +44,7 @@ from cadence.handlers import (
     create_lr_scheduler_with_warmup,
     global_step_from_engine,
 )
+from cadence.handlers.watchdog import Watchdog
 from cadence.loggers import CSVLogger
 from cadence.metrics import Accuracy, Loss, RunningAverage
 
@@ -106,6 +107,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="on SIGTERM/SIGUSR1 save a checkpoint of the current iteration and exit (status 128 + signal)",
+    )
+    parser.add_argument(
+        "--watchdog",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end the workers (to be restarted, e.g. by torchrun --max-restarts) when a rank stops progressing",
+    )
+    parser.add_argument(
+        "--watchdog-floor",
+        type=float,
+        default=120.0,
+        help="seconds without progress that the watchdog always allows (it allows 20 step times when longer)",
     )
     parser.add_argument(
         "--slurm-requeue",
@@ -249,6 +262,8 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     )  # fmt: skip
     trainer.add_event_handler(Events.EPOCH_COMPLETED, note_early_stop, early_stopping)
     trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, checkpoints)
+    if args.watchdog:  # a rank that stops progressing (frozen, hung) ends the workers: the launcher restarts them
+        Watchdog(floor=args.watchdog_floor, cap=max(600.0, args.watchdog_floor)).attach(trainer, evaluator)
     if args.preemption:  # SIGTERM/SIGUSR1 (a scheduler's notice): save this iteration and exit
         Preemption(checkpoints, requeue_slurm_job=args.slurm_requeue).attach(trainer)
     if trainer.state.stopped_early or trainer.state.epoch >= args.epochs:  # resumed a finished run: nothing to train
