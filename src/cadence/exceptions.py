@@ -1,6 +1,21 @@
 """cadence's exceptions (also Ignite's ``ignite.exceptions`` import path)."""
 
-__all__ = ["NotComputableError"]
+__all__ = ["CheckpointMismatchError", "NotComputableError"]
+
+
+class CheckpointMismatchError(ValueError, RuntimeError):
+    """A checkpoint does not fit the objects to load (missing entries, other keys or shapes); nothing was changed.
+
+    It is a ``ValueError`` and, as :meth:`torch.nn.Module.load_state_dict` raises for a mismatch, a ``RuntimeError``.
+
+    Example:
+        >>> import torch
+        >>> from cadence.handlers import Checkpoint
+        >>> Checkpoint.load_objects({"model": torch.nn.Linear(2, 1)}, {"model": {"weight": torch.ones(3, 3)}})
+        Traceback (most recent call last):
+        ...
+        cadence.exceptions.CheckpointMismatchError: Cannot load checkpoint, nothing was changed: ...
+    """
 
 
 class NotComputableError(RuntimeError):

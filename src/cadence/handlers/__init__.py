@@ -13,33 +13,23 @@ Example:
     'model_4.pt'
 """
 
-from cadence.handlers.checkpoint import Checkpoint, ModelCheckpoint, find_latest_checkpoint, global_step_from_engine
-from cadence.handlers.clearml_logger import ClearMLLogger
+from cadence.handlers._discovery import find_latest_checkpoint
+from cadence.handlers.batch_size_scheduler import BatchSizeScheduler
+from cadence.handlers.checkpointer import Checkpoint
+from cadence.handlers.combined_scheduler import ConcatScheduler, ParamGroupScheduler
+from cadence.handlers.cyclical_scheduler import CosineAnnealingScheduler, CyclicalScheduler, LinearCyclicalScheduler
 from cadence.handlers.early_stopping import EarlyStopping, ScoreMode
 from cadence.handlers.ema_handler import EMABufferMode, EMAHandler
 from cadence.handlers.fbresearch_logger import FBResearchLogger
 from cadence.handlers.lr_finder import FastaiLRFinder
-from cadence.handlers.mlflow_logger import MLflowLogger
-from cadence.handlers.neptune_logger import NeptuneLogger
-from cadence.handlers.param_scheduler import (
-    BaseParamScheduler,
-    BatchSizeScheduler,
-    ConcatScheduler,
-    CosineAnnealingScheduler,
-    CyclicalScheduler,
-    LinearCyclicalScheduler,
-    LRScheduler,
-    ParamGroupScheduler,
-    ParamScheduler,
-    PiecewiseLinear,
-    ReduceLROnPlateauScheduler,
-    create_lr_scheduler_with_warmup,
-)
-from cadence.handlers.polyaxon_logger import PolyaxonLogger
+from cadence.handlers.lr_scheduler import LRScheduler, create_lr_scheduler_with_warmup
+from cadence.handlers.model_checkpoint import ModelCheckpoint
+from cadence.handlers.piecewise_linear import PiecewiseLinear
 from cadence.handlers.preemption import Preempted, Preemption
 from cadence.handlers.progress_bar import ProgressBar
-from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ThresholdMode
+from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ReduceLROnPlateauScheduler, ThresholdMode
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+from cadence.handlers.scheduler_base import BaseParamScheduler, ParamScheduler
 from cadence.handlers.sharded import ShardedDiskSaver
 from cadence.handlers.state_param_scheduler import (
     ExpStateScheduler,
@@ -50,12 +40,17 @@ from cadence.handlers.state_param_scheduler import (
     StepStateScheduler,
 )
 from cadence.handlers.stores import EpochOutputStore
-from cadence.handlers.tensorboard_logger import TensorboardLogger
 from cadence.handlers.terminate_on_nan import TerminateOnNan
 from cadence.handlers.time_profilers import BasicTimeProfiler, HandlersTimeProfiler
 from cadence.handlers.timing import TimeLimit, Timer
-from cadence.handlers.visdom_logger import VisdomLogger
-from cadence.handlers.wandb_logger import WandBLogger
+from cadence.loggers.base import global_step_from_engine
+from cadence.loggers.clearml import ClearMLLogger
+from cadence.loggers.mlflow import MLflowLogger
+from cadence.loggers.neptune import NeptuneLogger
+from cadence.loggers.polyaxon import PolyaxonLogger
+from cadence.loggers.tensorboard import TensorboardLogger
+from cadence.loggers.visdom import VisdomLogger
+from cadence.loggers.wandb import WandBLogger
 
 __all__ = [
     "BaseParamScheduler",

@@ -11,10 +11,12 @@ import torch
 from torch import nn
 
 from cadence._version import __version__
+from cadence.exceptions import CheckpointMismatchError
 from cadence.handlers._fsdp_state import load_by_names, optimizer_owners
 from cadence.handlers._state_tree import check_objects, pair_leaves, unwrap
+from cadence.handlers.sharded import load_sharded
 
-__all__ = ["CheckpointMismatchError", "load_objects", "read_checkpoint"]
+__all__ = ["load_objects", "read_checkpoint"]
 
 
 def read_checkpoint(path: str | Path, *, weights_only: bool = True, map_location: Any = "cpu") -> Mapping[str, Any]:
@@ -139,19 +141,6 @@ def _problems(pairs: list[tuple[str, Any, Any]], strict: bool) -> list[str]:
     return problems
 
 
-class CheckpointMismatchError(ValueError, RuntimeError):
-    """A checkpoint does not fit the objects to load (missing entries, other keys or shapes); nothing was changed.
-
-    It is a ``ValueError`` and, as :meth:`torch.nn.Module.load_state_dict` raises for a mismatch, a ``RuntimeError``.
-
-    Example:
-        >>> load_objects({"model": nn.Linear(2, 1)}, {"model": {"weight": torch.ones(3, 3)}})
-        Traceback (most recent call last):
-        ...
-        cadence.handlers._loading.CheckpointMismatchError: Cannot load checkpoint, nothing was changed: ...
-    """
-
-
 #: Layout of the multi-object checkpoints that Checkpoint writes; bump it when that layout changes.
 CHECKPOINT_LAYOUT = 1
 #: The entry of a multi-object checkpoint that records who wrote it.
@@ -225,8 +214,6 @@ def load_objects(
         raise TypeError(f"to_load must be a mapping of names to objects, got {type(to_load).__name__}.")
     check_objects(to_load, "load_state_dict")
     if isinstance(checkpoint, str | Path) and Path(checkpoint).is_dir():
-        from cadence.handlers.sharded import load_sharded
-
         return load_sharded(to_load, checkpoint, strict=strict, weights_only=weights_only)
     if isinstance(checkpoint, str | Path):
         source = f" from {str(checkpoint)!r}"

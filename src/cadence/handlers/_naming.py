@@ -8,14 +8,13 @@ import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cadence.engine import CallableEventWithFilter, Engine
+from cadence.engine import Engine
 
 __all__ = [
     "FilenamePatternError",
     "default_filename_pattern",
     "filename_regex",
     "format_score",
-    "global_step_from_engine",
     "parse_number",
 ]
 
@@ -135,38 +134,3 @@ def parse_number(text: str) -> float:
         return int(text)
     except ValueError:
         return float(text)
-
-
-def global_step_from_engine(
-    engine: Engine[Any], custom_event_name: CallableEventWithFilter | str | None = None, fallback_attr: str = "epoch"
-) -> GlobalStepTransform:
-    """Return a ``global_step_transform`` that takes the step from another engine's counter (e.g. name
-    an evaluator's checkpoints by the trainer's epoch).
-
-    Args:
-        engine: the engine whose counter is read (the trainer).
-        custom_event_name: read the counter of this event instead of the one the handler fires on.
-        fallback_attr: the ``engine.state`` attribute read for an event without a counter.
-
-    Example:
-        >>> from cadence import Events
-        >>> trainer = Engine(lambda e, b: None)
-        >>> _ = trainer.run([0, 0], max_epochs=3)
-        >>> global_step_from_engine(trainer)(None, Events.EPOCH_COMPLETED)
-        3
-        >>> global_step_from_engine(trainer, Events.ITERATION_COMPLETED)(None, Events.EPOCH_COMPLETED)
-        6
-    """
-    if not isinstance(fallback_attr, str):
-        raise TypeError(f"fallback_attr must be the name of an engine.state attribute, got {fallback_attr!r}.")
-
-    def transform(_: Any, event: CallableEventWithFilter | str | None) -> int:
-        if custom_event_name is not None:
-            event = custom_event_name
-        key = event.value if isinstance(event, CallableEventWithFilter) else event
-        if key is None or key not in engine.state.event_to_attr:
-            value: int = getattr(engine.state, fallback_attr)
-            return value
-        return engine.state.get_event_attrib_value(key)
-
-    return transform

@@ -22,10 +22,11 @@ from torch.utils.data.distributed import DistributedSampler
 
 from cadence.distributed import get_rank, get_world_size
 from cadence.engine import Engine, Events
-from cadence.handlers.checkpoint import Checkpoint, SaveHandler, global_step_from_engine
+from cadence.handlers.checkpointer import Checkpoint, SaveHandler
 from cadence.handlers.early_stopping import EarlyStopping
 from cadence.handlers.savers import DiskSaver
 from cadence.handlers.terminate_on_nan import TerminateOnNan
+from cadence.loggers.base import global_step_from_engine
 from cadence.utils import deprecated
 
 if TYPE_CHECKING:

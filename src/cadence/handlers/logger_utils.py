@@ -14,15 +14,15 @@ from typing import Any, TypeVar
 from torch.optim import Optimizer
 
 from cadence.engine import Engine, Events
-from cadence.handlers.clearml_logger import ClearMLLogger
-from cadence.handlers.mlflow_logger import MLflowLogger
-from cadence.handlers.neptune_logger import NeptuneLogger
-from cadence.handlers.polyaxon_logger import PolyaxonLogger
-from cadence.handlers.utils import global_step_from_engine
-from cadence.handlers.visdom_logger import VisdomLogger
-from cadence.handlers.wandb_logger import WandBLogger
+from cadence.loggers.base import global_step_from_engine
+from cadence.loggers.clearml import ClearMLLogger
 from cadence.loggers.logger import BaseLogger
+from cadence.loggers.mlflow import MLflowLogger
+from cadence.loggers.neptune import NeptuneLogger
+from cadence.loggers.polyaxon import PolyaxonLogger
 from cadence.loggers.tensorboard import TensorboardLogger
+from cadence.loggers.visdom import VisdomLogger
+from cadence.loggers.wandb import WandBLogger
 
 __all__ = [
     "setup_clearml_logging",

@@ -16,7 +16,7 @@ from torch.optim import Optimizer
 
 from cadence import distributed as idist
 from cadence.engine import Engine, Events
-from cadence.handlers.checkpoint import Checkpoint as Checkpoint
+from cadence.handlers.checkpointer import Checkpoint as Checkpoint
 from cadence.handlers.combined_scheduler import ParamGroupScheduler as ParamGroupScheduler
 from cadence.handlers.lr_scheduler import LRScheduler as LRScheduler
 from cadence.handlers.piecewise_linear import PiecewiseLinear as PiecewiseLinear

@@ -1,4 +1,4 @@
-"""``ModelCheckpoint``: a :class:`~cadence.handlers.checkpoint.Checkpoint` on a folder, given its objects when
+"""``ModelCheckpoint``: a :class:`~cadence.handlers.checkpointer.Checkpoint` on a folder, given its objects when
 attached (Ignite's older interface; ``cadence.handlers.checkpoint`` re-exports it at Ignite's path)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from cadence.engine import Engine
 from cadence.handlers._naming import GlobalStepTransform
-from cadence.handlers.checkpoint import Checkpoint, ScoreFunction
+from cadence.handlers.checkpointer import Checkpoint, ScoreFunction
 from cadence.handlers.savers import DiskSaver
 
 __all__ = ["ModelCheckpoint"]

@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from cadence.distributed import barrier, get_rank, get_world_size, is_distributed
+from cadence.exceptions import CheckpointMismatchError
 from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._fsdp_state import optimizer_owners
-from cadence.handlers._loading import CheckpointMismatchError
 from cadence.handlers._state_tree import check_objects, leaves, unwrap
 from cadence.handlers.savers import TEMP_SUFFIX, DiskSaver, fsync_dir
 
@@ -404,7 +404,7 @@ def load_sharded(
         >>> load_sharded({"model": torch.nn.Linear(3, 1)}, f"{folder}/model_0.dcp")
         Traceback (most recent call last):
         ...
-        cadence.handlers._loading.CheckpointMismatchError: Cannot load checkpoint from ...: 'weight' of 'model' \
+        cadence.exceptions.CheckpointMismatchError: Cannot load checkpoint from ...: 'weight' of 'model' \
 has shape (1, 2) in the checkpoint, (1, 3) here.
     """
     from torch.distributed.checkpoint.default_planner import DefaultLoadPlanner

@@ -7,7 +7,7 @@ from typing import Any
 
 from cadence.engine import Engine, Events
 
-__all__ = ["Engine", "EpochOutputStore", "Events"]
+__all__ = ["EpochOutputStore"]
 
 
 class EpochOutputStore:

@@ -6,7 +6,7 @@ Example:
     60
 """
 
-from cadence.engine import Engine
+from cadence.engine import Engine as Engine  # Ignite's module has it too
 from cadence.handlers.timing import TimeLimit
 
-__all__ = ["Engine", "TimeLimit"]
+__all__ = ["TimeLimit"]

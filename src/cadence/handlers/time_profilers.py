@@ -19,9 +19,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
+from cadence.engine import CallableEventWithFilter, Engine, Events
+from cadence.engine import EventEnum as EventEnum  # Ignite's module has it, and Timer
+from cadence.handlers.timing import Timer as Timer
 
-__all__ = ["BasicTimeProfiler", "Engine", "EventEnum", "Events", "HandlersTimeProfiler", "Timer"]
+__all__ = ["BasicTimeProfiler", "HandlersTimeProfiler"]
 
 _FETCH, _PROCESS = "fetch", "process"
 _STARTED = Events.STARTED.name
@@ -476,7 +478,3 @@ class BasicTimeProfiler(_Profiler):
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         _write_csv(output_path, header, columns)
-
-
-# Last: the timing module re-exports HandlersTimeProfiler from here, so either module can be imported first.
-from cadence.handlers.timing import Timer  # noqa: E402

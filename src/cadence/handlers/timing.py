@@ -1,7 +1,5 @@
-"""Time on the engine: :class:`Timer` and :class:`TimeLimit`.
-
-The profilers live in :mod:`cadence.handlers.time_profilers`; ``HandlersTimeProfiler`` stays importable here.
-"""
+"""Time on the engine: :class:`Timer` and :class:`TimeLimit` (the profilers are in
+:mod:`cadence.handlers.time_profilers`)."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from typing import Any
 from cadence.distributed import ReduceOp, all_reduce
 from cadence.engine import CallableEventWithFilter, Engine, Events
 
-__all__ = ["HandlersTimeProfiler", "TimeLimit", "Timer"]
+__all__ = ["TimeLimit", "Timer"]
 
 
 class Timer:
@@ -147,7 +145,3 @@ class TimeLimit:
         if all_reduce(int(elapsed > self.limit_sec), ReduceOp.MAX):  # all ranks stop at the same iteration
             self.logger.info("TimeLimit: %.1f s limit reached after %.1f s; stopping the run.", self.limit_sec, elapsed)
             engine.terminate()
-
-
-# Last, as the profilers module imports Timer from here: older imports of the profiler from this module keep working.
-from cadence.handlers.time_profilers import HandlersTimeProfiler  # noqa: E402

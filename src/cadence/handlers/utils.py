@@ -8,7 +8,9 @@ Example:
     3
 """
 
-from cadence.engine import Engine, Events, State
-from cadence.handlers.checkpoint import global_step_from_engine
+from cadence.engine import Engine as Engine  # Ignite's module has these too
+from cadence.engine import Events as Events
+from cadence.engine import State as State
+from cadence.loggers.base import global_step_from_engine
 
-__all__ = ["Engine", "Events", "State", "global_step_from_engine"]
+__all__ = ["global_step_from_engine"]

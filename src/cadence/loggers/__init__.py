@@ -21,13 +21,13 @@ Example:
     iteration_completed,2,,0.5
 """
 
-from cadence.handlers.checkpoint import global_step_from_engine
 from cadence.loggers.base import (
     BaseHandler,
     BaseOptimizerParamsHandler,
     BaseOutputHandler,
     BaseWeightsHandler,
     BaseWeightsScalarHandler,
+    global_step_from_engine,
 )
 from cadence.loggers.csv import CSVLogger, JSONLinesLogger
 from cadence.loggers.logger import BaseLogger

@@ -1,20 +1,14 @@
 """Neptune logging through the ``neptune`` client (the optional ``neptune`` extra): the handlers append to the
 series of the logger's run (``mode="offline"`` writes only local files, ``mode="debug"`` keeps them in memory),
-and :class:`NeptuneSaver` uploads checkpoints to it."""
+and :class:`~cadence.handlers.neptune_logger.NeptuneSaver` uploads checkpoints to it."""
 
 from __future__ import annotations
 
-import tempfile
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
-from cadence import __version__
-from cadence.distributed import one_rank_only
+from cadence._version import __version__
 from cadence.engine import Engine
-from cadence.handlers.savers import BaseSaveHandler
 from cadence.loggers._service import KeyedOutputHandler, import_client, require_logger
 from cadence.loggers.base import BaseOptimizerParamsHandler, BaseWeightsScalarHandler, EventName, default_global_step
 from cadence.loggers.logger import BaseLogger
@@ -22,7 +16,6 @@ from cadence.loggers.logger import BaseLogger
 __all__ = [
     "GradsScalarHandler",
     "NeptuneLogger",
-    "NeptuneSaver",
     "OptimizerParamsHandler",
     "OutputHandler",
     "WeightsScalarHandler",
@@ -110,6 +103,7 @@ class OptimizerParamsHandler(BaseOptimizerParamsHandler):
     """Append ``param_name`` (default ``"lr"``) of every parameter group to ``[{tag}/]{param_name}/group_{i}``.
 
     Example:
+        >>> import torch
         >>> optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
         >>> OptimizerParamsHandler(optimizer).collect()
         {'lr/group_0': 0.1}
@@ -125,6 +119,7 @@ class WeightsScalarHandler(BaseWeightsScalarHandler):
     ``[{tag}/]weights_{reduction}/{name}``. As in Ignite, parameters without a gradient (frozen) are left out.
 
     Example:
+        >>> import torch
         >>> [name for name, _ in WeightsScalarHandler(torch.nn.Linear(2, 1), whitelist=["bias"]).weights]
         ['bias']
     """
@@ -140,6 +135,7 @@ class GradsScalarHandler(BaseWeightsScalarHandler):
     ``[{tag}/]grads_{reduction}/{name}``; parameters without a gradient are left out.
 
     Example:
+        >>> import torch
         >>> GradsScalarHandler(torch.nn.Linear(2, 1), reduction=torch.max).reduction is torch.max
         True
     """
@@ -148,36 +144,3 @@ class GradsScalarHandler(BaseWeightsScalarHandler):
         require_logger(logger, NeptuneLogger, "GradsScalarHandler", TypeError)
         grads = ((name, p.grad) for name, p in self.weights if p.grad is not None)
         _append(logger, self.reduce("grads", grads), default_global_step(engine, event_name))
-
-
-class NeptuneSaver(BaseSaveHandler):
-    """Save checkpoints as files of the Neptune run (the field named after the file), from rank 0 only.
-
-    Example:
-        >>> import logging, neptune
-        >>> from cadence.handlers import Checkpoint
-        >>> logging.getLogger("neptune").setLevel(logging.WARNING)
-        >>> model = torch.nn.Linear(2, 1)
-        >>> with NeptuneLogger(mode="debug") as logger:
-        ...     checkpoint = Checkpoint({"model": model}, NeptuneSaver(logger), n_saved=1)
-        ...     checkpoint(Engine(lambda e, b: None))
-        ...     logger.exists("model_0.pt")
-        True
-    """
-
-    def __init__(self, neptune_logger: NeptuneLogger) -> None:
-        self._logger = neptune_logger
-
-    @one_rank_only()
-    def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            file_type = _neptune("neptune.types").File
-        with tempfile.TemporaryFile() as buffer:
-            torch.save(checkpoint, buffer)
-            buffer.seek(0)
-            self._logger[filename].upload(file_type.from_stream(buffer))
-
-    @one_rank_only(with_barrier=True)
-    def remove(self, filename: str) -> None:
-        del self._logger.experiment[filename]

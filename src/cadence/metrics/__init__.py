@@ -47,10 +47,9 @@ from cadence.metrics.multilabel_confusion_matrix import MultiLabelConfusionMatri
 from cadence.metrics.nlp import Bleu, CharacterErrorRate, Perplexity, Rouge, RougeL, RougeN
 from cadence.metrics.pairwise import CosineSimilarity, MeanPairwiseDistance
 from cadence.metrics.psnr import PSNR
-from cadence.metrics.ranking import AveragePrecision, PrecisionRecallCurve, RocCurve
+from cadence.metrics.ranking import ROC_AUC, AveragePrecision, PrecisionRecallCurve, RocCurve, roc_auc_score
 from cadence.metrics.rec_sys import NDCG, HitRate
 from cadence.metrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score, RootMeanSquaredError
-from cadence.metrics.roc_auc import ROC_AUC, roc_auc_score
 from cadence.metrics.running import Average, Frequency, Loss, RunningAverage
 from cadence.metrics.ssim import SSIM
 from cadence.metrics.torchmetrics_adapter import TorchMetricsAdapter
