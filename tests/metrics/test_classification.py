@@ -337,3 +337,27 @@ def test_a_refused_first_batch_leaves_no_kind_behind(metric_cls: Any) -> None:
         metric.update((torch.tensor([0, 1]), torch.tensor([0, 2])))
     metric.update(multiclass(0, 4, 3))  # multiclass data is still welcome
     assert metric.compute().shape == (3,)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=1, max_size=40),
+    average=st.sampled_from([False, "macro", "micro", "weighted"]),
+    recall=st.booleans(),
+)
+def test_binary_states_compare_with_equality_and_resume_exactly(
+    pairs: list[tuple[int, int]], average: Any, recall: bool
+) -> None:
+    """As Ignite's tests compare them (MetricGroup's test_update): ``a.state_dict() == b.state_dict()``."""
+    kind = Recall if recall else Precision
+    y_pred, y = (torch.tensor(column) for column in zip(*pairs, strict=True))
+    first, second = kind(average=average), kind(average=average)
+    first.update((y_pred, y))
+    second.update((y_pred, y))
+    assert first.state_dict() == second.state_dict()
+    resumed = kind(average=average)
+    resumed.load_state_dict(first.state_dict())
+    assert torch.equal(resumed._counts, first._counts)
+    first.update((y_pred, y))
+    resumed.update((y_pred, y))
+    assert torch.equal(torch.as_tensor(resumed.compute()), torch.as_tensor(first.compute()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -279,6 +279,35 @@ class _PrecisionRecall(ClassificationMetric):
             self._sample_sum += ratio.sum().to(self._device)
             self._num_samples += rows_true.shape[0]
         return torch.stack([true_pos.sum(dim=0), rows_pred.sum(dim=0), rows_true.sum(dim=0)])
+
+    def state_dict(self) -> dict[str, Any]:
+        """The counts and settings; binary data keep the positive class's three counts as three numbers (the
+        negative class's follow from them and the number of examples), so that two states compare with ``==``
+        as Ignite's do.
+
+        Example:
+            >>> precision = Precision()
+            >>> precision.update((torch.tensor([1, 0, 1]), torch.tensor([1, 1, 0])))
+            >>> [float(count) for count in precision.state_dict()["state"]["_counts"]]
+            [1.0, 2.0, 2.0]
+        """
+        saved = super().state_dict()
+        counts = saved["state"]["_counts"]
+        if self._type == BINARY and isinstance(counts, torch.Tensor):
+            saved["state"]["_counts"] = tuple(counts[:, 1].unbind())
+        return saved
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict` (also one that holds a binary state's full counts)."""
+        state = state_dict.get("state") if isinstance(state_dict, Mapping) else None
+        positive = state.get("_counts") if isinstance(state, Mapping) else None
+        if isinstance(positive, tuple) and len(positive) == 3 and state is not None:
+            true_pos, predicted, actual = (torch.as_tensor(count, dtype=torch.float64) for count in positive)
+            examples = float(state.get("_num_examples", 0))
+            negative = torch.stack([examples - predicted - actual + true_pos, examples - predicted, examples - actual])
+            full = torch.stack([negative, torch.stack([true_pos, predicted, actual])], dim=1)
+            state_dict = {**state_dict, "state": {**state, "_counts": full}}
+        super().load_state_dict(state_dict)
 
     def _check_state(self, state: dict[str, Any]) -> None:
         counts, classes = state["_counts"], state["_num_classes"]
