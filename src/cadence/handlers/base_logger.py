@@ -7,7 +7,12 @@ Example:
     True
 """
 
-from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList, RemovableEventHandle, State
+from cadence.engine import CallableEventWithFilter as CallableEventWithFilter
+from cadence.engine import Engine as Engine
+from cadence.engine import Events as Events
+from cadence.engine import EventsList as EventsList
+from cadence.engine import RemovableEventHandle as RemovableEventHandle
+from cadence.engine import State as State
 from cadence.loggers.base import (
     BaseHandler,
     BaseOptimizerParamsHandler,
@@ -24,10 +29,4 @@ __all__ = [
     "BaseOutputHandler",
     "BaseWeightsHandler",
     "BaseWeightsScalarHandler",
-    "CallableEventWithFilter",
-    "Engine",
-    "Events",
-    "EventsList",
-    "RemovableEventHandle",
-    "State",
 ]

@@ -6,16 +6,12 @@ Example:
     True
 """
 
-from cadence.engine import CallableEventWithFilter, Engine, Events, RemovableEventHandle
-from cadence.handlers.base_logger import BaseLogger, BaseOutputHandler
+from cadence.engine import CallableEventWithFilter as CallableEventWithFilter
+from cadence.engine import Engine as Engine
+from cadence.engine import Events as Events
+from cadence.engine import RemovableEventHandle as RemovableEventHandle
+from cadence.handlers.base_logger import BaseLogger as BaseLogger
+from cadence.handlers.base_logger import BaseOutputHandler as BaseOutputHandler
 from cadence.handlers.progress_bar import ProgressBar
 
-__all__ = [
-    "BaseLogger",
-    "BaseOutputHandler",
-    "CallableEventWithFilter",
-    "Engine",
-    "Events",
-    "ProgressBar",
-    "RemovableEventHandle",
-]
+__all__ = ["ProgressBar"]

@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
 from cadence.metrics.ranking import AveragePrecision, average_precision_compute_fn
 
-__all__ = ["AveragePrecision", "EpochMetric", "average_precision_compute_fn"]
+__all__ = ["AveragePrecision", "average_precision_compute_fn"]

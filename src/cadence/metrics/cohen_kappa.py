@@ -7,11 +7,14 @@ from typing import Any
 
 import torch
 
-from cadence.metrics.confusion_matrix import ConfusionMatrix
-from cadence.metrics.epoch_metric import EpochMetric
-from cadence.metrics.metric import Metric, NotComputableError, identity, reinit__is_reduced
+from cadence.metrics.confusion_matrix import ConfusionMatrix as ConfusionMatrix
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import NotComputableError as NotComputableError
+from cadence.metrics.metric import identity
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
 
-__all__ = ["CohenKappa", "ConfusionMatrix", "EpochMetric", "Metric", "NotComputableError", "reinit__is_reduced"]
+__all__ = ["CohenKappa"]
 
 _WEIGHTS = (None, "linear", "quadratic")
 

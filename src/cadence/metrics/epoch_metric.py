@@ -10,9 +10,10 @@ import torch
 
 from cadence.distributed import all_gather, get_world_size
 from cadence.metrics._inputs import as_pair
-from cadence.metrics.metric import Metric, NotComputableError, identity
+from cadence.metrics.metric import Metric, identity
+from cadence.metrics.metric import NotComputableError as NotComputableError
 
-__all__ = ["EpochMetric", "EpochMetricWarning", "NotComputableError"]
+__all__ = ["EpochMetric", "EpochMetricWarning"]
 
 
 class EpochMetricWarning(UserWarning):

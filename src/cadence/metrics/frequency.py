@@ -8,9 +8,12 @@ Example:
     True
 """
 
-from cadence.engine import Engine, Events
-from cadence.handlers.timing import Timer
-from cadence.metrics.metric import Metric, reinit__is_reduced, sync_all_reduce
+from cadence.engine import Engine as Engine
+from cadence.engine import Events as Events
+from cadence.handlers.timing import Timer as Timer
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
+from cadence.metrics.metric import sync_all_reduce as sync_all_reduce
 from cadence.metrics.running import Frequency
 
-__all__ = ["Engine", "Events", "Frequency", "Metric", "Timer", "reinit__is_reduced", "sync_all_reduce"]
+__all__ = ["Frequency"]

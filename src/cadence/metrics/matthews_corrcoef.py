@@ -9,10 +9,10 @@ from typing import Any
 import torch
 
 from cadence.metrics.cohen_kappa import label_confusion_matrix
-from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
 from cadence.metrics.metric import identity
 
-__all__ = ["EpochMetric", "MatthewsCorrCoef", "matthews_corrcoef_compute_fn"]
+__all__ = ["MatthewsCorrCoef", "matthews_corrcoef_compute_fn"]
 
 
 def matthews_corrcoef_compute_fn(y_preds: torch.Tensor, y_targets: torch.Tensor) -> float:

@@ -13,22 +13,15 @@ from typing import Any
 
 import torch
 
-from cadence.distributed import all_gather, all_gather_tensors_with_shapes
+from cadence.distributed import all_gather
+from cadence.distributed import all_gather_tensors_with_shapes as all_gather_tensors_with_shapes
 from cadence.metrics._inputs import ClassificationMetric, as_pair
-from cadence.metrics.metric import Metric, NotComputableError, identity, reinit__is_reduced
-from cadence.utils import to_onehot
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import NotComputableError, identity
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
+from cadence.utils import to_onehot as to_onehot
 
-__all__ = [
-    "ClassMean",
-    "MeanAveragePrecision",
-    "Metric",
-    "all_gather_tensors_with_shapes",
-    "average_precision",
-    "checked_thresholds",
-    "precision_recall_steps",
-    "reinit__is_reduced",
-    "to_onehot",
-]
+__all__ = ["ClassMean", "MeanAveragePrecision", "average_precision", "checked_thresholds", "precision_recall_steps"]
 
 _BINARY, _MULTICLASS, _MULTILABEL = 0, 1, 2
 _KIND_NAMES = {_BINARY: "binary", _MULTICLASS: "multiclass", _MULTILABEL: "multilabel"}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cadence.metrics.metric import Metric, identity
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import identity
 
-__all__ = ["Metric", "MetricGroup"]
+__all__ = ["MetricGroup"]
 
 
 class MetricGroup(Metric):

@@ -8,8 +8,8 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
+from cadence.metrics.metric import NotComputableError as NotComputableError
 from cadence.metrics.ranking import PrecisionRecallCurve, precision_recall_curve_compute_fn
 
-__all__ = ["EpochMetric", "NotComputableError", "PrecisionRecallCurve", "precision_recall_curve_compute_fn"]
+__all__ = ["PrecisionRecallCurve", "precision_recall_curve_compute_fn"]

@@ -8,16 +8,8 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
+from cadence.metrics.metric import NotComputableError as NotComputableError
 from cadence.metrics.ranking import ROC_AUC, RocCurve, roc_auc_compute_fn, roc_auc_curve_compute_fn, roc_auc_score
 
-__all__ = [
-    "ROC_AUC",
-    "EpochMetric",
-    "NotComputableError",
-    "RocCurve",
-    "roc_auc_compute_fn",
-    "roc_auc_curve_compute_fn",
-    "roc_auc_score",
-]
+__all__ = ["ROC_AUC", "RocCurve", "roc_auc_compute_fn", "roc_auc_curve_compute_fn", "roc_auc_score"]

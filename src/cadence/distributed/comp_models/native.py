@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from cadence.distributed import context, process_group
-from cadence.distributed.comp_models.base import ComputationModel, _TorchDistributedView
+from cadence.distributed.comp_models.base import ComputationModel as ComputationModel
+from cadence.distributed.comp_models.base import _TorchDistributedView
 from cadence.distributed.slurm import ddp_environment_from_slurm as _setup_ddp_vars_from_slurm_env  # noqa: F401
 from cadence.distributed.slurm import expand_hostlist as _expand_hostlist  # noqa: F401  # Ignite's names
 
-__all__ = ["ComputationModel", "has_native_dist_support"]
+__all__ = ["has_native_dist_support"]
 
 has_native_dist_support = context.has_native_dist_support
 

@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from cadence.metrics.metric import Metric, identity
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import identity
 
-__all__ = ["WEIGHTS_ENV", "InceptionModel", "Metric"]
+__all__ = ["WEIGHTS_ENV", "InceptionModel"]
 
 WEIGHTS_ENV = "CADENCE_INCEPTION_WEIGHTS"
 """The environment variable that may name a local file of Inception v3 weights (torchvision's state dict)."""

@@ -8,7 +8,8 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError, reinit__is_reduced
+from cadence.metrics.metric import NotComputableError as NotComputableError
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
 from cadence.metrics.regression.medians import GeometricMeanRelativeAbsoluteError
 
-__all__ = ["GeometricMeanRelativeAbsoluteError", "NotComputableError", "reinit__is_reduced"]
+__all__ = ["GeometricMeanRelativeAbsoluteError"]

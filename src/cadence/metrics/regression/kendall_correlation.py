@@ -8,8 +8,8 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
+from cadence.metrics.metric import NotComputableError as NotComputableError
 from cadence.metrics.regression.ranks import KendallRankCorrelation
 
-__all__ = ["EpochMetric", "KendallRankCorrelation", "NotComputableError"]
+__all__ = ["KendallRankCorrelation"]

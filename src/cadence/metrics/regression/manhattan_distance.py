@@ -8,7 +8,8 @@ Example:
     True
 """
 
-from cadence.metrics.metric import reinit__is_reduced, sync_all_reduce
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
+from cadence.metrics.metric import sync_all_reduce as sync_all_reduce
 from cadence.metrics.regression.errors import ManhattanDistance
 
-__all__ = ["ManhattanDistance", "reinit__is_reduced", "sync_all_reduce"]
+__all__ = ["ManhattanDistance"]

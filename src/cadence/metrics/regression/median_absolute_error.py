@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
 from cadence.metrics.regression.medians import MedianAbsoluteError, median_absolute_error_compute_fn
 
-__all__ = ["EpochMetric", "MedianAbsoluteError", "median_absolute_error_compute_fn"]
+__all__ = ["MedianAbsoluteError", "median_absolute_error_compute_fn"]

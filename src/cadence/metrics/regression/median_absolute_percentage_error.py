@@ -8,10 +8,10 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
 from cadence.metrics.regression.medians import (
     MedianAbsolutePercentageError,
     median_absolute_percentage_error_compute_fn,
 )
 
-__all__ = ["EpochMetric", "MedianAbsolutePercentageError", "median_absolute_percentage_error_compute_fn"]
+__all__ = ["MedianAbsolutePercentageError", "median_absolute_percentage_error_compute_fn"]

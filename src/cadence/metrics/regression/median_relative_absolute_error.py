@@ -8,7 +8,7 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
 from cadence.metrics.regression.medians import MedianRelativeAbsoluteError, median_relative_absolute_error_compute_fn
 
-__all__ = ["EpochMetric", "MedianRelativeAbsoluteError", "median_relative_absolute_error_compute_fn"]
+__all__ = ["MedianRelativeAbsoluteError", "median_relative_absolute_error_compute_fn"]

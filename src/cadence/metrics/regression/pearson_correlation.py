@@ -8,7 +8,9 @@ Example:
     True
 """
 
-from cadence.metrics.metric import NotComputableError, reinit__is_reduced, sync_all_reduce
+from cadence.metrics.metric import NotComputableError as NotComputableError
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
+from cadence.metrics.metric import sync_all_reduce as sync_all_reduce
 from cadence.metrics.regression.moments import PearsonCorrelation
 
-__all__ = ["NotComputableError", "PearsonCorrelation", "reinit__is_reduced", "sync_all_reduce"]
+__all__ = ["PearsonCorrelation"]

@@ -8,8 +8,8 @@ Example:
     True
 """
 
-from cadence.metrics.epoch_metric import EpochMetric
-from cadence.metrics.metric import NotComputableError
+from cadence.metrics.epoch_metric import EpochMetric as EpochMetric
+from cadence.metrics.metric import NotComputableError as NotComputableError
 from cadence.metrics.regression.ranks import SpearmanRankCorrelation
 
-__all__ = ["EpochMetric", "NotComputableError", "SpearmanRankCorrelation"]
+__all__ = ["SpearmanRankCorrelation"]

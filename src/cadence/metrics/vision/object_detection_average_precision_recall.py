@@ -15,8 +15,11 @@ import torch
 
 from cadence.distributed import all_gather
 from cadence.metrics.mean_average_precision import average_precision, checked_thresholds, precision_recall_steps
-from cadence.metrics.metric import Metric, identity, reduced, reinit__is_reduced, sync_all_reduce
-from cadence.metrics.metric_group import MetricGroup
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import identity, reduced
+from cadence.metrics.metric import reinit__is_reduced as reinit__is_reduced
+from cadence.metrics.metric import sync_all_reduce as sync_all_reduce
+from cadence.metrics.metric_group import MetricGroup as MetricGroup
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -24,13 +27,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AreaRange",
     "CommonObjectDetectionMetrics",
-    "Metric",
-    "MetricGroup",
     "ObjectDetectionAvgPrecisionRecall",
     "box_iou",
     "coco_tensor_list_to_dict_list",
-    "reinit__is_reduced",
-    "sync_all_reduce",
 ]
 
 _UNMATCHED, _IGNORED = -1, -2
