@@ -3,12 +3,23 @@
 Every import counts, wherever it is written: at the top, inside a function, under ``TYPE_CHECKING``.
 Importing ``a.b.c`` also runs the packages ``a.b`` and ``a`` that hold it, so those count too, except the
 importer's own packages (a module of ``cadence.engine`` is imported while ``cadence.engine`` is).
+
+Also: a module's ``__all__`` lists its own names, not the engine and metric names that it imports (and
+re-exports, where Ignite's module at that path offers them).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import warnings
 from pathlib import Path
+
+from cadence import engine
+from cadence.exceptions import NotComputableError
+from cadence.handlers.timing import Timer
+from cadence.metrics import EpochMetric, Metric
+from cadence.metrics.decorators import reinit__is_reduced, sync_all_reduce
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -199,3 +210,23 @@ def test_no_import_from_a_higher_layer() -> None:
         if layer(target) > layer(module)
     ]
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
+
+
+def test_all_lists_no_engine_or_metric_name_that_a_module_only_imports() -> None:
+    """Ignite's modules import ``Engine``, ``Metric``, ``reinit__is_reduced``... and so offer them; cadence's modules
+    at those paths re-export them (``from x import Y as Y``) but list in ``__all__`` only their own names."""
+    imported_by_ignite = [getattr(engine, name) for name in engine.__all__]
+    imported_by_ignite += [Metric, EpochMetric, NotComputableError, reinit__is_reduced, sync_all_reduce, Timer]
+    shared = {id(value) for value in imported_by_ignite}
+    listed = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Ignite's deprecated contrib paths warn when imported
+        for name in sorted(MODULES):
+            if _is_package(name) or name.startswith(("cadence.contrib", "cadence._ignite_path")):
+                continue
+            module = importlib.import_module(name)
+            for exported in getattr(module, "__all__", ()):
+                value = getattr(module, exported)
+                if id(value) in shared and getattr(value, "__module__", name) != name:
+                    listed.append(f"{name}.{exported}")
+    assert not listed, f"__all__ lists names these modules only import: {listed}"
