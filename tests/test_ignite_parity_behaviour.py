@@ -6,6 +6,7 @@ import io
 import time
 from typing import Any
 
+import ignite.distributed as ignite_distributed
 import ignite.engine as ignite_engine
 import ignite.handlers as ignite_handlers
 import ignite.metrics as ignite_metrics
@@ -17,6 +18,7 @@ from ignite.metrics.regression import MedianAbsoluteError as IgniteMedian
 from ignite.metrics.regression import SpearmanRankCorrelation as IgniteSpearman
 from torch import nn
 
+import cadence.distributed as cadence_distributed
 import cadence.engine as cadence_engine
 import cadence.handlers as cadence_handlers
 import cadence.metrics as cadence_metrics
@@ -209,3 +211,97 @@ def test_deterministic_state_holds_loaded_rng_states_until_the_run_restores_them
     assert resumed.state.rng_states is saved["rng_states"]
     resumed.run(range(4), max_epochs=3)
     assert resumed.state.rng_states is None
+
+
+# Where Ignite only calls methods on what it is given, an object used like a module or an optimizer works.
+class ModelLike:
+    """Not an nn.Module: called, and put in train/eval mode, as Ignite's supervised steps do."""
+
+    def __init__(self) -> None:
+        self.net = nn.Linear(2, 1)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def train(self, mode: bool = True) -> ModelLike:
+        self.net.train(mode)
+        return self
+
+    def eval(self) -> ModelLike:
+        return self.train(False)
+
+
+class OptimizerLike:
+    """Not a torch.optim.Optimizer: a wrapper with zero_grad() and step()."""
+
+    def __init__(self, model: ModelLike) -> None:
+        self.inner = torch.optim.SGD(model.net.parameters(), lr=0.1)
+        self.param_groups = self.inner.param_groups
+
+    def zero_grad(self) -> None:
+        self.inner.zero_grad()
+
+    def step(self) -> None:
+        self.inner.step()
+
+
+@pytest.mark.parametrize("engine_module", [ignite_engine, cadence_engine], ids=["ignite", "cadence"])
+def test_supervised_engines_take_objects_used_like_a_model_and_an_optimizer(engine_module: Any) -> None:
+    torch.manual_seed(0)
+    model = ModelLike()
+    before = model.net.weight.detach().clone()
+    data = [(torch.randn(4, 2), torch.randn(4, 1))]
+    trainer = engine_module.create_supervised_trainer(model, OptimizerLike(model), nn.MSELoss(), device="cpu")
+    trainer.run(data, max_epochs=2)
+    assert not torch.equal(model.net.weight, before)
+    y_pred, _ = engine_module.create_supervised_evaluator(model, device="cpu").run(data).output
+    assert y_pred.shape == (4, 1)
+
+
+def test_what_is_no_model_or_optimizer_is_still_refused() -> None:
+    with pytest.raises(TypeError, match="has no zero_grad"):
+        cadence_engine.create_supervised_trainer(nn.Linear(2, 1), object(), nn.MSELoss())
+    with pytest.raises(TypeError, match="has no __call__"):
+        cadence_engine.create_supervised_evaluator(object())
+
+
+def test_auto_optim_returns_an_optimizer_like_object_as_ignite() -> None:
+    optimizer = OptimizerLike(ModelLike())
+    assert cadence_distributed.auto_optim(optimizer) is optimizer
+    assert ignite_distributed.auto_optim(optimizer) is optimizer
+    with pytest.raises(TypeError, match="auto_optim needs"):
+        cadence_distributed.auto_optim(nn.Linear(2, 1))
+
+
+# Where Ignite lets an exception through, code may catch its type: cadence's error is also of that type.
+@pytest.mark.parametrize("batch", [3, torch.zeros(3), (1, 2, 3)], ids=["int", "3-row tensor", "triple"])
+def test_a_batch_that_is_no_pair_raises_what_ignite_raises(batch: Any) -> None:
+    with pytest.raises(Exception) as ignite_caught:
+        ignite_engine._prepare_batch(batch)
+    with pytest.raises(type(ignite_caught.value), match="expects an \\(x, y\\) pair"):
+        cadence_engine.supervised.prepare_batch(batch)
+
+
+class _OwnError(Exception):
+    pass
+
+
+class _RefusingState:
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Any) -> None:
+        raise _OwnError("this state is not mine")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pending: handlers/_loading.py: an exception that a to_load object's load_state_dict raises reaches the "
+    "caller with its own type, as Ignite's Checkpoint.load_objects lets it through (cadence raises "
+    "CheckpointMismatchError instead; a class that is also the object's exception type would do)",
+)
+def test_an_error_of_an_object_being_loaded_keeps_its_type() -> None:
+    with pytest.raises(_OwnError):
+        ignite_handlers.Checkpoint.load_objects({"state": _RefusingState()}, {"state": {}})
+    with pytest.raises(_OwnError):
+        cadence_handlers.Checkpoint.load_objects({"state": _RefusingState()}, {"state": {}})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import torch
 import torch.distributed as dist
+import torch.multiprocessing
 
 from cadence import distributed as idist
 from cadence.distributed import Parallel, ProcessFailedError
@@ -109,8 +111,12 @@ def test_timeout_accepts_seconds_and_timedelta() -> None:
 
 
 def test_spawning_a_lambda_is_a_clear_error() -> None:
-    with Parallel("gloo", nproc_per_node=2) as parallel, pytest.raises(TypeError, match="module-level function"):
+    with (
+        Parallel("gloo", nproc_per_node=2) as parallel,
+        pytest.raises(TypeError, match="module-level function") as caught,
+    ):
         parallel.run(lambda local_rank: None)
+    assert isinstance(caught.value, pickle.PicklingError | AttributeError)  # what pickling raises under Ignite
 
 
 def test_spawned_processes_return_their_results_by_local_rank(spawned: list[dict[str, Any]]) -> None:
@@ -126,6 +132,8 @@ def test_a_rank_that_raises_at_iteration_k_ends_the_run_with_an_error_naming_it(
     assert (error.rank, error.local_rank) == (1, 1)
     assert str(error).startswith("rank 1 (local rank 1) failed: ValueError: planned failure at iteration 7")
     assert "Traceback from rank 1" in str(error)
+    # Ignite's spawn (torch.multiprocessing) raises ProcessRaisedException there: code may catch it
+    assert isinstance(error, torch.multiprocessing.ProcessRaisedException) and error.error_index == 1
 
 
 def test_a_hung_collective_becomes_an_error_after_the_timeout() -> None:
@@ -193,6 +201,8 @@ def test_a_rank_killed_by_a_signal_is_named() -> None:
         parallel.run(_jobs.killed_on_rank_1)
     assert caught.value.rank == 1
     assert "rank 1 (local rank 1) failed: process was killed by signal SIGKILL" in str(caught.value)
+    assert isinstance(caught.value, torch.multiprocessing.ProcessExitedException)  # as torch.multiprocessing's
+    assert (caught.value.exit_code, caught.value.signal_name) == (-signal.SIGKILL, "SIGKILL")
 
 
 @pytest.mark.slow

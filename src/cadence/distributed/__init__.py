@@ -40,7 +40,15 @@ from cadence.distributed.context import (
     set_local_rank,
 )
 from cadence.distributed.groups import new_group
-from cadence.distributed.launcher import DEFAULT_TIMEOUT, Parallel, ProcessFailedError, spawn
+from cadence.distributed.launcher import (
+    DEFAULT_TIMEOUT,
+    Parallel,
+    ProcessExitedError,
+    ProcessFailedError,
+    ProcessRaisedError,
+    SpawnPicklingError,
+    spawn,
+)
 from cadence.distributed.process_group import finalize, initialize, show_config, sync
 from cadence.distributed.sampler import UnpaddedDistributedSampler
 
@@ -51,9 +59,12 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DistributedProxySampler",
     "Parallel",
+    "ProcessExitedError",
     "ProcessFailedError",
+    "ProcessRaisedError",
     "ReduceOp",
     "Sharding",
+    "SpawnPicklingError",
     "UnpaddedDistributedSampler",
     "all_gather",
     "all_gather_tensors_with_shapes",

@@ -23,10 +23,19 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as torch_mp
+from torch.multiprocessing.spawn import ProcessExitedException, ProcessRaisedException
 
 from cadence.distributed.process_group import end_group, initialize
 
-__all__ = ["ProcessFailedError", "SpawnPlan", "destroy_group", "start_processes"]
+__all__ = [
+    "ProcessExitedError",
+    "ProcessFailedError",
+    "ProcessRaisedError",
+    "SpawnPicklingError",
+    "SpawnPlan",
+    "destroy_group",
+    "start_processes",
+]
 
 # After the first failure, how long to keep listening for the other processes' reports: one of them is the
 # cause (see _Cause), the others usually fail because it went away.
@@ -41,18 +50,91 @@ _FORWARDED = (signal.SIGTERM, signal.SIGUSR1)
 class ProcessFailedError(RuntimeError):
     """One process of a distributed run failed; ``rank`` names it and the message carries its traceback.
 
+    What is raised is one of its two kinds, ``ProcessRaisedError`` or ``ProcessExitedError``, which are
+    also torch's ``ProcessRaisedException`` and ``ProcessExitedException`` (what Ignite's spawn, through
+    ``torch.multiprocessing``, lets through), with their ``msg``, ``error_index`` and ``error_pid``.
+
     Example:
         >>> error = ProcessFailedError(rank=1, local_rank=1, summary="ValueError: boom", details="")
         >>> error.rank, str(error).splitlines()[0]
         (1, 'rank 1 (local rank 1) failed: ValueError: boom')
     """
 
-    def __init__(self, *, rank: int, local_rank: int, summary: str, details: str) -> None:
+    def __init__(self, *, rank: int, local_rank: int, summary: str, details: str, pid: int | None = None) -> None:
         message = f"rank {rank} (local rank {local_rank}) failed: {summary}"
-        super().__init__(f"{message}\n{details}" if details else message)
+        text = f"{message}\n{details}" if details else message
+        super().__init__(text)
         self.rank = rank
         self.local_rank = local_rank
         self.summary = summary
+        self._details = details
+        # torch.multiprocessing's names, for code that catches its errors.
+        self.msg = text
+        self.error_index = local_rank
+        self.error_pid = pid if pid is not None else 0
+
+    def _fields(self) -> dict[str, Any]:
+        """The constructor's arguments, to rebuild this error from a pickle."""
+        return {
+            "rank": self.rank,
+            "local_rank": self.local_rank,
+            "summary": self.summary,
+            "details": self._details,
+            "pid": self.error_pid,
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuilt, (type(self), self._fields(), self.__dict__)
+
+
+def _rebuilt(kind: type[ProcessFailedError], fields: dict[str, Any], state: dict[str, Any]) -> ProcessFailedError:
+    error = kind(**fields)
+    error.__dict__.update(state)
+    return error
+
+
+class ProcessRaisedError(ProcessFailedError, ProcessRaisedException):
+    """A process of the run raised an exception (its traceback is in the message).
+
+    Example:
+        >>> import torch.multiprocessing
+        >>> error = ProcessRaisedError(rank=0, local_rank=0, summary="ValueError: boom", details="", pid=7)
+        >>> isinstance(error, torch.multiprocessing.ProcessRaisedException), error.error_pid
+        (True, 7)
+    """
+
+
+class ProcessExitedError(ProcessFailedError, ProcessExitedException):
+    """A process of the run ended without reporting an error: ``exit_code`` (negative for a signal, whose
+    name is ``signal_name``), as torch's ``ProcessExitedException``.
+
+    Example:
+        >>> error = ProcessExitedError(rank=1, local_rank=1, summary="killed", details="", exit_code=-9)
+        >>> error.exit_code, error.signal_name
+        (-9, 'SIGKILL')
+    """
+
+    def __init__(
+        self, *, rank: int, local_rank: int, summary: str, details: str, pid: int | None = None, exit_code: int = 1
+    ) -> None:
+        super().__init__(rank=rank, local_rank=local_rank, summary=summary, details=details, pid=pid)
+        self.exit_code = exit_code
+        self.signal_name = signal.Signals(-exit_code).name if exit_code < 0 else None
+
+    def _fields(self) -> dict[str, Any]:
+        return {**super()._fields(), "exit_code": self.exit_code}
+
+
+class SpawnPicklingError(TypeError, pickle.PicklingError, AttributeError):
+    """The function to run or its arguments cannot be sent to new processes.
+
+    It is a ``TypeError`` and also what pickling raised there (``pickle.PicklingError`` or ``AttributeError``),
+    which code written for Ignite's spawn may catch.
+
+    Example:
+        >>> isinstance(SpawnPicklingError("lambda"), pickle.PicklingError)
+        True
+    """
 
 
 @dataclass(frozen=True)
@@ -113,6 +195,8 @@ class _Failure:
     summary: str
     details: str
     at: float
+    pid: int | None = None
+    exit_code: int | None = None  # for a process that ended without a report
 
 
 def _die_with_parent(parent: int) -> None:
@@ -199,7 +283,7 @@ def start_processes(
             try:
                 process.start()
             except (pickle.PicklingError, AttributeError, TypeError) as exc:
-                raise TypeError(
+                raise SpawnPicklingError(
                     f"Parallel.run could not send {fn!r} and its arguments to new processes ({exc}); "
                     "spawning needs a module-level function and picklable arguments (no lambdas or local functions)."
                 ) from exc
@@ -232,7 +316,9 @@ def _supervise(plan: SpawnPlan, processes: list[BaseProcess], connections: list[
             message = messages.get(local_rank)
             if message is not None and message[0] == "error":
                 cause = _Cause(message[4])
-                failures[local_rank] = _Failure(local_rank, cause, message[1], message[2], message[3])
+                failures[local_rank] = _Failure(
+                    local_rank, cause, message[1], message[2], message[3], processes[local_rank].pid
+                )
                 pending.discard(local_rank)
             elif message is not None and message[0] == "exit":
                 exits[local_rank] = message[1]
@@ -268,9 +354,10 @@ def _stuck(
         f"({waited.summary.splitlines()[0]}); it was still running: the likely cause (stuck or much slower); "
         "its Python stack is printed on its stderr"
     )
-    return ProcessFailedError(
+    return ProcessRaisedError(
         rank=plan.global_rank(stuck[0]),
         local_rank=stuck[0],
+        pid=processes[stuck[0]].pid,
         summary=summary if len(stuck) == 1 else f"{summary} (also still running: {names})",
         details=f"Traceback from rank {plan.global_rank(waited.local_rank)}, which waited:\n{waited.details}",
     )
@@ -325,7 +412,9 @@ def _finish(
         summary = f"process was killed by signal {signal.Signals(-code).name}"
     else:
         summary = f"process exited with code {code} without reporting an error"
-    failures[local_rank] = _Failure(local_rank, _Cause.DIED, summary, "", time.time())
+    failures[local_rank] = _Failure(
+        local_rank, _Cause.DIED, summary, "", time.time(), process.pid, code if code is not None else 1
+    )
 
 
 def _first_failure(plan: SpawnPlan, failures: dict[int, _Failure]) -> ProcessFailedError:
@@ -336,9 +425,12 @@ def _first_failure(plan: SpawnPlan, failures: dict[int, _Failure]) -> ProcessFai
         if failure is not first
     ]
     details = "\n".join([*others, f"Traceback from rank {plan.global_rank(first.local_rank)}:", first.details])
-    return ProcessFailedError(
-        rank=plan.global_rank(first.local_rank), local_rank=first.local_rank, summary=first.summary, details=details
-    )
+    rank, local_rank, summary = plan.global_rank(first.local_rank), first.local_rank, first.summary
+    if first.exit_code is not None:
+        return ProcessExitedError(
+            rank=rank, local_rank=local_rank, summary=summary, details=details, pid=first.pid, exit_code=first.exit_code
+        )
+    return ProcessRaisedError(rank=rank, local_rank=local_rank, summary=summary, details=details, pid=first.pid)
 
 
 def _stop(processes: list[BaseProcess]) -> None:

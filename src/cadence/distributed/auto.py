@@ -106,8 +106,11 @@ def auto_optim(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         >>> auto_optim(optimizer) is optimizer
         True
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"auto_optim needs a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    if not callable(getattr(optimizer, "step", None)):  # as Ignite, an optimizer-like wrapper is welcome
+        raise TypeError(
+            f"auto_optim needs a torch.optim.Optimizer, got {type(optimizer).__name__} "
+            "(an object used like one, with step(), is welcome too)."
+        )
     return optimizer
 
 

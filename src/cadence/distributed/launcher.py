@@ -14,12 +14,27 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from cadence.distributed._spawn import ProcessFailedError, SpawnPlan, start_processes
+from cadence.distributed._spawn import (
+    ProcessExitedError,
+    ProcessFailedError,
+    ProcessRaisedError,
+    SpawnPicklingError,
+    SpawnPlan,
+    start_processes,
+)
 from cadence.distributed.context import Backend, get_local_rank, get_world_size
 from cadence.distributed.process_group import check_backend, end_group, initialize
 from cadence.utils import setup_logger
 
-__all__ = ["DEFAULT_TIMEOUT", "Parallel", "ProcessFailedError", "spawn"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Parallel",
+    "ProcessExitedError",
+    "ProcessFailedError",
+    "ProcessRaisedError",
+    "SpawnPicklingError",
+    "spawn",
+]
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
 

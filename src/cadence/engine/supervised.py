@@ -22,6 +22,7 @@ from cadence.utils import convert_tensor
 
 __all__ = [
     "AmpMode",
+    "BatchLayoutError",
     "convert_tensor",
     "create_supervised_evaluator",
     "create_supervised_trainer",
@@ -63,6 +64,21 @@ class AmpMode(enum.Enum):
     AMP = "amp"
 
 
+class BatchLayoutError(ValueError, TypeError):
+    """The default :func:`prepare_batch` got a batch that is not an ``(x, y)`` pair.
+
+    It is both a ``ValueError`` and a ``TypeError``: unpacking the batch raises either (too many or too few
+    parts, or a batch that cannot be unpacked), and code written for Ignite may catch either.
+
+    Example:
+        >>> try:
+        ...     prepare_batch(3)
+        ... except TypeError as error:
+        ...     print(type(error).__name__)
+        BatchLayoutError
+    """
+
+
 def prepare_batch(batch: Sequence[Any], device: Device = None, non_blocking: bool = False) -> tuple[Any, Any]:
     """Split an ``(x, y)`` batch and move both parts to ``device``; the default ``prepare_batch``.
 
@@ -73,9 +89,9 @@ def prepare_batch(batch: Sequence[Any], device: Device = None, non_blocking: boo
     """
     try:
         x, y = batch  # an (x, y) pair, or anything that unpacks into two (a tensor of two rows, as Ignite)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"The default prepare_batch expects an (x, y) pair, got {type(batch).__name__}; "
+    except (TypeError, ValueError) as error:
+        raise BatchLayoutError(
+            f"The default prepare_batch expects an (x, y) pair, got {type(batch).__name__} ({error}); "
             "pass prepare_batch=fn(batch, device, non_blocking) -> (x, y) for other batch layouts."
         ) from None
     return convert_tensor(x, device, non_blocking), convert_tensor(y, device, non_blocking)
@@ -141,8 +157,9 @@ def _device_type(device: Device, model: nn.Module) -> str:
                 "(it trains on CPU and CUDA devices through torch.distributed)."
             )
         return kind
-    param = next(model.parameters(), None)
-    return param.device.type if param is not None else "cpu"
+    parameters = getattr(model, "parameters", None)  # a model-like object may have none: then the CPU
+    param = next(iter(parameters()), None) if callable(parameters) else None
+    return param.device.type if isinstance(param, torch.Tensor) else "cpu"
 
 
 def _default_amp_dtype(device_type: str) -> torch.dtype:
@@ -393,8 +410,24 @@ def supervised_training_step_tpu(*args: Any, **kwargs: Any) -> StepFunction:
 
 
 def _check_model(model: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    # As Ignite, any object used like a module is welcome: it is called, and its train()/eval() set its mode.
+    missing = [f"{name}()" for name in ("train", "eval") if not callable(getattr(model, name, None))]
+    missing = missing if callable(model) else ["__call__", *missing]
+    if missing:
+        raise TypeError(
+            f"model must be a torch.nn.Module (or an object used like one, with __call__, train() and eval()), "
+            f"got {type(model).__name__}, which has no {', '.join(missing)}."
+        )
+
+
+def _check_optimizer(optimizer: object) -> None:
+    # As Ignite, any object used like an optimizer is welcome (wrappers that are no torch.optim.Optimizer).
+    missing = [name for name in ("zero_grad", "step") if not callable(getattr(optimizer, name, None))]
+    if missing:
+        raise TypeError(
+            "optimizer must be a torch.optim.Optimizer (or an object used like one, with zero_grad() and step()), "
+            f"got {type(optimizer).__name__}, which has no {', '.join(name + '()' for name in missing)}."
+        )
 
 
 def create_supervised_trainer(
@@ -455,8 +488,7 @@ def create_supervised_trainer(
         6
     """
     _check_model(model)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    _check_optimizer(optimizer)
     amp = _amp_mode(amp_mode, scaler)
     device_type = _device_type(device, model)
     dtype = (amp_dtype if amp_dtype is not None else _default_amp_dtype(device_type)) if amp else None
@@ -486,8 +518,9 @@ class _EvalMode:
         self.saved: list[tuple[nn.Module, bool]] = []
 
     def enter(self) -> None:
-        if not self.saved:  # a resumed (interrupted) run keeps the modes saved when it first started
-            self.saved = [(module, module.training) for module in self.model.modules()]
+        modules = getattr(self.model, "modules", None)  # a model-like object without modules: eval() only
+        if not self.saved and callable(modules):  # a resumed (interrupted) run keeps the first run's modes
+            self.saved = [(module, module.training) for module in modules()]
         self.model.eval()
 
     def leave(self) -> None:

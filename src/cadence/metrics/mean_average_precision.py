@@ -158,8 +158,8 @@ class MeanAveragePrecision(Metric):
     _state_names = ("_y_pred", "_y_true", "_type", "_num_classes")
     _lazy_state_names = frozenset(_state_names)
 
-    #: An ``output_transform`` for sequence models, as the classification metrics' (see
-    #: :meth:`~cadence.metrics.Accuracy.get_sequence_transform`): Ignite's MeanAveragePrecision has it too.
+    #: An ``output_transform`` for sequence models, the classification metrics' ``get_sequence_transform``
+    #: (Ignite's MeanAveragePrecision has it too).
     get_sequence_transform = staticmethod(ClassificationMetric.get_sequence_transform)
 
     def __init__(

@@ -165,7 +165,7 @@ class Bleu(Metric):
         self.smooth = Smoothing(smooth)
         #: The precisions' weights in the geometric mean, one per order (uniform, as Ignite's).
         self.weights = [1 / ngram] * ngram
-        #: The smoothing applied to the precisions (see :class:`Smoother`).
+        #: The smoothing applied to the precisions, ``smoother(numerators, denominators)`` (a ``Smoother``).
         self.smoother = Smoother(self.smooth)
         self.average = Averaging(average).value
         super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
