@@ -103,7 +103,7 @@ def test_every_public_name_has_a_page_linked_from_each_module(site: Path) -> Non
     """Each name of each public module's ``__all__`` is linked from that module's page to the page
     documenting that very object (one page per object, whatever the paths it is exported at)."""
     modules = _public_modules()
-    assert sum(len(getattr(module, "__all__", ())) for module in modules.values()) > 1000  # Ignite's 717 and more
+    assert sum(len(getattr(module, "__all__", ())) for module in modules.values()) > 900  # Ignite's 717 and more
     unlinked = []
     for module_name, module in modules.items():
         listing = site / "api" / "module" / f"{module_name}.html"

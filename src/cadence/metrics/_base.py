@@ -18,10 +18,17 @@ __all__ = ["MetricBase"]
 
 class MetricBase(ABC):
     """The contract of a metric (:meth:`reset`, :meth:`update`, :meth:`compute`) and its state protocol
-    (:meth:`state_dict`, :meth:`load_state_dict`); see :class:`~cadence.metrics.metric.Metric`.
+    (:meth:`state_dict`, :meth:`load_state_dict`): the base of :class:`~cadence.metrics.metric.Metric`, which
+    adds attaching to an engine. Subclass ``Metric`` to write a metric.
 
     Subclasses name their accumulators in ``_state_names`` so that :meth:`state_dict` can save them
     (Ignite's ``_state_dict_all_req_keys`` is read too: numbers, tensors, metrics, and lists or dicts of them).
+
+    Example:
+        >>> from cadence.metrics import Average
+        >>> mean = Average()
+        >>> isinstance(mean, MetricBase), sorted(mean.state_dict())
+        (True, ['config', 'metric', 'state'])
     """
 
     _state_names: ClassVar[tuple[str, ...]] = ()

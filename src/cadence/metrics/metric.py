@@ -1,6 +1,6 @@
 """The :class:`Metric` base class: attaching to an engine, and arithmetic on metrics (a :class:`MetricsLambda`).
 
-The ``reset``/``update``/``compute`` contract and the saved state are :class:`~cadence.metrics._base.MetricBase`'s.
+The ``reset``/``update``/``compute`` contract and the saved state are :class:`MetricBase`'s.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ __all__ = [
     "BatchWise",
     "EpochWise",
     "Metric",
+    "MetricBase",
     "MetricUsage",
     "MetricsLambda",
     "MetricsResultMode",
