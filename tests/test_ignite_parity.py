@@ -48,26 +48,8 @@ DELIBERATE: dict[str, dict[str, str]] = {
     },
 }
 
-# Missing from cadence in files another change owns; each is a strict xfail until it is done.
-_FILTERS = {
-    "every_event_filter": "engine/events.py: static every_event_filter(every) -> filter(engine, event) true when "
-    "event % every == 0",
-    "once_event_filter": "engine/events.py: static once_event_filter(once: list) -> filter true when event in once",
-    "before_and_after_event_filter": "engine/events.py: static before_and_after_event_filter(before=None, "
-    "after=None) -> filter true when after < event < before (None: no bound)",
-    "every_before_and_after_event_filter": "engine/events.py: static every_before_and_after_event_filter(every, "
-    "before=None, after=None) -> filter true when after < event < before and (event - after - 1) % every == 0",
-}
-_DEFAULT_FILTER = {
-    "default_event_filter": "engine/events.py: static default_event_filter(engine, event) -> True, with a "
-    "deprecation warning, on every event member (cadence's Events have it, EventEnum members lack it)",
-}
-PENDING: dict[str, dict[str, str]] = {
-    "CallableEventWithFilter": {**_FILTERS, **_DEFAULT_FILTER},
-    "Events member": dict(_FILTERS),
-    "EventEnum member": {**_FILTERS, **_DEFAULT_FILTER},
-    "Tbptt_Events": {**_FILTERS, **_DEFAULT_FILTER},
-}
+# Missing from cadence, each a strict xfail until it is done (none today).
+PENDING: dict[str, dict[str, str]] = {}
 
 # Simple attributes whose values may differ, with the reason.
 _NO_OUTPUT = "a MetricsLambda reads no engine output: its value comes from its source metrics"

@@ -22,6 +22,7 @@ import cadence.distributed as cadence_distributed
 import cadence.engine as cadence_engine
 import cadence.handlers as cadence_handlers
 import cadence.metrics as cadence_metrics
+from cadence.exceptions import CheckpointMismatchError
 from cadence.handlers.base_logger import BaseLogger
 from cadence.metrics.clustering import SilhouetteScore as CadenceSilhouette
 from cadence.metrics.regression import KendallRankCorrelation as CadenceKendall
@@ -294,14 +295,9 @@ class _RefusingState:
         raise _OwnError("this state is not mine")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pending: handlers/_loading.py: an exception that a to_load object's load_state_dict raises reaches the "
-    "caller with its own type, as Ignite's Checkpoint.load_objects lets it through (cadence raises "
-    "CheckpointMismatchError instead; a class that is also the object's exception type would do)",
-)
 def test_an_error_of_an_object_being_loaded_keeps_its_type() -> None:
     with pytest.raises(_OwnError):
         ignite_handlers.Checkpoint.load_objects({"state": _RefusingState()}, {"state": {}})
-    with pytest.raises(_OwnError):
+    with pytest.raises(_OwnError) as caught:
         cadence_handlers.Checkpoint.load_objects({"state": _RefusingState()}, {"state": {}})
+    assert isinstance(caught.value, CheckpointMismatchError) and "nothing was changed" in str(caught.value)

@@ -221,6 +221,77 @@ class CallableEventWithFilter:
         flt = EventFilter(every=every, once=once, before=before, after=after, event_filter=event_filter)
         return CallableEventWithFilter(self._value_, flt, self._name_)
 
+    # Ignite's filter factories, static on every event: fn(engine, event) -> bool for ``event_filter=``.
+    @staticmethod
+    def every_event_filter(every: int) -> Callable[[Any, int], bool]:
+        """A filter true at every ``every``-th event: ``event % every == 0``.
+
+        Example:
+            >>> [n for n in range(1, 10) if Events.ITERATION_COMPLETED.every_event_filter(3)(None, n)]
+            [3, 6, 9]
+        """
+        return lambda engine, event: event % every == 0
+
+    @staticmethod
+    def once_event_filter(once: int | Iterable[int]) -> Callable[[Any, int], bool]:
+        """A filter true at the events numbered in ``once`` (one number or several).
+
+        Example:
+            >>> [n for n in range(1, 10) if Events.ITERATION_COMPLETED.once_event_filter([2, 5])(None, n)]
+            [2, 5]
+        """
+        numbers = {once} if isinstance(once, int) else set(once)
+        return lambda engine, event: event in numbers
+
+    @staticmethod
+    def before_and_after_event_filter(
+        before: int | None = None, after: int | None = None
+    ) -> Callable[[Any, int], bool]:
+        """A filter true strictly between ``after`` and ``before`` (``None``: 0 and no bound, as Ignite).
+
+        Example:
+            >>> flt = Events.ITERATION_COMPLETED.before_and_after_event_filter(before=5, after=2)
+            >>> [n for n in range(1, 10) if flt(None, n)]
+            [3, 4]
+        """
+        upper = float("inf") if before is None else before
+        lower = 0 if after is None else after
+        return lambda engine, event: lower < event < upper
+
+    @staticmethod
+    def every_before_and_after_event_filter(
+        every: int, before: int | None = None, after: int | None = None
+    ) -> Callable[[Any, int], bool]:
+        """Every ``every``-th event counted from ``after``, strictly between ``after`` and ``before``.
+
+        Example:
+            >>> flt = Events.ITERATION_COMPLETED.every_before_and_after_event_filter(2, before=9, after=2)
+            >>> [n for n in range(1, 12) if flt(None, n)]
+            [3, 5, 7]
+        """
+        upper = float("inf") if before is None else before
+        lower = 0 if after is None else after
+        return lambda engine, event: lower < event < upper and (event - lower - 1) % every == 0
+
+    @staticmethod
+    def default_event_filter(engine: Any, event: int) -> bool:
+        """Ignite's deprecated always-true filter; kept for old code, with a warning.
+
+        Example:
+            >>> import warnings
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore")
+            ...     Events.default_event_filter(None, 3)
+            True
+        """
+        warnings.warn(
+            "default_event_filter is deprecated and will be removed. Attach the handler to the event without a "
+            "filter instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return True
+
     def __or__(self, other: object) -> EventsList:
         return EventsList([self]) | other
 
@@ -289,25 +360,6 @@ class Events(EventEnum):
     TERMINATE = "terminate"
     TERMINATE_SINGLE_EPOCH = "terminate_single_epoch"
     INTERRUPT = "interrupt"
-
-    @staticmethod
-    def default_event_filter(engine: Any, event: int) -> bool:
-        """Ignite's deprecated always-true filter; kept for old code, with a warning.
-
-        Example:
-            >>> import warnings
-            >>> with warnings.catch_warnings():
-            ...     warnings.simplefilter("ignore")
-            ...     Events.default_event_filter(None, 3)
-            True
-        """
-        warnings.warn(
-            "default_event_filter is deprecated and will be removed. Attach the handler to the event without a "
-            "filter instead.",
-            UserWarning,
-            stacklevel=2,
-        )
-        return True
 
 
 class EventsList:

@@ -231,6 +231,30 @@ def load_objects(
     _load_all(pairs, {"strict": strict, **module_kwargs}, owners)
 
 
+_COMBINED: dict[type[Exception], type[Exception] | None] = {}
+
+
+def _mismatch_of_its_type(exc: Exception, message: str) -> Exception:
+    """The error for an object that refused its state: a :class:`CheckpointMismatchError` that is also of the
+    type the object raised, so that a caller catching either (as with Ignite, which lets it through) gets it.
+    A type that cannot be combined (another instance layout, a constructor that needs more) comes as it was."""
+    kind = type(exc)
+    if isinstance(exc, CheckpointMismatchError):
+        return exc
+    if kind not in _COMBINED:
+        try:
+            combined: type[Exception] | None = type(kind.__name__, (CheckpointMismatchError, kind), {})
+            assert combined is not None
+            combined(message)
+        except TypeError:
+            combined = None
+        _COMBINED[kind] = combined
+    combined = _COMBINED[kind]
+    if combined is None:
+        return exc
+    return combined(message)
+
+
 def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any], owners: dict[int, nn.Module]) -> None:
     # Objects that could not be fully checked load first, each with a snapshot to roll back to; then those
     # without state_dict() (as in Ignite, only load_state_dict is needed: no snapshot can be taken of them);
@@ -255,8 +279,10 @@ def _load_all(pairs: list[tuple[str, Any, Any]], module_kwargs: dict[str, Any], 
         except Exception as exc:
             for restored, old_state in reversed(done):
                 restored.load_state_dict(old_state)
-            raise CheckpointMismatchError(
-                f"Cannot load {name!r} from the checkpoint ({exc}); nothing was changed."
-            ) from exc
+            message = f"Cannot load {name!r} from the checkpoint ({exc}); nothing was changed."
+            error = _mismatch_of_its_type(exc, message)
+            if error is exc:
+                raise
+            raise error from exc
         if snapshot is not None:
             done.append((target, snapshot))
