@@ -43,6 +43,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,7 @@ LIBRARIES = (
 # --------------------------------------------------------------------------------------------------- running
 
 PYTEST_INI = """[pytest]
-addopts = -p no:cacheprovider -p no:randomly -q
+addopts = -p no:cacheprovider -p no:randomly -v
 """
 # A pytest plugin written into the work folder (``-p ecosystem_probe``): each pytest process records where
 # its ``ignite`` came from. (Not this folder on the path: compat/ignite, make compat's stand-in, would shadow
@@ -186,11 +187,13 @@ def copy_tree(source: Path, destination: Path) -> None:
 
 def run_side(
     library: Library, target: str, selection: Selection, work: Path, jobs: int
-) -> tuple[Outcomes, tuple[float, float]]:
-    """Run the selection in ``work`` against ``target``; return the outcomes per file, wall and CPU seconds."""
-    out = CACHE / "results" / f"{library.name}.{target}.xml"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.unlink(missing_ok=True)
+) -> tuple[Outcomes, tuple[float, float], list[str]]:
+    """Run the selection in ``work`` against ``target``.
+
+    Returns the outcomes per file, the wall and CPU seconds, and the files run again alone: one pytest
+    process runs them all (``jobs`` xdist workers); when its report lacks a file (a crash or a timeout lost
+    it), that file runs again in a process of its own, ``jobs`` such processes at a time.
+    """
     probes = work / ".probes"
     probes.mkdir()
     (work / "pytest.ini").write_text(PYTEST_INI)
@@ -200,21 +203,37 @@ def run_side(
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # `coverage run -m ...`
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "QUICKTEST"):
         env.pop(name, None)
-    command = [sys.executable, "-m", "pytest", "-p", "ecosystem_probe", f"--junitxml={out}"]
-    command += [f"--timeout={TEST_TIMEOUT_S}"]
+    command = [sys.executable, "-m", "pytest", "-p", "ecosystem_probe", f"--timeout={TEST_TIMEOUT_S}"]
     if target == "cadence":
         command += ["-p", "cadence.as_ignite"]
-    if library.parallel and jobs > 1:
-        command += ["-n", str(jobs), "--dist", "loadfile"]  # a file's tests share files beside them: one worker
     command += [f"--deselect={test}" for test in selection.left_out_tests]
-    command += selection.files
-    log = CACHE / "results" / f"{library.name}.{target}.log"
+    results = CACHE / "results" / library.name / target
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir(parents=True)
+
+    def run(rels: list[str], name: str, workers: int) -> Outcomes:
+        out = results / f"{name}.xml"
+        parallel = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []  # a file's tests: one worker
+        with (results / f"{name}.log").open("w") as log, contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                [*command, f"--junitxml={out}", *parallel, *rels],
+                cwd=work,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=RUN_TIMEOUT_S,
+            )
+        return parse_junit(out, rels, work)
+
     start, cpu = time.monotonic(), _children_cpu()
-    with log.open("w") as stream, contextlib.suppress(subprocess.TimeoutExpired):
-        subprocess.run(command, cwd=work, env=env, stdout=stream, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT_S)
+    found = run(selection.files, "all", jobs if library.parallel else 1)
+    again = [rel for rel in selection.files if not found.get(rel)]
+    with ThreadPoolExecutor(jobs) as pool:
+        for outcomes in pool.map(lambda rel: run([rel], rel.replace("/", "__"), 1), again):
+            found.update(outcomes)
     times = (time.monotonic() - start, _children_cpu() - cpu)
-    check_probes(probes, target, log)
-    return parse_junit(out, selection.files), times
+    check_probes(probes, target, results)
+    return found, times, again
 
 
 def _children_cpu() -> float:
@@ -223,11 +242,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def check_probes(probes: Path, target: str, log: Path) -> None:
+def check_probes(probes: Path, target: str, logs: Path) -> None:
     """Every pytest process that imported ``ignite`` imported the one meant: cadence's or pytorch-ignite."""
     origins = {path.read_text() for path in probes.iterdir()}
     if not origins:
-        raise SystemExit(f"compat-ecosystem: no test process of the {target} run imported ignite; see {log}")
+        raise SystemExit(f"compat-ecosystem: no test process of the {target} run imported ignite; see {logs}")
     from cadence.as_ignite import IGNITE_PATH
 
     for origin in origins:
@@ -236,8 +255,12 @@ def check_probes(probes: Path, target: str, log: Path) -> None:
             raise SystemExit(f"compat-ecosystem: the {target} run imported ignite from {origin}")
 
 
-def parse_junit(path: Path, rels: list[str]) -> Outcomes:
-    """Read a JUnit report: for each of ``rels``, its test ids (``Class::name`` or ``name``) and outcomes."""
+def parse_junit(path: Path, rels: list[str], work: Path) -> Outcomes:
+    """Read a JUnit report: for each of ``rels``, its test ids (``Class::name`` or ``name``) and outcomes.
+
+    A parameterized test whose parameter is a path has the work folder in its name: it reads ``_WORK`` there.
+    """
+    folder = re.sub(r"[^a-zA-Z0-9_]+", "_", str(work))
     modules = {rel.removesuffix(".py").replace("/", "."): rel for rel in rels}
     found: Outcomes = {rel: {} for rel in rels}
     if not path.exists():
@@ -247,7 +270,7 @@ def parse_junit(path: Path, rels: list[str]) -> Outcomes:
     except ET.ParseError:  # a report cut short
         return found
     for case in cases:
-        classname, name = case.get("classname", ""), case.get("name", "")
+        classname, name = case.get("classname", ""), case.get("name", "").replace(folder, "_WORK")
         module = next((m for m in modules if classname == m or classname.startswith(m + ".")), None)
         if module is None:
             continue
@@ -334,16 +357,17 @@ def measure(
             return None
 
     walls: dict[str, tuple[float, float]] = {}
+    alone: dict[str, list[str]] = {}
     if args.skip_baseline and cached is not None:
         baseline, source = cached, "the last full run (.compat/ecosystem/baseline.json)"
     elif args.skip_baseline and record.get("ignite_passing"):
         baseline = {rel: {t: ["passed", ""] for t in tests} for rel, tests in record["ignite_passing"].items()}
         source = f"the tests that passed on Ignite when {FLOOR.name} was recorded"
     else:
-        baseline, walls["ignite"] = run_side(library, "ignite", selection, works["ignite"], args.jobs)
+        baseline, walls["ignite"], alone["ignite"] = run_side(library, "ignite", selection, works["ignite"], args.jobs)
         source = "run"
-    ours, walls["cadence"] = run_side(library, "cadence", selection, works["cadence"], args.jobs)
-    report, totals = render(library, version, selection, baseline, ours, walls, source)
+    ours, walls["cadence"], alone["cadence"] = run_side(library, "cadence", selection, works["cadence"], args.jobs)
+    report, totals = render(library, version, selection, baseline, ours, walls, alone, source)
     return report, totals, source, baseline
 
 
@@ -354,6 +378,7 @@ def render(
     baseline: Outcomes,
     ours: Outcomes,
     walls: dict[str, tuple[float, float]],
+    alone: dict[str, list[str]],
     source: str,
 ) -> tuple[str, tuple[int, int]]:
     counted = counted_tests(baseline)
@@ -382,6 +407,12 @@ def render(
     walls_text = ", ".join(f"{target} {wall:.0f} s ({cpu:.0f} CPU s)" for target, (wall, cpu) in walls.items())
     baseline_text = "" if source == "run" else f" (Ignite's side not run: the baseline is {source})"
     lines += [f"Wall time: {walls_text}{baseline_text}.", ""]
+    for target, rels in alone.items():
+        if rels:
+            lines += [
+                f"Run again alone on {target}, the report of the run of all having lost them: {', '.join(rels)}",
+                "",
+            ]
     if selection.left_out_files or selection.left_out_tests:
         lines += ["Left out of the selection:"]
         for rel, why in {**selection.left_out_files, **selection.left_out_tests}.items():
