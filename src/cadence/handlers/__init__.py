@@ -13,6 +13,17 @@ Example:
     'model_4.pt'
 """
 
+# Ignite's modules of this package are attributes of it once it is imported, as in Ignite.
+from cadence.handlers import checkpoint as checkpoint
+from cadence.handlers import clearml_logger as clearml_logger
+from cadence.handlers import mlflow_logger as mlflow_logger
+from cadence.handlers import neptune_logger as neptune_logger
+from cadence.handlers import param_scheduler as param_scheduler
+from cadence.handlers import polyaxon_logger as polyaxon_logger
+from cadence.handlers import tensorboard_logger as tensorboard_logger
+from cadence.handlers import utils as utils
+from cadence.handlers import visdom_logger as visdom_logger
+from cadence.handlers import wandb_logger as wandb_logger
 from cadence.handlers._discovery import find_latest_checkpoint
 from cadence.handlers.batch_size_scheduler import BatchSizeScheduler
 from cadence.handlers.checkpointer import Checkpoint

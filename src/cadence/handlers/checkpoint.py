@@ -8,6 +8,9 @@ Example:
     True
 """
 
+from cadence.engine import Engine as Engine  # Ignite's module has these too
+from cadence.engine import EventEnum as EventEnum
+from cadence.engine import Events as Events
 from cadence.exceptions import CheckpointMismatchError
 from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint
 from cadence.handlers._naming import FilenamePatternError

@@ -15,6 +15,8 @@ Example:
 """
 
 from cadence.metrics import clustering, fairness
+from cadence.metrics import metrics_lambda as metrics_lambda  # Ignite's modules, attributes of the package
+from cadence.metrics import roc_auc as roc_auc
 from cadence.metrics.accumulation import GeometricAverage, VariableAccumulation
 from cadence.metrics.classification import (
     Accuracy,

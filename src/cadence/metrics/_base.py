@@ -9,11 +9,29 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from numbers import Number
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
-__all__ = ["MetricBase"]
+from cadence.distributed import ReduceOp, all_reduce, get_world_size
+
+__all__ = ["MetricBase", "reduced"]
+
+ValueT = TypeVar("ValueT", torch.Tensor, int, float)
+
+
+def reduced(value: ValueT, op: ReduceOp = ReduceOp.SUM) -> ValueT:
+    """``value`` combined over all processes, leaving ``value`` itself untouched; ``value`` in one process.
+
+    Example:
+        >>> reduced(torch.tensor(3.0)), reduced(4)
+        (tensor(3.), 4)
+    """
+    if get_world_size() == 1:
+        return value
+    if isinstance(value, torch.Tensor):
+        return all_reduce(value.clone(), op)
+    return all_reduce(value, op)
 
 
 class MetricBase(ABC):

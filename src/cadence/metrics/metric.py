@@ -12,14 +12,13 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from numbers import Number
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from cadence.distributed import ReduceOp, all_reduce, get_world_size
 from cadence.engine import Engine, Events
 from cadence.exceptions import NotComputableError as NotComputableError
-from cadence.metrics._base import MetricBase
+from cadence.metrics._base import MetricBase, reduced
 from cadence.metrics.decorators import reinit__is_reduced as reinit__is_reduced  # Ignite's path has them
 from cadence.metrics.decorators import sync_all_reduce as sync_all_reduce
 from cadence.metrics.usage import (
@@ -49,8 +48,6 @@ __all__ = [
     "reduced",
 ]
 
-ValueT = TypeVar("ValueT", torch.Tensor, int, float)
-
 
 def identity(output: Any) -> Any:
     """The default ``output_transform``: the engine's output as it is.
@@ -60,20 +57,6 @@ def identity(output: Any) -> Any:
         (1, 2)
     """
     return output
-
-
-def reduced(value: ValueT, op: ReduceOp = ReduceOp.SUM) -> ValueT:
-    """``value`` combined over all processes, leaving ``value`` itself untouched; ``value`` in one process.
-
-    Example:
-        >>> reduced(torch.tensor(3.0)), reduced(4)
-        (tensor(3.), 4)
-    """
-    if get_world_size() == 1:
-        return value
-    if isinstance(value, torch.Tensor):
-        return all_reduce(value.clone(), op)
-    return all_reduce(value, op)
 
 
 class MetricsResultMode(str, enum.Enum):

@@ -8,6 +8,9 @@ Example:
     True
 """
 
-from cadence.metrics.metric import MetricsLambda as MetricsLambda
+from cadence.engine import Engine as Engine  # Ignite's module has these too
+from cadence.metrics.metric import Metric as Metric
+from cadence.metrics.metric import MetricsLambda
+from cadence.metrics.usage import MetricUsage as MetricUsage
 
 __all__ = ["MetricsLambda"]
