@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, overload
 
 import torch
 
@@ -17,27 +17,36 @@ __all__ = [
     "DataKindChangedError",
     "as_pair",
     "check_binary_values",
-    "check_pair",
 ]
 
 BINARY, MULTICLASS, MULTILABEL = "binary", "multiclass", "multilabel"
 
 
-def as_pair(output: Any, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unpack ``(y_pred, y)`` and check that both are tensors (not detached: callers that compute with them do)."""
+@overload
+def as_pair(output: Any, kind: str) -> tuple[torch.Tensor, torch.Tensor]: ...
+@overload
+def as_pair(output: Any, kind: str, *, y_used: Literal[False]) -> tuple[torch.Tensor, object]: ...
+def as_pair(output: Any, kind: str, *, y_used: bool = True) -> tuple[torch.Tensor, object]:
+    """Unpack ``(y_pred, y)`` and check that both are tensors; ``kind`` (the metric's name) starts the errors.
+
+    Not detached: callers that compute with the tensors do. With ``y_used=False`` (a metric of ``y_pred`` alone,
+    such as :class:`~cadence.metrics.Entropy`) ``y`` may be anything, ``None`` included.
+
+    Example:
+        >>> y_pred, y = as_pair((torch.zeros(2), torch.ones(2)), "MeanError")
+        >>> as_pair((torch.zeros(2), None), "Entropy", y_used=False)[1] is None
+        True
+        >>> as_pair(torch.zeros(2), "MeanError")
+        Traceback (most recent call last):
+        TypeError: MeanError.update takes a pair (y_pred, y), got Tensor: tensor([0., 0.]).
+    """
     if not isinstance(output, tuple | list) or len(output) != 2:
         raise TypeError(f"{kind}.update takes a pair (y_pred, y), got {type(output).__name__}: {output!r:.100}.")
     y_pred, y = output
-    if not isinstance(y_pred, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"{kind}.update takes tensors (y_pred, y), got ({type(y_pred).__name__}, {type(y).__name__}).")
+    if not isinstance(y_pred, torch.Tensor) or (y_used and not isinstance(y, torch.Tensor)):
+        wanted = "tensors (y_pred, y)" if y_used else "a tensor y_pred in (y_pred, y)"
+        raise TypeError(f"{kind}.update takes {wanted}, got ({type(y_pred).__name__}, {type(y).__name__}).")
     return y_pred, y
-
-
-def check_pair(output: Any, kind: str) -> Sequence[Any]:
-    """``output`` if it is a pair ``(y_pred, y)`` (of anything), else a ``TypeError`` naming ``kind``."""
-    if not isinstance(output, tuple | list) or len(output) != 2:
-        raise TypeError(f"{kind}.update takes a pair (y_pred, y), got {type(output).__name__}.")
-    return output
 
 
 def check_binary_values(tensor: torch.Tensor, name: str, kind: str) -> None:

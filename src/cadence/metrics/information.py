@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from cadence.metrics._inputs import check_pair
+from cadence.metrics._inputs import as_pair
 from cadence.metrics.accumulation import summed_over_processes
 from cadence.metrics.metric import Metric, NotComputableError, reduced
 
@@ -22,8 +22,6 @@ __all__ = ["Entropy", "JSDivergence", "KLDivergence", "MutualInformation"]
 
 def _rows_of_classes(logits: torch.Tensor, name: str = "y_pred") -> torch.Tensor:
     """``(B, C)`` as it is, ``(B, C, ...)`` as ``(B * ..., C)``: each position is one prediction."""
-    if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor of logits, got {type(logits).__name__}.")
     if logits.dim() < 2:
         raise ValueError(f"{name} must be in the shape of (B, C) or (B, C, ...), got {tuple(logits.shape)}.")
     if not logits.is_floating_point():
@@ -71,7 +69,7 @@ class Entropy(Metric):
 
     def update(self, output: Any) -> None:
         """Add the predictions of one batch ``(y_pred, y)``."""
-        logits = _rows_of_classes(check_pair(output, type(self).__name__)[0]).double()
+        logits = _rows_of_classes(as_pair(output, type(self).__name__, y_used=False)[0]).double()
         log_prob = F.log_softmax(logits, dim=1)
         self._add(log_prob.exp(), log_prob)
 
@@ -157,8 +155,8 @@ class KLDivergence(Metric):
 
     def update(self, output: Any) -> None:
         """Add one batch ``(y_pred, y)`` of logits."""
-        y_pred, y = check_pair(output, type(self).__name__)
-        if isinstance(y_pred, torch.Tensor) and isinstance(y, torch.Tensor) and y_pred.shape != y.shape:
+        y_pred, y = as_pair(output, type(self).__name__)
+        if y_pred.shape != y.shape:
             raise ValueError(f"y_pred and y must be in the same shape, got {tuple(y_pred.shape)} != {tuple(y.shape)}.")
         log_q = F.log_softmax(_rows_of_classes(y_pred).double(), dim=1)
         log_p = F.log_softmax(_rows_of_classes(y, "y").double(), dim=1)

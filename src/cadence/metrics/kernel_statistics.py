@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from cadence.metrics._inputs import check_pair
+from cadence.metrics._inputs import as_pair
 from cadence.metrics.metric import Metric, NotComputableError, identity, reduced
 
 __all__ = ["HSIC", "MaximumMeanDiscrepancy"]
@@ -23,9 +23,7 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((a * a).sum(dim=1, keepdim=True) + (b * b).sum(dim=1) - 2.0 * cross).clamp_(min=0.0)
 
 
-def _samples(value: Any, name: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor of shape (B, ...), got {type(value).__name__}.")
+def _samples(value: torch.Tensor) -> torch.Tensor:
     return value.detach().flatten(start_dim=1).double() if value.dim() > 1 else value.detach().double()
 
 
@@ -93,12 +91,12 @@ class MaximumMeanDiscrepancy(Metric):
 
     def update(self, output: Any) -> None:
         """Add the kernel means of one batch ``(x, y)``."""
-        x, y = check_pair(output, "MaximumMeanDiscrepancy")
-        if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.shape != y.shape:
+        x, y = as_pair(output, "MaximumMeanDiscrepancy")
+        if x.shape != y.shape:
             raise ValueError(f"x and y must be in the same shape, got {tuple(x.shape)} != {tuple(y.shape)}.")
-        if isinstance(x, torch.Tensor) and x.dim() < 2:
+        if x.dim() < 2:
             raise ValueError(f"x must be in the shape of (B, ...), got {tuple(x.shape)}.")
-        x, y = _samples(x, "x"), _samples(y, "y")
+        x, y = _samples(x), _samples(y)
         n = x.shape[0]
         if n == 0:
             return
@@ -182,7 +180,7 @@ class HSIC(Metric):
 
     def update(self, output: Any) -> None:
         """Add the HSIC estimate of one batch ``(y_pred, y)``."""
-        x, y = (_samples(value, name) for value, name in zip(check_pair(output, "HSIC"), ("y_pred", "y"), strict=True))
+        x, y = (_samples(value) for value in as_pair(output, "HSIC"))
         b = x.shape[0]
         if y.shape[0] != b:
             raise ValueError(f"y_pred and y must hold the same number of samples, got {b} and {y.shape[0]}.")
