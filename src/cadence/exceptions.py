@@ -1,6 +1,6 @@
 """cadence's exceptions (also Ignite's ``ignite.exceptions`` import path)."""
 
-__all__ = ["CheckpointMismatchError", "NotComputableError"]
+__all__ = ["CheckpointMismatchError", "CorruptCheckpointError", "NotComputableError"]
 
 
 class CheckpointMismatchError(ValueError, RuntimeError):
@@ -15,6 +15,17 @@ class CheckpointMismatchError(ValueError, RuntimeError):
         Traceback (most recent call last):
         ...
         cadence.exceptions.CheckpointMismatchError: Cannot load checkpoint, nothing was changed: ...
+    """
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint's content no longer matches the checksum recorded when it was written (a bit flip on disk, a
+    bad copy, a file changed by hand): it is not loaded. :meth:`Checkpoint.resume
+    <cadence.handlers.Checkpoint.resume>` skips such a checkpoint with a warning and uses the one before it.
+
+    Example:
+        >>> issubclass(CorruptCheckpointError, ValueError)
+        True
     """
 
 

@@ -39,6 +39,7 @@ from cadence.handlers.piecewise_linear import PiecewiseLinear
 from cadence.handlers.preemption import Preempted, Preemption
 from cadence.handlers.progress_bar import ProgressBar
 from cadence.handlers.reduce_lr_on_plateau import PlateauMode, ReduceLROnPlateauScheduler, ThresholdMode
+from cadence.handlers.remote import FsspecSaver, ShardedFsspecSaver
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
 from cadence.handlers.scheduler_base import BaseParamScheduler, ParamScheduler
 from cadence.handlers.sharded import ShardedDiskSaver
@@ -50,6 +51,7 @@ from cadence.handlers.state_param_scheduler import (
     StateParamScheduler,
     StepStateScheduler,
 )
+from cadence.handlers.storage import CheckpointStore
 from cadence.handlers.stores import EpochOutputStore
 from cadence.handlers.terminate_on_nan import TerminateOnNan
 from cadence.handlers.time_profilers import BasicTimeProfiler, HandlersTimeProfiler
@@ -73,7 +75,9 @@ __all__ = [
     "ConcatScheduler",
     "CosineAnnealingScheduler",
     "CyclicalScheduler",
+    "CheckpointStore",
     "DiskSaver",
+    "FsspecSaver",
     "EMABufferMode",
     "EMAHandler",
     "EarlyStopping",
@@ -100,6 +104,7 @@ __all__ = [
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
     "ShardedDiskSaver",
+    "ShardedFsspecSaver",
     "ScoreMode",
     "StateParamScheduler",
     "StepStateScheduler",

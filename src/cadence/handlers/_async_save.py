@@ -21,9 +21,6 @@ from typing import Any
 
 import torch
 
-from cadence.distributed import get_rank
-from cadence.handlers.savers import DiskSaver
-
 __all__ = ["BackgroundSaves", "BackgroundWriter", "Snapshot", "StateSnapshot", "check_async_handler"]
 
 Path = tuple[Any, ...]
@@ -244,26 +241,26 @@ class BackgroundSaves:
 
     Example:
         >>> import tempfile, os
+        >>> from cadence.handlers import DiskSaver
         >>> saves = BackgroundSaves(DiskSaver(tempfile.mkdtemp()))
         >>> saves.start("engine", {"w": torch.ones(2)}, "model_1.pt", {}, then=lambda: None)
         >>> saves.finish(), os.listdir(saves.save_handler.dirname)
         ('engine', ['model_1.pt'])
     """
 
-    def __init__(self, save_handler: Any) -> None:
+    def __init__(self, save_handler: Any, writes_here: Callable[[], bool] | None = None) -> None:
         check_async_handler(save_handler)
         self.save_handler = save_handler
+        self._writes_here = writes_here or (lambda: True)
         self._snapshots = StateSnapshot()
         self._writer = BackgroundWriter(repr(save_handler))
         self._pending: tuple[Any, str] | None = None
 
     def start(self, owner: Any, checkpoint: Any, filename: str, metadata: Any, *, then: Callable[[], None]) -> None:
         """Snapshot ``checkpoint``, then save it in the background and call ``then()`` on the writer thread once
-        it is complete. The caller has :meth:`finish` ed the previous save. A :class:`DiskSaver` of another rank
+        it is complete. The caller has :meth:`finish` ed the previous save. A store that does not write on this rank
         writes nothing here: no snapshot is taken."""
-        saver = self.save_handler
-        writes_here = not isinstance(saver, DiskSaver) or get_rank() == saver.save_on_rank
-        snapshot = self._snapshots.take(checkpoint) if writes_here else None
+        snapshot = self._snapshots.take(checkpoint) if self._writes_here() else None
 
         def job() -> None:
             if snapshot is not None:

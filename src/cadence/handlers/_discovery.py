@@ -1,13 +1,13 @@
-"""Finding the checkpoint files in a folder, newest first: by the step they hold, never by file times.
+"""Finding the checkpoints of a folder (or any store), newest first: by the step they hold, never by file times.
 
 File times do not survive a copy (``cp``, ``rsync`` without ``-t``, an object store) and can be changed
-by anything that touches a file, so the order comes from the global step in each file's name, else from
-the engine state stored in the file.
+by anything that touches a file, so the order comes from the global step in each checkpoint's name, read by
+the naming authority (:class:`~cadence.handlers._naming.Naming`: cadence's default patterns, or the
+``filename_pattern`` the checkpoints were saved with), else from the engine state stored in the file.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,26 +15,32 @@ from typing import Any
 
 import torch
 
-from cadence.handlers._loading import load_objects, read_checkpoint
-from cadence.handlers.savers import is_complete, temporary_target
+from cadence.exceptions import CheckpointMismatchError
+from cadence.handlers._locations import is_url, store_at
+from cadence.handlers._naming import recency_namings
+from cadence.handlers.storage import CheckpointStore
 
 __all__ = ["checkpoints_by_recency", "find_latest_checkpoint", "load_latest", "step_in_name", "stored_iteration"]
 
-# "{name}_{global_step}" then, optionally, "_{score}" or "_{score_name}={score}" (a score name may hold "_").
-_STEP_IN_NAME = re.compile(
-    r".*_(?P<step>\d+)(?:_(?:[^=]*=)?-?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf))?\.(?:pt|dcp)", re.IGNORECASE
-)
+_EXTENSIONS = (".pt", ".dcp")
 
 
 def step_in_name(name: str) -> int | None:
-    """The global step in a checkpoint's file name as :class:`Checkpoint` names them, or ``None``.
+    """The global step in a checkpoint's name as :class:`Checkpoint` names them by default, or ``None``.
 
     Example:
         >>> step_in_name("checkpoint_120.pt"), step_in_name("model_12_val_acc=0.9100.pt"), step_in_name("model_0.91.pt")
         (120, 12, None)
     """
-    match = _STEP_IN_NAME.fullmatch(name)
-    return int(match["step"]) if match else None
+    return _step(name, recency_namings())
+
+
+def _step(name: str, namings: list[Any]) -> int | None:
+    for naming in namings:
+        parsed = naming.parse(name)
+        if parsed is not None and parsed[0] is not None:
+            return int(parsed[0])
+    return None
 
 
 def stored_iteration(path: str | Path) -> int | None:
@@ -62,13 +68,41 @@ def stored_iteration(path: str | Path) -> int | None:
     return None
 
 
-def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> list[Path]:
-    """Return the complete checkpoint files (``.pt``) in ``dirname`` whose names start with
-    ``filename_prefix``, newest first.
+def _reachable(location: str | Path) -> bool:
+    return is_url(location) or Path(location).is_dir()
 
-    Newest means the highest global step in the file's name (``checkpoint_20.pt`` before ``checkpoint_15.pt``,
-    whatever their file times); files without a step in their name come after, ordered by the engine
-    iteration stored in them. Temporary files of interrupted saves are left out.
+
+def _by_recency(store: CheckpointStore, filename_prefix: str, filename_pattern: str | None) -> list[str]:
+    namings = recency_namings(filename_prefix, filename_pattern)
+    names = [
+        name
+        for name in store.listing().complete
+        if name.startswith(filename_prefix) and (filename_pattern is not None or name.endswith(_EXTENSIONS))
+    ]
+
+    def newness(name: str) -> tuple[bool, int, str]:
+        step = _step(name, namings)
+        if step is not None:
+            return True, step, name
+        if filename_pattern is not None:
+            return False, -1, name
+        location = store.location(name)
+        iteration = stored_iteration(location) if isinstance(location, Path) else None
+        return False, -1 if iteration is None else iteration, name
+
+    return sorted(names, key=newness, reverse=True)
+
+
+def checkpoints_by_recency(
+    dirname: str | Path, filename_prefix: str = "", *, filename_pattern: str | None = None
+) -> list[Path | str]:
+    """Return the complete checkpoints in ``dirname`` (a folder, or a URL such as ``s3://bucket/run``) whose names
+    start with ``filename_prefix``, newest first.
+
+    Newest means the highest global step in the name (``checkpoint_20.pt`` before ``checkpoint_15.pt``,
+    whatever their file times), read with ``filename_pattern`` (the pattern they were saved with) or, without
+    it, cadence's default patterns; in that case files without a step in their name come after, ordered by the
+    engine iteration stored in them. Leftovers of interrupted saves are left out.
 
     Example:
         >>> import tempfile, torch
@@ -80,31 +114,16 @@ def checkpoints_by_recency(dirname: str | Path, filename_prefix: str = "") -> li
         >>> [path.name for path in checkpoints_by_recency(folder)]
         ['model_20.pt', 'model_3.pt']
     """
-    folder = Path(dirname)
-    if not folder.is_dir():
-        raise ValueError(f"{str(folder)!r} is not a folder.")
-    candidates = [
-        path
-        for path in folder.iterdir()
-        if path.suffix in (".pt", ".dcp")
-        and path.name.startswith(filename_prefix)
-        and temporary_target(path.name) is None
-        and is_complete(path)
-    ]
-
-    def newness(path: Path) -> tuple[bool, int, str]:
-        step = step_in_name(path.name)
-        if step is not None:
-            return True, step, path.name
-        iteration = stored_iteration(path)
-        return False, -1 if iteration is None else iteration, path.name
-
-    return sorted(candidates, key=newness, reverse=True)
+    if not _reachable(dirname):
+        raise ValueError(f"{str(dirname)!r} is not a folder.")
+    store = store_at(dirname)
+    return [store.location(name) for name in _by_recency(store, filename_prefix, filename_pattern)]
 
 
-def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Path | None:
-    """Return the newest complete checkpoint (``.pt``) in ``dirname``, or ``None``
-    (see :func:`checkpoints_by_recency`).
+def find_latest_checkpoint(
+    dirname: str | Path, filename_prefix: str = "", *, filename_pattern: str | None = None
+) -> Path | str | None:
+    """Return the newest complete checkpoint in ``dirname``, or ``None`` (see :func:`checkpoints_by_recency`).
 
     Example:
         >>> import tempfile, torch
@@ -114,37 +133,38 @@ def find_latest_checkpoint(dirname: str | Path, filename_prefix: str = "") -> Pa
         >>> find_latest_checkpoint(folder).name
         'model_1.pt'
     """
-    paths = checkpoints_by_recency(dirname, filename_prefix)
+    paths = checkpoints_by_recency(dirname, filename_prefix, filename_pattern=filename_pattern)
     return paths[0] if paths else None
 
 
 def load_latest(
-    to_load: Mapping[str, Any], dirname: str | Path, *, filename_prefix: str = "", strict: bool = True
-) -> Path | None:
-    """Load the newest readable checkpoint in ``dirname`` into ``to_load`` and return its path; ``None`` when
-    the folder is missing or holds none. Unreadable ones are skipped with a warning; one that does not fit
-    ``to_load`` raises (see :meth:`Checkpoint.resume <cadence.handlers.checkpoint.Checkpoint.resume>`).
+    to_load: Mapping[str, Any],
+    dirname: str | Path | CheckpointStore,
+    *,
+    filename_prefix: str = "",
+    filename_pattern: str | None = None,
+    strict: bool = True,
+) -> Path | str | None:
+    """Load the newest readable checkpoint in ``dirname`` into ``to_load`` and return its location; ``None`` when
+    there is none (or no such folder). Unreadable or corrupted ones are skipped with a warning; one that does
+    not fit ``to_load`` raises (see :meth:`Checkpoint.resume <cadence.handlers.checkpoint.Checkpoint.resume>`).
 
     Example:
         >>> import tempfile
         >>> load_latest({"model": torch.nn.Linear(2, 1)}, tempfile.mkdtemp()) is None
         True
     """
-    folder = Path(dirname)
-    if not folder.is_dir():
+    if not isinstance(dirname, CheckpointStore) and not _reachable(dirname):
         return None
-    for path in checkpoints_by_recency(folder, filename_prefix):
+    store = store_at(dirname)
+    for name in _by_recency(store, filename_prefix, filename_pattern):
         try:
-            if path.is_dir():
-                from cadence.handlers.sharded import read_metadata
-
-                read_metadata(path)  # a complete, readable sharded checkpoint (its files are loaded below)
-                checkpoint: Path | Mapping[str, Any] = path
-            else:
-                checkpoint = read_checkpoint(path)
-        except ValueError as exc:
+            store.verify(name)
+            store.load(to_load, name, strict=strict, verified=True)
+        except CheckpointMismatchError:
+            raise  # a readable checkpoint of something else: falling back would resume another run
+        except (ValueError, FileNotFoundError) as exc:
             warnings.warn(f"Skipping a checkpoint that cannot be read, using the one before it: {exc}", stacklevel=3)
             continue
-        load_objects(to_load, checkpoint, strict=strict)
-        return path
+        return store.location(name)
     return None

@@ -9,6 +9,7 @@ never sharded a model never pays for it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,9 +18,9 @@ from torch import nn
 
 from cadence.distributed import get_rank
 from cadence.distributed.fsdp import is_fsdp_module
-from cadence.handlers._state_tree import leaves, unwrap
+from cadence.handlers._state_tree import leaves, map_leaves, state_to_save, unwrap
 
-__all__ = ["full_state", "load_by_names", "optimizer_owners", "uses_names"]
+__all__ = ["full_state", "gather_full_states", "load_by_names", "optimizer_owners", "uses_names"]
 
 
 def optimizer_owners(tree: Any, method: str = "state_dict") -> dict[int, nn.Module]:
@@ -134,3 +135,22 @@ def _by_names(optimizer: torch.optim.Optimizer, state: Mapping[str, Any], owner:
             {**group, "params": [index_to_name[key] for key in group["params"]]} for group in state["param_groups"]
         ],
     }
+
+
+def gather_full_states(to_save: Mapping[str, Any], save_on_rank: int) -> dict[str, Any]:
+    """``{name: state}`` of every object of ``to_save`` (nested containers kept) as one file holds them: sharded
+    models and their optimizers as full states on ``save_on_rank`` (a collective), ZeRO optimizers consolidated.
+
+    Example:
+        >>> gather_full_states({"model": nn.Linear(1, 1)}, 0)["model"]["weight"].shape
+        torch.Size([1, 1])
+    """
+    sharded = "torch.distributed.fsdp" in sys.modules  # else no model can be FSDP-sharded
+    owners = optimizer_owners(to_save) if sharded else {}
+
+    def state(obj: Any) -> Any:
+        full = full_state(obj, owners, save_on_rank) if sharded else None
+        return state_to_save(obj, save_on_rank) if full is None else full
+
+    states: dict[str, Any] = map_leaves(to_save, "state_dict", state)
+    return states

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from torch import nn
@@ -13,15 +13,23 @@ from torch import nn
 from cadence._version import __version__
 from cadence.exceptions import CheckpointMismatchError
 from cadence.handlers._fsdp_state import load_by_names, optimizer_owners
+from cadence.handlers._integrity import verify_archive
 from cadence.handlers._state_tree import check_objects, pair_leaves, unwrap
-from cadence.handlers.sharded import load_sharded
 
-__all__ = ["load_objects", "read_checkpoint"]
+__all__ = [
+    "FORMAT_KEY",
+    "check_stream",
+    "format_marker",
+    "load_mapping",
+    "read_checkpoint",
+    "read_stream",
+    "torch_load",
+]
 
 
 def read_checkpoint(path: str | Path, *, weights_only: bool = True, map_location: Any = "cpu") -> Mapping[str, Any]:
-    """Read a checkpoint file written by :func:`torch.save`; a missing, truncated or foreign file raises
-    an error that names it.
+    """Read a checkpoint file written by :func:`torch.save`, checked against the checksums written with it; a
+    missing, truncated, corrupted or foreign file raises an error that names it.
 
     ``weights_only=True`` (the default) refuses pickled code; pass ``False`` only for files you trust.
 
@@ -35,22 +43,61 @@ def read_checkpoint(path: str | Path, *, weights_only: bool = True, map_location
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Checkpoint file {str(path)!r} does not exist (or is not a file).")
-    _check_looks_like_torch_save(path)
+    with path.open("rb") as file:
+        check_stream(file, str(path))
+    return torch_load(path, str(path), weights_only, map_location)
+
+
+def check_stream(file: IO[bytes], where: str) -> None:
+    """Raise ``ValueError`` unless ``file`` looks like a ``torch.save`` file whose records match their checksums
+    (:class:`~cadence.exceptions.CorruptCheckpointError` when they do not)."""
+    head = file.read(len(_ZIP_MAGIC))
+    if not head:
+        raise ValueError(f"Checkpoint file {where!r} is empty: a save was cut short, or it is not a checkpoint.")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_PROTOCOL)):
+        raise ValueError(
+            f"{where!r} is not a checkpoint file (torch.save writes a zip archive; this one starts with "
+            f"{head!r}): it is corrupted, or another kind of file."
+        )
+    verify_archive(file, where)
+
+
+def read_stream(
+    file: IO[bytes], where: str, *, weights_only: bool = True, map_location: Any = "cpu", verified: bool = False
+) -> Mapping[str, Any]:
+    """:func:`read_checkpoint` for an open, seekable file (``where`` names it in errors).
+
+    Example:
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> torch.save({"w": torch.zeros(1)}, buffer)
+        >>> read_stream(buffer, "memory")
+        {'w': tensor([0.])}
+    """
+    if not verified:
+        file.seek(0)
+        check_stream(file, where)
+    file.seek(0)
+    return torch_load(file, where, weights_only, map_location)
+
+
+def torch_load(source: Path | IO[bytes], where: str, weights_only: bool, map_location: Any) -> Mapping[str, Any]:
+    """``torch.load`` of a checkpoint already checked, its errors in words that name ``where``."""
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
+        checkpoint = torch.load(source, map_location=map_location, weights_only=weights_only)
     except Exception as exc:
         if weights_only and "Unsupported global" in str(exc):
             raise ValueError(
-                f"Checkpoint file {str(path)!r} holds objects that torch.load(weights_only=True) refuses to unpickle. "
+                f"Checkpoint file {where!r} holds objects that torch.load(weights_only=True) refuses to unpickle. "
                 "If you trust the file, pass weights_only=False."
             ) from exc
         raise ValueError(
-            f"Cannot read checkpoint file {str(path)!r}: it is truncated or corrupted "
+            f"Cannot read checkpoint file {where!r}: it is truncated or corrupted "
             f"({type(exc).__name__}: {_first_sentence(exc)})."
         ) from exc
     if not isinstance(checkpoint, Mapping):
         raise ValueError(
-            f"Checkpoint file {str(path)!r} holds a {type(checkpoint).__name__}, not a mapping of state_dicts."
+            f"Checkpoint file {where!r} holds a {type(checkpoint).__name__}, not a mapping of state_dicts."
         )
     return checkpoint
 
@@ -63,18 +110,6 @@ _PICKLE_PROTOCOL = b"\x80"
 def _first_sentence(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0].split(". ")[0] if text else "no details"
-
-
-def _check_looks_like_torch_save(path: Path) -> None:
-    with path.open("rb") as file:
-        head = file.read(len(_ZIP_MAGIC))
-    if not head:
-        raise ValueError(f"Checkpoint file {str(path)!r} is empty: a save was cut short, or it is not a checkpoint.")
-    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_PROTOCOL)):
-        raise ValueError(
-            f"{str(path)!r} is not a checkpoint file (torch.save writes a zip archive; this one starts with "
-            f"{head!r}): it is corrupted, or another kind of file."
-        )
 
 
 def _module_problems(name: str, module: nn.Module, state: Mapping[str, Any], strict: bool) -> list[str]:
@@ -173,53 +208,24 @@ def _states_for(to_load: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> Ma
     return checkpoint
 
 
-def load_objects(
+def load_mapping(
     to_load: Mapping[str, Any],
-    checkpoint: str | Path | Mapping[str, Any],
+    checkpoint: Mapping[str, Any],
     *,
+    source: str = "",
     strict: bool = True,
-    weights_only: bool = True,
-    map_location: Any = "cpu",
     **module_kwargs: Any,
 ) -> None:
-    """Load each object of ``to_load`` from the same-named entry of ``checkpoint`` (a path or a mapping).
-
-    ``to_load`` may nest mappings and lists of objects (``{"models": [encoder, decoder]}``); the
-    checkpoint must then nest their states the same way. A ``to_load`` of one object also loads from a
-    checkpoint that is that object's bare state_dict. ``module_kwargs`` (e.g. ``assign=True``) go to
-    :meth:`torch.nn.Module.load_state_dict`.
-
-    Everything is checked first: every name must be in the checkpoint, module entries must have
-    exactly the model's keys (``strict``) with the same tensor shapes, optimizer entries the same
-    parameter groups. Only then are objects loaded; if one still refuses its state, the objects
-    loaded before it are restored, so a failed load leaves everything as it was. Objects need only
-    ``load_state_dict`` (as in Ignite); one without ``state_dict`` cannot be restored, so such objects load
-    after every object that can, and a failure among them leaves those of them loaded before it changed.
-    Extra entries in the checkpoint are ignored, so a model alone can be loaded from a full training
-    checkpoint. A DDP-wrapped model is loaded as its inner module.
+    """Load each object of ``to_load`` from the same-named entry of the mapping ``checkpoint`` (``source`` names
+    where it was read, in errors); see :meth:`Checkpoint.load_objects <cadence.handlers.Checkpoint.load_objects>`.
 
     Example:
         >>> model = nn.Linear(2, 1)
-        >>> state = {"model": {"weight": torch.ones(1, 2), "bias": torch.zeros(1)}}
-        >>> load_objects({"model": model}, state)
+        >>> load_mapping({"model": model}, {"model": {"weight": torch.ones(1, 2), "bias": torch.zeros(1)}})
         >>> model.weight.tolist()
         [[1.0, 1.0]]
     """
-    if not isinstance(checkpoint, str | Path | Mapping):
-        raise TypeError(
-            f"Argument checkpoint should be a string or a dictionary (a file path or a mapping of states), "
-            f"got {type(checkpoint).__name__}."
-        )
-    if not isinstance(to_load, Mapping):
-        raise TypeError(f"to_load must be a mapping of names to objects, got {type(to_load).__name__}.")
     check_objects(to_load, "load_state_dict")
-    if isinstance(checkpoint, str | Path) and Path(checkpoint).is_dir():
-        return load_sharded(to_load, checkpoint, strict=strict, weights_only=weights_only)
-    if isinstance(checkpoint, str | Path):
-        source = f" from {str(checkpoint)!r}"
-        checkpoint = read_checkpoint(checkpoint, weights_only=weights_only, map_location=map_location)
-    else:
-        source = ""
     _check_layout(checkpoint, source)
     pairs = list(pair_leaves(to_load, _states_for(to_load, checkpoint), "load_state_dict"))
     problems = _problems(pairs, strict)

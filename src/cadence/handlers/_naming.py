@@ -12,6 +12,8 @@ from cadence.engine import Engine
 
 __all__ = [
     "FilenamePatternError",
+    "Naming",
+    "recency_namings",
     "default_filename_pattern",
     "filename_regex",
     "format_score",
@@ -134,3 +136,75 @@ def parse_number(text: str) -> float:
         return int(text)
     except ValueError:
         return float(text)
+
+
+#: Any text a field may hold when it is not known (a name or prefix, when reading a folder back).
+_ANY = r".+?"
+#: The extensions cadence's stores write.
+EXTENSIONS = r"pt|dcp"
+
+
+class Naming:
+    """The one authority on checkpoint names: formats a name from a pattern and its fields, and parses one back.
+
+    ``fields`` fixes ``filename_prefix``, ``name``, ``score_name`` and ``ext`` (a field left out matches any
+    text when parsing); :meth:`format` fills in the global step and score, :meth:`parse` reads them back.
+
+    Example:
+        >>> naming = Naming("{name}_{global_step:04d}.{ext}", {"name": "model", "ext": "pt"})
+        >>> naming.format(global_step=12, score=None)
+        'model_0012.pt'
+        >>> naming.parse("model_0012.pt"), naming.parse("model_best.pt")
+        ((12, None), None)
+    """
+
+    def __init__(self, pattern: str, fields: Mapping[str, Any], *, integer_scores: bool = False) -> None:
+        self.pattern = pattern
+        self.fields = dict(fields)
+        captured = {"global_step": INTEGER, "score": INTEGER if integer_scores else DECIMAL}
+        for field in ("filename_prefix", "name", "score_name"):
+            if field not in self.fields:
+                captured[field] = _ANY
+        if "ext" not in self.fields:
+            captured["ext"] = EXTENSIONS
+        self.regex = filename_regex(pattern, self.fields, captured)
+
+    def format(self, *, global_step: int | None, score: Any) -> str:
+        """The name of a checkpoint at ``global_step`` with ``score`` (``None`` where the pattern has none)."""
+        return self.pattern.format(**{**self.fields, "global_step": global_step, "score": score})
+
+    def parse(self, name: str) -> tuple[float | None, float | None] | None:
+        """``(global_step, score)`` read from ``name`` (``None`` for a part the pattern lacks), or ``None`` when
+        ``name`` is not one of this naming's names."""
+        if self.regex is None:
+            return None
+        match = self.regex.fullmatch(name)
+        if match is None:
+            return None
+        groups = self.regex.groupindex
+        try:
+            step = parse_number(match["global_step"]) if "global_step" in groups else None
+            score = parse_number(match["score"]) if "score" in groups else None
+        except ValueError:
+            return None
+        if step is not None and not float(step).is_integer():
+            return None
+        return step, score
+
+
+def recency_namings(filename_prefix: str = "", filename_pattern: str | None = None) -> list[Naming]:
+    """The namings by which a folder's checkpoints are ordered when reading it back: ``filename_pattern`` (the one
+    its checkpoints were saved with), else cadence's default patterns, longest first.
+
+    Example:
+        >>> [n.parse("checkpoint_120.pt") for n in recency_namings()][-1]
+        (120, None)
+    """
+    fields: dict[str, Any] = {"filename_prefix": filename_prefix} if filename_prefix else {}
+    if filename_pattern is not None:
+        return [Naming(filename_pattern, fields)]
+    patterns = [
+        default_filename_pattern(bool(filename_prefix), with_score, with_score_name, True)
+        for with_score, with_score_name in ((True, True), (True, False), (False, False))
+    ]
+    return [Naming(pattern, fields) for pattern in patterns]

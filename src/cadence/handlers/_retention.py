@@ -4,15 +4,16 @@ latest), counting the files of its own naming that an earlier run (a crash, a re
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import NamedTuple
 
-from cadence.handlers._naming import parse_number
-from cadence.handlers.savers import is_complete, temporary_target
+from cadence.distributed import broadcast, get_rank, get_world_size
+from cadence.handlers._files import temporary_target
+from cadence.handlers._naming import Naming
+from cadence.handlers.storage import CheckpointStore, Listing
 
-__all__ = ["Item", "merge", "plan_retention", "ranks_among_kept", "scan_folder"]
+__all__ = ["Item", "find_own", "merge", "plan_retention", "ranks_among_kept", "scan"]
 
 
 class Item(NamedTuple):
@@ -49,33 +50,27 @@ def plan_retention(kept: list[Item], filename: str, n_saved: int | None) -> tupl
     return [], others
 
 
-def scan_folder(folder: Path, regex: re.Pattern[str], priority_field: str) -> tuple[list[Item], list[str]]:
-    """Return the files in ``folder`` whose names ``regex`` fully matches, ranked by the number its group
-    ``priority_field`` catches, and the temporary files that interrupted saves of such files left.
+def scan(listing: Listing, naming: Naming, priority_field: str) -> tuple[list[Item], list[str]]:
+    """Return the complete checkpoints of ``listing`` whose names are ``naming``'s, ranked by their step (or score:
+    ``priority_field``), and the leftovers of interrupted saves of such names.
 
     Example:
-        >>> import tempfile
-        >>> folder = Path(tempfile.mkdtemp())
-        >>> for name in ("model_10.pt", "model_9.pt", "model_best.pt", ".model_12.pt.0123456789ab.tmp"):
-        ...     _ = (folder / name).write_bytes(b"")
-        >>> found, temporaries = scan_folder(folder, re.compile(r"model_(?P<global_step>\\d+)\\.pt"), "global_step")
-        >>> [item.filename for item in found], temporaries
+        >>> listing = Listing(["model_10.pt", "model_9.pt", "model_best.pt"], [".model_12.pt.0123456789ab.tmp"])
+        >>> naming = Naming("{name}_{global_step}.{ext}", {"name": "model", "ext": "pt"})
+        >>> found, leftovers = scan(listing, naming, "global_step")
+        >>> [item.filename for item in found], leftovers
         (['model_9.pt', 'model_10.pt'], ['.model_12.pt.0123456789ab.tmp'])
     """
-    found, temporaries = [], []
-    for path in folder.iterdir():
-        target = temporary_target(path.name)
-        if target is not None:
-            if regex.fullmatch(target):
-                temporaries.append(path.name)
+    found = []
+    for name in listing.complete:
+        parsed = naming.parse(name)
+        if parsed is None:
             continue
-        match = regex.fullmatch(path.name)
-        if match and is_complete(path):
-            try:
-                found.append(Item(parse_number(match[priority_field]), path.name))
-            except ValueError:  # e.g. a name with "nan" where a step belongs
-                continue
-    return sorted(found), sorted(temporaries)
+        priority = parsed[0] if priority_field == "global_step" else parsed[1]
+        if priority is not None:
+            found.append(Item(priority, name))
+    leftovers = [name for name in listing.leftovers if naming.parse(temporary_target(name) or name) is not None]
+    return sorted(found), sorted(leftovers)
 
 
 def merge(kept: Iterable[Item], found: Iterable[Item]) -> list[Item]:
@@ -88,3 +83,30 @@ def merge(kept: Iterable[Item], found: Iterable[Item]) -> list[Item]:
     kept = list(kept)
     names = {item.filename for item in kept}
     return sorted([*kept, *(item for item in found if item.filename not in names)], key=lambda item: item.priority)
+
+
+def find_own(store: CheckpointStore, naming: Naming, priority_field: str) -> list[Item]:
+    """The complete checkpoints of ``naming`` that ``store`` holds (an earlier run's, after a crash or a restart),
+    ranked by ``priority_field``; the leftovers of their interrupted saves are removed.
+
+    Only the saving rank reads the store: on a folder shared by several machines, another rank would find (and
+    judge) the checkpoint the saving rank has just written. For a collective store (every rank saves) the saving
+    rank's findings go to every rank (one broadcast), so that all decide alike whether to save.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from cadence.handlers import DiskSaver
+        >>> store = DiskSaver(tempfile.mkdtemp())
+        >>> store({"w": torch.ones(1)}, "model_7.pt")
+        >>> find_own(store, Naming("{name}_{global_step}.{ext}", {"name": "model", "ext": "pt"}), "global_step")
+        [Item(priority=7, filename='model_7.pt')]
+    """
+    found: list[Item] = []
+    if get_rank() == store.save_on_rank:
+        found, leftovers = scan(store.listing(), naming, priority_field)
+        for leftover in leftovers:
+            store.remove(leftover)
+    if store.collective and get_world_size() > 1:
+        text = broadcast(json.dumps([list(item) for item in found]), src=store.save_on_rank)
+        found = [Item(priority, filename) for priority, filename in json.loads(text)]
+    return found

@@ -11,7 +11,7 @@ Example:
 from cadence.engine import Engine as Engine  # Ignite's module has these too
 from cadence.engine import EventEnum as EventEnum
 from cadence.engine import Events as Events
-from cadence.exceptions import CheckpointMismatchError
+from cadence.exceptions import CheckpointMismatchError, CorruptCheckpointError
 from cadence.handlers._discovery import checkpoints_by_recency, find_latest_checkpoint
 from cadence.handlers._naming import FilenamePatternError
 from cadence.handlers.checkpointer import HAVE_ZERO, Checkpoint, CheckpointEvents
@@ -25,6 +25,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointEvents",
     "CheckpointMismatchError",
+    "CorruptCheckpointError",
     "DiskSaver",
     "FilenamePatternError",
     "ModelCheckpoint",

@@ -11,9 +11,8 @@ checks every key and tensor shape before it changes any object.
 
 from __future__ import annotations
 
-import inspect
 import numbers
-import sys
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,21 @@ from typing import Any
 import torch
 
 from cadence.engine import CallableEventWithFilter, Engine, EventEnum, Events
-from cadence.handlers._adoption import AdoptsFolder
 from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._discovery import load_latest
-from cadence.handlers._fsdp_state import full_state, optimizer_owners
-from cadence.handlers._loading import FORMAT_KEY, format_marker, load_objects, read_checkpoint
-from cadence.handlers._naming import GlobalStepTransform, check_filename_pattern, default_filename_pattern, format_score
+from cadence.handlers._loading import read_checkpoint
+from cadence.handlers._locations import load_objects, saver_at
+from cadence.handlers._naming import (
+    GlobalStepTransform,
+    Naming,
+    check_filename_pattern,
+    default_filename_pattern,
+    format_score,
+)
 from cadence.handlers._retention import Item as SavedItem
-from cadence.handlers._retention import plan_retention, ranks_among_kept
-from cadence.handlers._state_tree import check_objects, map_leaves, state_to_save
-from cadence.handlers.savers import BaseSaveHandler, DiskSaver
+from cadence.handlers._retention import find_own, merge, plan_retention, ranks_among_kept
+from cadence.handlers._state_tree import check_objects
+from cadence.handlers.storage import CheckpointStore, store_for
 
 __all__ = ["HAVE_ZERO", "Checkpoint", "CheckpointEvents"]
 
@@ -58,23 +62,7 @@ class CheckpointEvents(EventEnum):
     SAVED_CHECKPOINT = "saved_checkpoint"
 
 
-def _removes_after_saving(save_handler: SaveHandler) -> bool:
-    """Whether the new checkpoint may be written before the one it displaces is removed (see
-    :attr:`BaseSaveHandler.removes_after_saving`); ``is True``: a mock's attributes are all truthy."""
-    return isinstance(save_handler, BaseSaveHandler) and save_handler.removes_after_saving is True
-
-
-def _takes_metadata(save_handler: SaveHandler) -> bool:
-    if isinstance(save_handler, BaseSaveHandler):
-        return True
-    try:
-        inspect.signature(save_handler).bind({}, "name", {})
-    except (TypeError, ValueError):  # ValueError: no signature to inspect; assume the two-argument form
-        return False
-    return True
-
-
-class Checkpoint(AdoptsFolder):
+class Checkpoint:
     """Save the objects in ``to_save`` each time the handler fires; keep the ``n_saved`` best files.
 
     Files are named ``{filename_prefix}_{name}_{global_step}_{score_name}={score}.pt`` (parts left out
@@ -88,15 +76,17 @@ class Checkpoint(AdoptsFolder):
     always exists; any other save handler gets Ignite's order, the displaced file removed first (see
     :attr:`BaseSaveHandler.removes_after_saving`).
 
-    Retention holds across restarts: at its first save, a checkpoint writing to a :class:`DiskSaver` counts
-    the files of its own naming already in the folder (an earlier run's, ranked by the step or score in
+    Retention holds across restarts: at its first save, a checkpoint writing to a cadence store (a
+    :class:`~cadence.handlers.storage.CheckpointStore`: a folder, a :class:`DiskSaver`, an ``s3://`` URL...) counts
+    the checkpoints of its own naming already there (an earlier run's, ranked by the step or score in
     their names) among the ``n_saved`` it keeps, and removes the temporary files of saves that a crash
     interrupted. Files of other names are never touched.
 
     Args:
         to_save: named objects with ``state_dict()``, possibly nested in mappings and lists; a DDP-wrapped
             model is saved as its inner module.
-        save_handler: a folder (str/Path, made into a :class:`DiskSaver`), a :class:`BaseSaveHandler`
+        save_handler: a folder (str/Path, made into a :class:`DiskSaver`), a URL that fsspec reaches
+            (``s3://bucket/run``, made into a :class:`~cadence.handlers.FsspecSaver`), a :class:`BaseSaveHandler`
             or a callable ``(checkpoint, filename[, metadata])``.
         score_function: ``fn(engine) -> number``; ``score_name`` alone means ``engine.state.metrics[score_name]``.
         n_saved: how many files to keep (``None``: all).
@@ -167,18 +157,10 @@ class Checkpoint(AdoptsFolder):
             score_function = self.get_default_score_fn(score_name)
         self.to_save: Mapping[str, Any] = to_save
         if isinstance(save_handler, str | Path):
-            save_handler = DiskSaver(save_handler, create_dir=True, save_on_rank=save_on_rank)
-        self.save_handler: SaveHandler = save_handler
-        self._sharded = getattr(save_handler, "sharded", False) is True  # (a mock's attributes are all truthy)
-        if self._sharded:
-            self.ext = str(getattr(save_handler, "ext", self.ext))
-        self._background: BackgroundSaves | None = None
-        if async_save and self._sharded:
-            from cadence.handlers.sharded import ShardedBackgroundSaves
-
-            self._background = ShardedBackgroundSaves(save_handler)  # type: ignore[arg-type]
-        elif async_save:
-            self._background = BackgroundSaves(save_handler)
+            save_handler = saver_at(save_handler, save_on_rank)
+        self.save_on_rank = save_on_rank
+        self.save_handler = save_handler
+        self._background: BackgroundSaves | None = self._store.background() if async_save else None
         self.filename_prefix = filename_prefix
         self.score_function = score_function
         self.score_name = score_name
@@ -187,11 +169,22 @@ class Checkpoint(AdoptsFolder):
         self.filename_pattern = filename_pattern
         self.include_self = include_self
         self.greater_or_equal = greater_or_equal
-        self.save_on_rank = save_on_rank
         self._saved: list[SavedItem] = []
         self._scanned_folder = False  # the files an earlier run left are adopted once, at the first save
         self._adopted: set[str] = set()
         self._warned_outranked = False
+
+    @property
+    def save_handler(self) -> SaveHandler:
+        """Where checkpoints go: the save handler given (a folder given becomes its :class:`DiskSaver`). It may be
+        replaced; the checkpoint then writes through the new one."""
+        return self._save_handler
+
+    @save_handler.setter
+    def save_handler(self, save_handler: SaveHandler) -> None:
+        self._save_handler = save_handler
+        self._store: CheckpointStore = store_for(save_handler, self.save_on_rank)
+        self.ext = save_handler.ext if isinstance(save_handler, CheckpointStore) else type(self).ext
 
     @staticmethod
     def _check_to_save(to_save: object, include_self: bool) -> None:
@@ -239,20 +232,16 @@ class Checkpoint(AdoptsFolder):
                 global_step = engine.state.iteration
             priority = global_step
         if not self._scanned_folder:
-            self._adopt_files_in_folder(priority)
+            self._adopt(isinstance(priority, numbers.Integral))
         if not ranks_among_kept(self._saved, priority, self.n_saved, self.greater_or_equal):
             self._warn_if_outranked_by_adopted(priority)
             return
-        name, checkpoint = self._gather()
+        name = self._name()
         filename = self._filename(name, global_step, priority)
         displaced, kept = plan_retention(self._saved, filename, self.n_saved)
         new_saved = sorted([*kept, SavedItem(priority, filename)], key=lambda item: item.priority)
-        if self.include_self:
-            checkpoint["checkpointer"] = own = {"_saved": [tuple(item) for item in new_saved]}
-            if self._sharded:
-                from cadence.handlers.sharded import blob
-
-                checkpoint["checkpointer"] = blob(own)
+        extras = {"checkpointer": _KeptList(new_saved)} if self.include_self else None
+        checkpoint = self._store.gather(self.to_save, extras)
         metadata = {"basename": self._basename(name), "score_name": self.score_name, "priority": priority}
         complete = self._completion(new_saved, displaced)
         if self._background is not None:
@@ -262,24 +251,20 @@ class Checkpoint(AdoptsFolder):
             if self._current_event(engine) in (Events.COMPLETED, Events.EXCEPTION_RAISED):
                 self.wait()  # nothing is left to overlap the write with
             return
-        if not _removes_after_saving(self.save_handler):  # Ignite's order: the displaced go first
+        if not self._store.removes_after_saving:  # Ignite's order: the displaced go first
             self._completion(kept, displaced)()
             complete = self._completion(new_saved, [])
-        if _takes_metadata(self.save_handler):
-            self.save_handler(checkpoint, filename, metadata)
-        else:
-            self.save_handler(checkpoint, filename)
+        self._store(checkpoint, filename, metadata)
         complete()  # only now: a failed save leaves the kept files and the list as they were
         engine.fire_event(CheckpointEvents.SAVED_CHECKPOINT)
 
     def _completion(self, new_saved: list[SavedItem], displaced: list[SavedItem]) -> Callable[[], None]:
         """What follows a complete file (on the writer thread with ``async_save``): keep it, drop the displaced."""
-        remove: Callable[[str], None] = getattr(self.save_handler, "remove", lambda filename: None)
 
         def complete() -> None:
             self._saved = new_saved  # one assignment: readers see the old list or the new one
             for item in displaced:
-                remove(item.filename)
+                self._store.remove(item.filename)
 
         return complete
 
@@ -321,27 +306,6 @@ class Checkpoint(AdoptsFolder):
         """The ``{name}`` of the files: the only key of ``to_save``, else ``"checkpoint"``."""
         return next(iter(self.to_save)) if len(self.to_save) == 1 else "checkpoint"
 
-    def _gather(self) -> tuple[str, dict[str, Any]]:
-        if self._sharded:  # every rank's shards, by DCP (see ShardedDiskSaver)
-            from cadence.handlers.sharded import sharded_state
-
-            return self._name(), sharded_state(self.to_save, self.save_on_rank)
-        sharded = "torch.distributed.fsdp" in sys.modules  # else no model can be FSDP-sharded
-        owners = optimizer_owners(self.to_save) if sharded else {}
-
-        def state(obj: Any) -> Any:
-            full = full_state(obj, owners, self.save_on_rank) if sharded else None
-            return state_to_save(obj, self.save_on_rank) if full is None else full
-
-        states: dict[str, Any] = map_leaves(self.to_save, "state_dict", state)
-        if len(states) == 1:
-            (name,) = states
-            # one object is saved as its bare state_dict (as Ignite does), unless our own state joins it
-            return name, (states if self.include_self else states[name])
-        if isinstance(self.save_handler, DiskSaver):  # our own files say which layout they hold
-            states[FORMAT_KEY] = format_marker()
-        return "checkpoint", states
-
     def _basename(self, name: str) -> str:
         return f"{self.filename_prefix}_{name}" if self.filename_prefix else name
 
@@ -353,15 +317,44 @@ class Checkpoint(AdoptsFolder):
             with_global_step=with_global_step,
         )
 
+    def _naming(self, with_global_step: bool, name: str | None = None, *, integer_scores: bool = False) -> Naming:
+        """This checkpoint's names: the one authority that formats them and reads them back."""
+        fields = {
+            "filename_prefix": self.filename_prefix,
+            "name": self._name() if name is None else name,
+            "score_name": self.score_name,
+            "ext": self.ext,
+        }
+        return Naming(self._pattern(with_global_step), fields, integer_scores=integer_scores)
+
     def _filename(self, name: str, global_step: int | None, priority: float) -> str:
-        return self._pattern(global_step is not None).format(
-            filename_prefix=self.filename_prefix,
-            name=name,
-            global_step=global_step,
-            score_name=self.score_name,
-            score=format_score(priority) if self.score_function is not None else None,
-            ext=self.ext,
-        )
+        score = format_score(priority) if self.score_function is not None else None
+        return self._naming(global_step is not None, name).format(global_step=global_step, score=score)
+
+    def _adopt(self, integer_scores: bool) -> None:
+        """Count the checkpoints of this one's naming that the store already holds (an earlier run's) among the
+        kept ones, and remove the leftovers of its interrupted saves (see :func:`find_own`)."""
+        self._scanned_folder = True
+        with_step = self.global_step_transform is not None or self.score_function is None
+        naming = self._naming(with_step, integer_scores=integer_scores)
+        priority_field = "score" if self.score_function is not None else "global_step"
+        if naming.regex is None or priority_field not in naming.regex.groupindex:
+            return  # names that cannot be read back, or that lack what checkpoints are ranked by
+        found = find_own(self._store, naming, priority_field)
+        if found:
+            self._adopted = {item.filename for item in found} - {item.filename for item in self._saved}
+            self._saved = merge(self._saved, found)
+
+    def _warn_if_outranked_by_adopted(self, priority: float) -> None:
+        outranking = [item.filename for item in self._saved if item.filename in self._adopted]
+        if outranking and not self._warned_outranked:
+            self._warned_outranked = True
+            warnings.warn(
+                f"Checkpoint not saved: its {'score' if self.score_function else 'step'} {priority} does not rank "
+                f"among the {self.n_saved} kept, which include files an earlier run left in the folder "
+                f"({', '.join(outranking)}). Move them away, or use another folder, to keep this run's checkpoints.",
+                stacklevel=3,
+            )
 
     @staticmethod
     def setup_filename_pattern(
@@ -408,13 +401,11 @@ class Checkpoint(AdoptsFolder):
 
     @property
     def last_checkpoint(self) -> str | Path | None:
-        """The best (or latest, without a score) kept file: a path for a :class:`DiskSaver`, else its name."""
+        """The best (or latest, without a score) kept checkpoint: a path for a :class:`DiskSaver`, a URL for a
+        store elsewhere, else its name."""
         if not self._saved:
             return None
-        filename = self._saved[-1].filename
-        if isinstance(self.save_handler, DiskSaver):
-            return self.save_handler.dirname / filename
-        return filename
+        return self._store.location(self._saved[-1].filename)
 
     def reset(self) -> None:
         """Forget the kept files (they stay on disk); the next save starts a new list."""
@@ -456,15 +447,24 @@ class Checkpoint(AdoptsFolder):
 
     @staticmethod
     def resume(
-        to_load: Mapping[str, Any], dirname: str | Path, *, filename_prefix: str = "", strict: bool = True
-    ) -> Path | None:
-        """Load the newest readable checkpoint in ``dirname`` into ``to_load``; return its path, or ``None``.
+        to_load: Mapping[str, Any],
+        dirname: str | Path | CheckpointStore,
+        *,
+        filename_prefix: str = "",
+        filename_pattern: str | None = None,
+        strict: bool = True,
+    ) -> Path | str | None:
+        """Load the newest readable checkpoint in ``dirname`` into ``to_load``; return its location, or ``None``.
+
+        ``dirname`` is a folder, a URL that fsspec reaches (``s3://bucket/run``) or a store. Checkpoints saved
+        with a custom ``filename_pattern`` are ordered by the step their names hold when it is given.
 
         Newest is the highest step (see :func:`~cadence.handlers.checkpoint.checkpoints_by_recency`), never the
         latest file time.
         ``None`` (nothing loaded) means a fresh start: the folder is missing or holds no checkpoint.
-        A checkpoint that cannot be read (cut short by a crash, corrupted) is skipped with a warning
-        and the one before it is used. A readable checkpoint that does not fit ``to_load`` (other
+        A checkpoint that cannot be read (cut short by a crash), or whose content no longer matches the
+        checksums written with it (a bit flip, a bad copy), is skipped with a warning and the one before it
+        is used. A readable checkpoint that does not fit ``to_load`` (other
         model, missing keys, other shapes) raises ``ValueError`` and nothing is changed: falling back
         would silently resume another run. Load an engine in ``to_load`` and the next
         ``engine.run(data)`` continues from the checkpoint's iteration.
@@ -484,13 +484,16 @@ class Checkpoint(AdoptsFolder):
             >>> again.run(range(4)).iteration
             8
         """
-        return load_latest(to_load, dirname, filename_prefix=filename_prefix, strict=strict)
+        return load_latest(
+            to_load, dirname, filename_prefix=filename_prefix, filename_pattern=filename_pattern, strict=strict
+        )
 
     def reload_objects(
         self, to_load: Mapping[str, Any], load_kwargs: Mapping[str, Any] | None = None, **filename_components: Any
     ) -> None:
         """Load ``to_load`` from one of this handler's files, named from ``filename_components`` (``name``,
-        ``score``, ``global_step``) as when it was saved. Needs a :class:`DiskSaver`; ``load_kwargs`` go to
+        ``score``, ``global_step``) as when it was saved. Needs a store that reads (a :class:`DiskSaver`...);
+        ``load_kwargs`` go to
         :meth:`load_objects` (e.g. ``strict=False``).
 
         Example:
@@ -501,24 +504,28 @@ class Checkpoint(AdoptsFolder):
             >>> _ = trainer.run([0, 0], max_epochs=2)
             >>> checkpoint.reload_objects({"model": model}, global_step=2)
         """
-        if not isinstance(self.save_handler, DiskSaver):
+        if not isinstance(self.save_handler, CheckpointStore):
             raise AttributeError(
-                "Checkpoint's `save_handler` should be of type `DiskSaver` to reload files by name, "
-                f"given {type(self.save_handler)}."
+                "Checkpoint's `save_handler` should be of type `DiskSaver` (or another cadence CheckpointStore) to "
+                f"reload files by name, given {type(self.save_handler)}."
             )
         unknown = sorted(set(filename_components) - {"name", "score", "global_step"})
         if unknown:
             raise TypeError(f"reload_objects takes the filename components name, score and global_step, got {unknown}.")
         global_step = filename_components.get("global_step")
-        filename = self._pattern(global_step is not None).format(
-            filename_prefix=self.filename_prefix,
-            name=filename_components.get("name", self._name()),
-            global_step=global_step,
-            score_name=self.score_name,
-            score=filename_components.get("score"),
-            ext=self.ext,
-        )
-        load_objects(to_load, self.save_handler.dirname / filename, **dict(load_kwargs or {}))
+        naming = self._naming(global_step is not None, filename_components.get("name", self._name()))
+        filename = naming.format(global_step=global_step, score=filename_components.get("score"))
+        self._store.load(to_load, filename, **dict(load_kwargs or {}))
 
     load_objects = staticmethod(load_objects)
     read_checkpoint = staticmethod(read_checkpoint)
+
+
+class _KeptList:
+    """A checkpoint's own state as saved with ``include_self``: the kept list *with* the checkpoint being saved."""
+
+    def __init__(self, kept: list[SavedItem]) -> None:
+        self._kept = kept
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"_saved": [tuple(item) for item in self._kept]}

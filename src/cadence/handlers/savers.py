@@ -1,14 +1,13 @@
-"""Where checkpoints go: the save-handler protocol, atomic file writes and :class:`DiskSaver`."""
+"""Checkpoints in a local folder: :class:`DiskSaver` (one :func:`torch.save` file each, published by a rename).
+
+Also the home of the atomic-write helpers (:func:`atomic_write`, :func:`fsync_dir`, :func:`temporary_target`)
+and of :class:`~cadence.handlers.storage.BaseSaveHandler`, at the paths cadence has always offered them.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import io
-import os
-import re
-import secrets
-from abc import ABC, abstractmethod
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -16,112 +15,21 @@ from typing import IO, Any
 import torch
 
 from cadence.distributed import barrier, get_rank
+from cadence.handlers._dcp import Place, load_place, verify_place
+from cadence.handlers._files import TEMP_SUFFIX, atomic_write, fsync_dir, temporary_name, temporary_target, write_file
+from cadence.handlers._loading import check_stream, load_mapping, read_checkpoint, torch_load
+from cadence.handlers.storage import BaseSaveHandler, CheckpointStore, Listing
 
-__all__ = ["BaseSaveHandler", "DiskSaver", "atomic_write", "fsync_dir", "is_complete", "temporary_target"]
-
-TEMP_SUFFIX = ".tmp"
-_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
-
-
-class BaseSaveHandler(ABC):
-    """A checkpoint store: ``handler(checkpoint, filename, metadata)`` saves, ``remove(filename)`` deletes.
-
-    Example:
-        >>> class InMemory(BaseSaveHandler):
-        ...     def __init__(self):
-        ...         self.files = {}
-        ...     def __call__(self, checkpoint, filename, metadata=None):
-        ...         self.files[filename] = checkpoint
-        ...     def remove(self, filename):
-        ...         del self.files[filename]
-        >>> store = InMemory()
-        >>> store({"w": 1}, "model_1.pt")
-        >>> list(store.files)
-        ['model_1.pt']
-    """
-
-    #: Whether :class:`~cadence.handlers.Checkpoint` may write a new checkpoint *before* it removes the one the
-    #: new one displaces, so that a complete checkpoint always exists. Only a handler that stores each
-    #: name as its own file can allow that; any other one gets Ignite's order (the displaced one is removed
-    #: first), which a handler that writes several names to one file needs. cadence's savers say ``True``;
-    #: a subclass that overrides ``__call__`` or ``remove`` is back to ``False`` unless it says otherwise.
-    removes_after_saving: bool = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        overrides = "__call__" in vars(cls) or "remove" in vars(cls)
-        if overrides and "removes_after_saving" not in vars(cls):
-            cls.removes_after_saving = False  # its names may no longer be files of their own
-
-    @abstractmethod
-    def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
-        """Save ``checkpoint`` under ``filename``."""
-
-    @abstractmethod
-    def remove(self, filename: str) -> None:
-        """Delete the checkpoint saved under ``filename``."""
-
-    # The protocol of Checkpoint(async_save=True): it snapshots the state on the loop's thread, then calls
-    # save_in_background on its writer thread and, once that returned, remove for the files it displaces.
-    @property
-    def supports_async_save(self) -> bool:
-        """Whether :meth:`save_in_background` works: ``False`` here; a handler that implements it says ``True``
-        (a class attribute ``supports_async_save = True`` will do).
-
-        Example:
-            >>> import tempfile
-            >>> DiskSaver(tempfile.mkdtemp()).supports_async_save
-            True
-        """
-        return False
-
-    def save_in_background(
-        self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None
-    ) -> None:
-        """Save ``checkpoint``, a snapshot that nothing else touches, under ``filename`` on a checkpoint's writer
-        thread. The loop goes on meanwhile (and may be in a collective): run no collective here, do that in
-        :meth:`after_background_save`. A crash during the write must leave earlier checkpoints intact.
-        """
-        raise NotImplementedError(
-            f"{type(self).__name__} cannot save in the background: implement save_in_background and set "
-            "supports_async_save = True, or use Checkpoint(async_save=False)."
-        )
-
-    def after_background_save(self, filename: str) -> None:
-        """Called on the loop's thread of every process once the background save of ``filename`` is complete,
-        at the same point of the run in all (the next save, :meth:`Checkpoint.wait` or the run's end): the
-        place for a barrier. Nothing by default."""
-        return
-
-
-def fsync_dir(dirname: Path) -> None:
-    """Make a rename durable: fsync the folder (not possible, nor needed, on Windows).
-
-    Example:
-        >>> import tempfile
-        >>> fsync_dir(Path(tempfile.mkdtemp()))
-    """
-    if os.name == "nt":
-        return
-    fd = os.open(dirname, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _create_temp(path: Path) -> tuple[int, str]:
-    """Create a new temporary file beside ``path``. Unlike ``mkstemp`` (always ``0600``) it gets the mode that
-    ``open`` would give (``0666`` less the umask), so the final file is as readable as one written by ``torch.save``."""
-    for _ in range(100):
-        temp_name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
-        try:
-            return os.open(
-                temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-            ), temp_name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"Could not create a temporary file beside {str(path)!r}.")
+__all__ = [
+    "TEMP_SUFFIX",
+    "BaseSaveHandler",
+    "DiskPlace",
+    "DiskSaver",
+    "atomic_write",
+    "fsync_dir",
+    "is_complete",
+    "temporary_target",
+]
 
 
 def is_complete(path: Path) -> bool:
@@ -136,114 +44,48 @@ def is_complete(path: Path) -> bool:
     return path.is_file() or (path / ".metadata").is_file()
 
 
-def temporary_target(name: str) -> str | None:
-    """The file that the temporary file ``name`` of :func:`atomic_write` was to become, or ``None`` when ``name``
-    is not such a temporary file (one left behind is what a save killed before its rename leaves).
+class DiskPlace(Place):
+    """A sharded checkpoint's folder on a local (or mounted, shared) file system.
 
     Example:
-        >>> temporary_target(".model_4.pt.0123456789ab.tmp"), temporary_target("model_4.pt")
-        ('model_4.pt', None)
+        >>> import tempfile
+        >>> DiskPlace(tempfile.mkdtemp()).files()
+        set()
     """
-    match = _TEMP_NAME.fullmatch(name)
-    return match["target"] if match else None
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.where = str(self.path)
+
+    def writer(self) -> Any:
+        """DCP's file-system writer, fsyncing each file."""
+        from torch.distributed.checkpoint.filesystem import FileSystemWriter
+
+        return FileSystemWriter(self.path, sync_files=True)
+
+    def reader(self) -> Any:
+        """DCP's file-system reader."""
+        from torch.distributed.checkpoint.filesystem import FileSystemReader
+
+        return FileSystemReader(self.path)
+
+    def files(self) -> set[str]:
+        """The names of the folder's files."""
+        return {p.name for p in self.path.iterdir()} if self.path.is_dir() else set()
+
+    def open(self, name: str, mode: str = "rb") -> IO[bytes]:
+        """Open one of the folder's files."""
+        file: IO[bytes] = (self.path / name).open(mode)
+        return file
 
 
-class _FdWriter(io.RawIOBase):
-    """Writes to a file descriptor through ``os.write``, keeping the first ``OSError`` it met: ``torch.save``
-    reports a failed write as a position mismatch, and the cause (a full disk) would otherwise be lost."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self.fd = fd
-        self.error: OSError | None = None
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        try:
-            return os.write(self.fd, data)
-        except OSError as exc:
-            self.error = self.error or exc
-            raise
-
-    def close(self) -> None:
-        if not self.closed:
-            super().close()
-            os.close(self.fd)
-
-
-_HINTS = {
-    errno.ENOSPC: "free some space or save elsewhere",
-    errno.EDQUOT: "free some space or save elsewhere",
-    errno.EROFS: "save to a writable folder",
-    errno.EACCES: "save to a folder you may write to",
-    errno.EPERM: "save to a folder you may write to",
-}
-
-
-def _write_error(path: Path, exc: BaseException, writer: _FdWriter | None, atomic: bool) -> OSError | None:
-    """An ``OSError`` naming ``path`` and the cause in words, if writing failed in the file system."""
-    cause = writer.error if writer is not None and writer.error is not None else exc
-    if not isinstance(cause, OSError) or cause.errno is None:
-        return None
-    words = os.strerror(cause.errno)
-    outcome = "no partial file was left" if atomic else f"{path.name} may be incomplete (written in place)"
-    return OSError(
-        cause.errno,
-        f"Cannot write checkpoint {str(path)!r}: {words[:1].lower() + words[1:]} "
-        f"({_HINTS.get(cause.errno, 'check the folder')}); {outcome}, earlier checkpoints are intact",
-    )
-
-
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write a file so that it is either complete or absent: ``write(file)`` fills a temporary file in
-    the same folder, which is flushed, fsynced and renamed over ``path``; the folder is fsynced too.
-    If ``write`` raises, the temporary file is removed and ``path`` is left as it was. A file-system
-    error (no space left, read-only folder) is raised as an ``OSError`` naming ``path`` and the cause.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> atomic_write(folder / "hello.txt", lambda f: f.write(b"hi"))
-        >>> (folder / "hello.txt").read_bytes()
-        b'hi'
-    """
-    _write_file(Path(path), write, atomic=True)
-
-
-def _write_file(path: Path, write: Callable[[IO[bytes]], None], *, atomic: bool) -> None:
-    writer: _FdWriter | None = None
-    temp_name: str | None = None
-    try:
-        if atomic:
-            fd, temp_name = _create_temp(path)
-        else:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
-        writer = _FdWriter(fd)
-        with io.BufferedWriter(writer, buffer_size=1 << 20) as file:
-            write(file)
-            file.flush()
-            os.fsync(writer.fd)
-        if temp_name is not None:
-            os.replace(temp_name, path)
-    except BaseException as exc:
-        if temp_name is not None:
-            with contextlib.suppress(OSError):
-                os.remove(temp_name)
-        error = _write_error(path, exc, writer, atomic) if isinstance(exc, Exception) else None
-        if error is not None:
-            raise error from exc
-        raise
-    if atomic:
-        fsync_dir(path.parent)
-
-
-class DiskSaver(BaseSaveHandler):
+class DiskSaver(CheckpointStore):
     """Save checkpoints with :func:`torch.save` into the folder ``dirname``, atomically by default.
 
     Only the process of rank ``save_on_rank`` touches the folder. Extra keyword arguments go to
-    :func:`torch.save`.
+    :func:`torch.save`. As a :class:`~cadence.handlers.storage.CheckpointStore` it also lists, checks, reads and
+    removes the folder's checkpoints (sharded folders written by a
+    :class:`~cadence.handlers.ShardedDiskSaver` included).
 
     Args:
         dirname: the folder of the checkpoint files.
@@ -289,6 +131,30 @@ class DiskSaver(BaseSaveHandler):
         if get_rank() == save_on_rank:
             self._check_and_setup(create_dir, require_empty)
 
+    @classmethod
+    def reader(cls, dirname: str | Path) -> DiskSaver:
+        """A store that reads the checkpoints in ``dirname`` (files and sharded folders alike): it neither
+        creates nor checks the folder.
+
+        Example:
+            >>> import tempfile
+            >>> DiskSaver.reader(tempfile.mkdtemp()).listing()
+            Listing(complete=[], leftovers=[])
+        """
+        store = cls.__new__(cls)
+        DiskSaver._set_fields(store, Path(dirname).expanduser())
+        return store
+
+    @staticmethod
+    def _set_fields(store: DiskSaver, dirname: Path) -> None:
+        store.dirname, store.atomic, store.save_on_rank, store.wait_all_ranks, store.kwargs = (
+            dirname,
+            True,
+            0,
+            False,
+            {},
+        )
+
     def _check_and_setup(self, create_dir: bool, require_empty: bool) -> None:
         if not self.dirname.exists():
             if not create_dir:
@@ -305,6 +171,7 @@ class DiskSaver(BaseSaveHandler):
                     "to reuse it."
                 )
 
+    # ---------------------------------------------------------------- writing
     def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Write ``checkpoint`` to ``dirname/filename`` on ``save_on_rank``; with ``wait_all_ranks`` every rank
         then waits at a barrier, so that none goes on (or reads the file) before it is on disk."""
@@ -334,14 +201,76 @@ class DiskSaver(BaseSaveHandler):
             barrier()
 
     def _save_func(self, checkpoint: Mapping[str, Any], path: Path, save: Callable[..., None]) -> None:
-        _write_file(path, lambda file: save(checkpoint, file, **self.kwargs), atomic=self.atomic)
+        write_file(path, lambda file: save(checkpoint, file, **self.kwargs), atomic=self.atomic)
 
     def remove(self, filename: str) -> None:
-        """Delete ``dirname/filename`` (on ``save_on_rank`` only); a missing file is not an error."""
+        """Delete ``dirname/filename`` (a file, a sharded folder or a leftover temporary one), on ``save_on_rank``
+        only; a missing one is not an error. A folder is first renamed, so that it never looks complete."""
         if get_rank() != self.save_on_rank:
             return
+        path = self.dirname / filename
+        if path.is_dir():
+            doomed = path.with_name(temporary_name(path.name))
+            with contextlib.suppress(FileNotFoundError):
+                path.replace(doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+            return
         with contextlib.suppress(FileNotFoundError):
-            (self.dirname / filename).unlink()
+            path.unlink()
+
+    # ---------------------------------------------------------------- the folder
+    def location(self, filename: str) -> Path:
+        """The path of ``filename``."""
+        return self.dirname / filename
+
+    def listing(self) -> Listing:
+        """The folder's complete checkpoints (files, and sharded folders with their metadata; hidden names left
+        out) and the temporary files and folders that interrupted saves left."""
+        if not self.dirname.is_dir():
+            return Listing([], [])
+        complete, leftovers = [], []
+        for path in self.dirname.iterdir():
+            if temporary_target(path.name) is not None:
+                leftovers.append(path.name)
+            elif not path.name.startswith(".") and is_complete(path):
+                complete.append(path.name)
+        return Listing(sorted(complete), sorted(leftovers))
+
+    def verify(self, filename: str) -> None:
+        """Check that ``filename`` is a readable checkpoint whose content matches the checksums written with it
+        (for a sharded folder, a collective when distributed)."""
+        path = self.dirname / filename
+        if path.is_dir():
+            verify_place(DiskPlace(path))
+            return
+        if not path.is_file():
+            raise FileNotFoundError(f"Checkpoint file {str(path)!r} does not exist (or is not a file).")
+        with path.open("rb") as file:
+            check_stream(file, str(path))
+
+    def load(
+        self,
+        to_load: Mapping[str, Any],
+        filename: str,
+        *,
+        strict: bool = True,
+        weights_only: bool = True,
+        map_location: Any = "cpu",
+        verified: bool = False,
+        **module_kwargs: Any,
+    ) -> None:
+        """Load ``to_load`` from ``dirname/filename`` (a file, or a sharded folder: a collective), checked first."""
+        path = self.dirname / filename
+        if path.is_dir():
+            if not verified:
+                verify_place(DiskPlace(path))
+            load_place(to_load, DiskPlace(path), strict=strict, weights_only=weights_only)
+            return
+        if verified:
+            checkpoint = torch_load(path, str(path), weights_only, map_location)
+        else:
+            checkpoint = read_checkpoint(path, weights_only=weights_only, map_location=map_location)
+        load_mapping(to_load, checkpoint, source=f" from {str(path)!r}", strict=strict, **module_kwargs)
 
     def __repr__(self) -> str:
         return f"DiskSaver(dirname={str(self.dirname)!r}, atomic={self.atomic}, save_on_rank={self.save_on_rank})"
