@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sklearn import metrics as sk
 
 from cadence.metrics import NotComputableError
 from cadence.metrics.clustering import CalinskiHarabaszScore, DaviesBouldinScore, SilhouetteScore
+from cadence.metrics.epoch_metric import EpochMetricWarning
 from tests.metrics._data import SETTINGS, cuts, generator, split
 
 REFERENCES = [
@@ -74,6 +76,17 @@ def test_bad_input(metric_cls: Any) -> None:
     metric.update((torch.full((1, 2), math.nan), torch.ones(1, dtype=torch.long)))
     with pytest.raises(ValueError, match="NaN"):
         metric.compute()
+
+
+@pytest.mark.parametrize("metric_cls", [SilhouetteScore, DaviesBouldinScore, CalinskiHarabaszScore])
+def test_check_compute_fn_warns_on_a_first_batch_that_cannot_be_scored(metric_cls: Any) -> None:
+    nan_batch = (torch.full((2, 2), math.nan), torch.tensor([0, 1]))
+    with pytest.warns(EpochMetricWarning, match="NaN or infinite features"):
+        metric_cls().update(nan_batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metric_cls(check_compute_fn=False).update(nan_batch)
+        metric_cls().update((torch.rand(3, 2), torch.tensor([0, 0, 1])))  # a batch that can be scored
 
 
 def test_mapping_output_is_read_at_features_and_labels() -> None:

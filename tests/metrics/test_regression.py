@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from scipy import stats
 from sklearn import metrics as sk
 
 from cadence.metrics import MeanAbsoluteError, MeanSquaredError, NotComputableError, R2Score, RootMeanSquaredError
+from cadence.metrics.epoch_metric import EpochMetricWarning
 from cadence.metrics.regression import (
     CanberraMetric,
     FractionalAbsoluteError,
@@ -172,11 +174,25 @@ def test_relative_errors_refuse_a_zero_target(metric_cls: Any) -> None:
 @pytest.mark.parametrize(
     "metric_cls", [MedianAbsoluteError, SpearmanRankCorrelation, KendallRankCorrelation, MedianRelativeAbsoluteError]
 )
+@pytest.mark.filterwarnings("ignore::cadence.metrics.epoch_metric.EpochMetricWarning")  # tested below
 def test_ranking_metrics_refuse_nan(metric_cls: Any) -> None:
     metric = metric_cls()
     metric.update((torch.tensor([1.0, math.nan, 2.0]), torch.tensor([1.0, 2.0, 3.0])))
     with pytest.raises(ValueError, match="NaN"):
         metric.compute()
+
+
+@pytest.mark.parametrize("metric_cls", [SpearmanRankCorrelation, KendallRankCorrelation])
+def test_check_compute_fn_warns_on_a_first_batch_that_cannot_be_computed(metric_cls: Any) -> None:
+    nan_batch = (torch.tensor([1.0, math.nan, 2.0]), torch.tensor([1.0, 2.0, 3.0]))
+    with pytest.warns(EpochMetricWarning, match="NaN or infinite values"):
+        metric_cls().update(nan_batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metric_cls(check_compute_fn=False).update(nan_batch)
+        checked = metric_cls()
+        checked.update((torch.tensor([1.0, 2.0]), torch.tensor([2.0, 1.0])))
+        checked.update(nan_batch)  # only the first batch is tried
 
 
 def test_kendall_variant_and_pearson_eps_are_checked() -> None:

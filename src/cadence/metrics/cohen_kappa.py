@@ -112,9 +112,11 @@ class CohenKappa(EpochMetric):
     def _compute_kappa(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
         return _kappa(label_confusion_matrix(y_pred, y, "CohenKappa", self.num_classes), self.weights)
 
-    def _check_batch(self, y_pred: torch.Tensor, y: torch.Tensor) -> None:
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        y_pred, y = super()._checked(output)
         if self.num_classes is not None:  # a known class count: refuse at once what compute would
             label_confusion_matrix(y_pred, y, "CohenKappa", self.num_classes)
+        return y_pred, y
 
     def _empty_message(self) -> str:
         if self.num_classes is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -33,6 +33,10 @@ class EpochMetric(Metric):
     gathers them from every process in rank order (no padding, no duplicates; a process that saw nothing
     still takes part) and calls ``compute_fn`` on every process with the same data, so all processes get
     the same value. Memory grows with the data: prefer a cumulative metric where one exists.
+
+    It is also the base of cadence's metrics that need every sample at once (ROC AUC, medians, rank
+    correlations, clustering scores...): a subclass whose data differ overrides ``_checked`` (the checks
+    and layout of one batch) and computes with ``_gathered`` (every process's rows, in rank order).
 
     Args:
         compute_fn: ``compute_fn(predictions, targets)``, the value (a number, a tensor or a tuple of them).
@@ -106,26 +110,26 @@ class EpochMetric(Metric):
                 "of targets."
             )
 
-    def _check_batch(self, y_pred: torch.Tensor, y: torch.Tensor) -> None:
-        """Further checks of a batch before it is kept (subclasses that know what their data must be)."""
-
-    def update(self, output: Any) -> None:
-        """Keep one batch ``(y_pred, y)``."""
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows to keep of one batch ``(y_pred, y)``, once checked (subclasses whose data differ override it)."""
         y_pred, y = as_pair(output, type(self).__name__)
         self._check_shape((y_pred, y))
         if y_pred.dim() == 2 and y_pred.shape[1] == 1:
             y_pred = y_pred.squeeze(1)
         if y.dim() == 2 and y.shape[1] == 1:
             y = y.squeeze(1)
-        y_pred = y_pred.detach().to(self._device, copy=True)
-        y = y.detach().to(self._device, copy=True)
         self._check_type((y_pred, y))
-        self._check_batch(y_pred, y)
-        self._predictions.append(y_pred)
-        self._targets.append(y)
+        return y_pred, y
+
+    def update(self, output: Any) -> None:
+        """Keep (a detached copy of) one batch ``(y_pred, y)``; with ``check_compute_fn``, try ``compute_fn`` on
+        the first batch and warn if it fails."""
+        y_pred, y = self._checked(output)
+        self._predictions.append(y_pred.detach().to(self._device, copy=True))
+        self._targets.append(y.detach().to(self._device, copy=True))
         if self._check_compute_fn and len(self._predictions) == 1:
             try:
-                self.compute_fn(y_pred, y)
+                self.compute_fn(self._predictions[0], self._targets[0])
             except Exception as error:  # any failure of the user's function is worth a warning
                 warnings.warn(
                     f"Probably, there can be a problem with `compute_fn` ({type(self).__name__} on the first "
@@ -147,19 +151,17 @@ class EpochMetric(Metric):
                 "tensors of the same length."
             )
 
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore the batches saved by :meth:`state_dict`."""
-        super().load_state_dict(state_dict)
-        self._predictions = [t.to(self._device) for t in self._predictions]
-        self._targets = [t.to(self._device) for t in self._targets]
-
     def _empty_message(self) -> str:
         return f"{type(self).__name__} must have at least one example before it can be computed."
 
-    def _gathered(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every prediction and target seen, by every process in rank order."""
-        predictions = torch.cat(self._predictions) if self._predictions else None
-        targets = torch.cat(self._targets) if self._targets else None
+    def _gathered(
+        self, pred_dtype: torch.dtype | None = None, target_dtype: torch.dtype | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every prediction and target kept, by every process in rank order (as ``pred_dtype``/``target_dtype``
+        when given, each batch converted before they are joined); :class:`NotComputableError` on every process
+        when no process kept a row."""
+        predictions = _joined(self._predictions, pred_dtype)
+        targets = _joined(self._targets, target_dtype)
         if get_world_size() > 1:
             predictions, targets = _gather_rows(predictions, targets, type(self).__name__, self._device)
         if predictions is None or targets is None or predictions.shape[0] == 0:
@@ -171,6 +173,12 @@ class EpochMetric(Metric):
         return self.compute_fn(*self._gathered())
 
 
+def _joined(batches: list[torch.Tensor], dtype: torch.dtype | None) -> torch.Tensor | None:
+    if not batches:
+        return None
+    return torch.cat(batches if dtype is None else [batch.to(dtype) for batch in batches])
+
+
 def _layout(tensor: torch.Tensor | None) -> tuple[tuple[int, ...], str] | None:
     return None if tensor is None else (tuple(tensor.shape[1:]), str(tensor.dtype).removeprefix("torch."))
 
@@ -178,7 +186,8 @@ def _layout(tensor: torch.Tensor | None) -> tuple[tuple[int, ...], str] | None:
 def _gather_rows(
     predictions: torch.Tensor | None, targets: torch.Tensor | None, kind: str, device: torch.device
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """All processes' rows; a process without rows joins with empty tensors of the agreed shape and dtype."""
+    """All processes' rows (``all_gather`` of tensors whose numbers of rows differ); a process without rows
+    joins with empty tensors of the shape and dtype the others agree on."""
     layouts = all_gather((_layout(predictions), _layout(targets)))
     seen = {layout for layout in layouts if layout[0] is not None}
     if not seen:

@@ -238,14 +238,16 @@ class _RankingMetric(EpochMetric):
             skip_unrolling=skip_unrolling,
         )
 
-    def _check_batch(self, y_pred: torch.Tensor, y: torch.Tensor) -> None:
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Refuse shape mismatches at once; NaN scores and targets other than 0/1 are refused by compute,
         over all the data in one pass (a per-batch check would cost a host sync per update)."""
+        y_pred, y = super()._checked(output)
         if y_pred.shape != y.shape:
             raise ValueError(
                 f"{type(self).__name__} needs y_pred and y of the same shape, (batch_size,) or "
                 f"(batch_size, num_targets), got y_pred {tuple(y_pred.shape)} and y {tuple(y.shape)}."
             )
+        return y_pred, y
 
 
 class ROC_AUC(_RankingMetric):

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from cadence.metrics._inputs import as_pair
-from cadence.metrics._samples import CheckedGatheredPairs
+from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.metric import identity
 
 __all__ = [
@@ -127,13 +127,21 @@ def calinski_harabasz_score(features: torch.Tensor, labels: torch.Tensor) -> flo
     return between * (samples - clusters) / (within * (clusters - 1))
 
 
-class _ClusteringScore(CheckedGatheredPairs):
+class _ClusteringScore(EpochMetric):
     """Keeps every ``(features, labels)``: features ``(batch_size, n_features)``, labels ``(batch_size,)``."""
 
     required_output_keys = ("features", "labels")
 
-    def update(self, output: Any) -> None:
-        """Keep the samples of one batch ``(features, labels)``."""
+    def __init__(
+        self,
+        output_transform: Callable[[Any], Any] = identity,
+        check_compute_fn: bool = True,
+        device: str | torch.device = "cpu",
+        skip_unrolling: bool = False,
+    ) -> None:
+        super().__init__(self._score, output_transform, check_compute_fn, device, skip_unrolling)
+
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
         kind = type(self).__name__
         features, labels = as_pair(output, kind)
         if features.dim() != 2:
@@ -153,15 +161,15 @@ class _ClusteringScore(CheckedGatheredPairs):
                     )
         if labels.is_floating_point() or labels.is_complex():
             raise TypeError(f"{kind}: labels must be integer cluster ids, got dtype {labels.dtype}.")
-        self.keep(features, labels)
+        return features, labels
 
     def compute(self) -> float:
         """The score over all samples of all processes."""
-        return self.compute_fn(*self.gathered(torch.float64, torch.int64))
+        return self._score(*self._gathered(torch.float64, torch.int64))
 
-    def compute_fn(self, features: torch.Tensor, labels: torch.Tensor) -> float:
-        """The score of the given samples (Ignite's ``EpochMetric.compute_fn``; :meth:`compute` applies it to all
-        the samples seen): ``features`` ``(n_samples, n_features)``, ``labels`` ``(n_samples,)`` cluster ids."""
+    def _score(self, features: torch.Tensor, labels: torch.Tensor) -> float:
+        """The score of the given samples (``compute_fn``): ``features`` ``(n_samples, n_features)``, ``labels``
+        ``(n_samples,)`` cluster ids."""
         features, labels = features.to(torch.float64), labels.to(torch.int64)
         if not bool(torch.isfinite(features).all()):
             raise ValueError(f"{type(self).__name__} got NaN or infinite features; it needs finite features.")
@@ -177,7 +185,8 @@ class SilhouetteScore(_ClusteringScore):
     Args:
         output_transform, device, skip_unrolling: as for :class:`~cadence.metrics.Metric`; the output is
             ``(features, labels)`` or a mapping with the keys ``features`` and ``labels``.
-        check_compute_fn: accepted for Ignite compatibility (the computation cannot fail on valid input).
+        check_compute_fn: compute its score of the first batch and warn
+            (:class:`~cadence.metrics.epoch_metric.EpochMetricWarning`) if that fails (e.g. NaN values), as Ignite.
         silhouette_kwargs: options of scikit-learn's ``silhouette_score``. ``{"metric": name}`` with a
             name :func:`silhouette_score` knows is computed here; anything else calls scikit-learn.
 
@@ -221,7 +230,8 @@ class DaviesBouldinScore(_ClusteringScore):
     Args:
         output_transform, device, skip_unrolling: as for :class:`~cadence.metrics.Metric`; the output is
             ``(features, labels)`` or a mapping with the keys ``features`` and ``labels``.
-        check_compute_fn: accepted for Ignite compatibility (the computation cannot fail on valid input).
+        check_compute_fn: compute its score of the first batch and warn
+            (:class:`~cadence.metrics.epoch_metric.EpochMetricWarning`) if that fails (e.g. NaN values), as Ignite.
 
     Example:
         >>> score = DaviesBouldinScore()
@@ -240,7 +250,8 @@ class CalinskiHarabaszScore(_ClusteringScore):
     Args:
         output_transform, device, skip_unrolling: as for :class:`~cadence.metrics.Metric`; the output is
             ``(features, labels)`` or a mapping with the keys ``features`` and ``labels``.
-        check_compute_fn: accepted for Ignite compatibility (the computation cannot fail on valid input).
+        check_compute_fn: compute its score of the first batch and warn
+            (:class:`~cadence.metrics.epoch_metric.EpochMetricWarning`) if that fails (e.g. NaN values), as Ignite.
 
     Example:
         >>> score = CalinskiHarabaszScore()

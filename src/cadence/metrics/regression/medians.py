@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from cadence.metrics._inputs import as_pair
-from cadence.metrics._samples import GatheredPairs
+from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.metric import identity
 from cadence.metrics.regression._checks import column_pair
 
@@ -89,11 +89,11 @@ def _as_rows(values: torch.Tensor) -> torch.Tensor:
     return values.unsqueeze(1) if values.dim() == 1 else values
 
 
-class _GatheredErrors(GatheredPairs):
+class _GatheredErrors(EpochMetric):
     """Keeps every ``(y_pred, y)`` (shape ``(N,)`` or ``(N, k)``) and applies ``compute_fn`` to all of them."""
 
-    #: ``compute_fn(y_pred, y)``: the error of the given samples (Ignite's ``EpochMetric.compute_fn``).
-    compute_fn: Callable[[torch.Tensor, torch.Tensor], float]
+    #: the error of the given samples, this class's ``compute_fn``.
+    _error: Callable[[torch.Tensor, torch.Tensor], float]
 
     def __init__(
         self,
@@ -101,10 +101,12 @@ class _GatheredErrors(GatheredPairs):
         device: str | torch.device = "cpu",
         skip_unrolling: bool = False,
     ) -> None:
-        super().__init__(output_transform, device=device, skip_unrolling=skip_unrolling)
+        # No first-batch trial (Ignite's check_compute_fn): a median cannot fail on a batch that passed _checked.
+        super().__init__(
+            type(self)._error, output_transform, check_compute_fn=False, device=device, skip_unrolling=skip_unrolling
+        )
 
-    def update(self, output: Any) -> None:
-        """Keep the samples of one batch ``(y_pred, y)``."""
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
         y_pred, y = as_pair(output, type(self).__name__)
         if y_pred.dim() not in (1, 2):
             raise ValueError(
@@ -122,13 +124,13 @@ class _GatheredErrors(GatheredPairs):
                 f"{type(self).__name__}: Input data shapes should be the same, but given {tuple(y_pred.shape)} "
                 f"and {tuple(y.shape)}."
             )
-        self.keep(y_pred, y)
+        return y_pred, y
 
     def compute(self) -> float:
         """The error over all samples of all processes."""
-        y_pred, y = self.gathered(torch.float64, torch.float64)
+        y_pred, y = self._gathered(torch.float64, torch.float64)
         _check_finite(torch.cat([y_pred, y]), type(self).__name__)
-        return type(self).compute_fn(y_pred, y)
+        return type(self)._error(y_pred, y)
 
 
 class MedianAbsoluteError(_GatheredErrors):
@@ -141,7 +143,7 @@ class MedianAbsoluteError(_GatheredErrors):
         2.0
     """
 
-    compute_fn = staticmethod(median_absolute_error_compute_fn)
+    _error = staticmethod(median_absolute_error_compute_fn)
 
 
 class MedianAbsolutePercentageError(_GatheredErrors):
@@ -154,7 +156,7 @@ class MedianAbsolutePercentageError(_GatheredErrors):
         50.0
     """
 
-    compute_fn = staticmethod(median_absolute_percentage_error_compute_fn)
+    _error = staticmethod(median_absolute_percentage_error_compute_fn)
 
 
 class MedianRelativeAbsoluteError(_GatheredErrors):
@@ -167,7 +169,7 @@ class MedianRelativeAbsoluteError(_GatheredErrors):
         1.0
     """
 
-    compute_fn = staticmethod(median_relative_absolute_error_compute_fn)
+    _error = staticmethod(median_relative_absolute_error_compute_fn)
 
 
 def _geometric_mean_relative_absolute_error(y_pred: torch.Tensor, y: torch.Tensor) -> float:
@@ -187,9 +189,8 @@ class GeometricMeanRelativeAbsoluteError(_GatheredErrors):
         0.7841
     """
 
-    compute_fn = staticmethod(_geometric_mean_relative_absolute_error)
+    _error = staticmethod(_geometric_mean_relative_absolute_error)
 
-    def update(self, output: Any) -> None:
-        """Keep the samples of one batch ``(y_pred, y)``."""
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
         y_pred, y = column_pair(output, "GeometricMeanRelativeAbsoluteError")
-        self.keep(y_pred.reshape(-1, 1), y.reshape(-1, 1))
+        return y_pred.reshape(-1, 1), y.reshape(-1, 1)

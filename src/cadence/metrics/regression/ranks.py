@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from cadence.metrics._samples import CheckedGatheredPairs
+from cadence.metrics.epoch_metric import EpochMetric
 from cadence.metrics.metric import identity
 from cadence.metrics.regression._checks import column_pair
 
@@ -122,21 +122,28 @@ def kendall_tau(y_pred: torch.Tensor, y: torch.Tensor, variant: KendallVariant |
     return 2 * concordant_minus_discordant / (count * count * (classes - 1) / classes)
 
 
-class _RankCorrelation(CheckedGatheredPairs):
+class _RankCorrelation(EpochMetric):
     """Keeps every ``(y_pred, y)`` of shape ``(N,)`` or ``(N, 1)``; the correlation is over all of them."""
 
-    def update(self, output: Any) -> None:
-        """Keep the samples of one batch ``(y_pred, y)``."""
-        y_pred, y = column_pair(output, type(self).__name__)
-        self.keep(y_pred, y)
+    def __init__(
+        self,
+        output_transform: Callable[[Any], Any] = identity,
+        check_compute_fn: bool = True,
+        device: str | torch.device = "cpu",
+        skip_unrolling: bool = False,
+    ) -> None:
+        super().__init__(self._correlation_of, output_transform, check_compute_fn, device, skip_unrolling)
+
+    def _checked(self, output: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return column_pair(output, type(self).__name__)
 
     def compute(self) -> float:
         """The correlation over all samples of all processes."""
-        return self.compute_fn(*self.gathered(torch.float64, torch.float64))
+        return self._correlation_of(*self._gathered(torch.float64, torch.float64))
 
-    def compute_fn(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
-        """The correlation of the given samples (Ignite's ``EpochMetric.compute_fn``; :meth:`compute` applies it
-        to all the samples seen): ``y_pred`` and ``y`` of shape ``(N,)`` or ``(N, 1)``."""
+    def _correlation_of(self, y_pred: torch.Tensor, y: torch.Tensor) -> float:
+        """The correlation of the given samples (``compute_fn``): ``y_pred`` and ``y`` of shape ``(N,)`` or
+        ``(N, 1)``."""
         y_pred, y = y_pred.to(torch.float64).reshape(-1), y.to(torch.float64).reshape(-1)
         if not bool(torch.isfinite(y_pred).all() and torch.isfinite(y).all()):
             raise ValueError(f"{type(self).__name__} got NaN or infinite values; it needs finite values to rank.")
@@ -151,7 +158,8 @@ class SpearmanRankCorrelation(_RankCorrelation):
 
     Args:
         output_transform, device, skip_unrolling: as for :class:`~cadence.metrics.Metric`.
-        check_compute_fn: accepted for Ignite compatibility (the computation cannot fail on valid input).
+        check_compute_fn: compute the correlation of the first batch and warn
+            (:class:`~cadence.metrics.epoch_metric.EpochMetricWarning`) if that fails (e.g. NaN values), as Ignite.
 
     Example:
         >>> rho = SpearmanRankCorrelation()
@@ -170,7 +178,8 @@ class KendallRankCorrelation(_RankCorrelation):
     Args:
         variant: ``'b'`` (tau-b, default) or ``'c'`` (tau-c), how ties are accounted for.
         output_transform, device, skip_unrolling: as for :class:`~cadence.metrics.Metric`.
-        check_compute_fn: accepted for Ignite compatibility (the computation cannot fail on valid input).
+        check_compute_fn: compute the correlation of the first batch and warn
+            (:class:`~cadence.metrics.epoch_metric.EpochMetricWarning`) if that fails (e.g. NaN values), as Ignite.
 
     Example:
         >>> tau = KendallRankCorrelation()
