@@ -1,6 +1,7 @@
 """The engine core: :class:`Engine`, :class:`State` and :class:`Events`."""
 
 from cadence.engine.deterministic import DeterministicEngine
+from cadence.engine.dispatch import EpochResumable
 from cadence.engine.engine import Engine
 from cadence.engine.events import (
     CallableEventWithFilter,
@@ -26,6 +27,7 @@ __all__ = [
     "CallableEventWithFilter",
     "DeterministicEngine",
     "Engine",
+    "EpochResumable",
     "EventEnum",
     "EventFilter",
     "Events",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import MethodType
 from typing import Any, Protocol
 
-__all__ = ["CounterFilter", "HandlerRecord", "SignatureError", "bind_handler", "describe"]
+__all__ = ["CounterFilter", "HandlerRecord", "SignatureError", "bind_handler", "check_resume", "describe"]
 
 
 class SignatureError(ValueError, TypeError):
@@ -74,8 +74,28 @@ def check_event_filter(fn: Callable[..., Any]) -> None:
         raise SignatureError(f"event_filter {describe(fn)}{sig} cannot be called as event_filter(engine, counter).")
 
 
+def check_resume(fn: object, handler: Callable[..., Any]) -> Callable[[Any], Any]:
+    """Return ``fn`` if it can be called as ``fn(engine)`` in place of ``handler``, else raise a clear error."""
+    if not callable(fn):
+        raise TypeError(
+            f"resume_epoch of {describe(handler)} must be a method callable as resume_epoch(engine), got {fn!r}."
+        )
+    sig = _signature(fn)
+    if sig is not None and not _binds(sig, (None,), {}):
+        raise SignatureError(
+            f"{describe(fn)}{sig} cannot be called as resume_epoch(engine), in place of {describe(handler)} when "
+            "an epoch is resumed; it must take the engine as its only argument."
+        )
+    return fn
+
+
 class HandlerRecord:
-    """One attachment of a handler to one event."""
+    """One attachment of a handler to one event.
+
+    ``resume``, when given, is called as ``resume(engine)`` instead of the handler while
+    ``engine.resuming_epoch`` is true (see :class:`~cadence.engine.dispatch.EpochResumable`); the choice is
+    built into :attr:`call`, so records without it cost nothing more.
+    """
 
     __slots__ = (
         "__weakref__",
@@ -88,6 +108,7 @@ class HandlerRecord:
         "kw_names",
         "kwargs",
         "pass_engine",
+        "resume",
         "var_kw",
     )
 
@@ -101,8 +122,10 @@ class HandlerRecord:
         kwargs: dict[str, Any],
         event_filter: CounterFilter | None,
         sig: inspect.Signature | None,
+        resume: Callable[[Any], Any] | None = None,
     ) -> None:
         self._original = self._target = target
+        self.resume = resume
         self.pass_engine = pass_engine
         self.args = args
         self.kwargs = kwargs
@@ -112,7 +135,18 @@ class HandlerRecord:
         params = list(sig.parameters.values()) if sig is not None else []
         self.var_kw = sig is None or any(p.kind is p.VAR_KEYWORD for p in params)
         self.kw_names = frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        self.call = _make_call(target, pass_engine, args, kwargs)
+        self.call = self._make_call()
+
+    def _make_call(self) -> Callable[[Any], Any]:
+        call = _make_call(self._target, self.pass_engine, self.args, self.kwargs)
+        resume = self.resume
+        if resume is None:
+            return call
+
+        def call_or_resume(engine: Any) -> Any:
+            return resume(engine) if engine.resuming_epoch else call(engine)
+
+        return call_or_resume
 
     @property
     def handler(self) -> Callable[..., Any] | None:
@@ -121,10 +155,11 @@ class HandlerRecord:
         return original() if isinstance(original, weakref.WeakMethod) else original
 
     def wrap(self, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-        """Call ``wrapper(handler)`` instead of the handler from now on (a method of the engine is not wrapped)."""
+        """Call ``wrapper(handler)`` instead of the handler from now on (a method of the engine is not wrapped,
+        nor is :attr:`resume`)."""
         if not isinstance(self._original, weakref.WeakMethod):
             self._target = wrapper(self._original)
-            self.call = _make_call(self._target, self.pass_engine, self.args, self.kwargs)
+            self.call = self._make_call()
 
     def call_with(self, engine: Any, event_args: tuple[Any, ...], event_kwargs: dict[str, Any]) -> None:
         """Call the handler with arguments supplied when the event is fired (the general path)."""
@@ -175,8 +210,13 @@ def bind_handler(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     event_filter: CounterFilter | None,
+    *,
+    resume: Callable[[Any], Any] | None = None,
 ) -> HandlerRecord:
-    """Decide how ``handler`` is called and return its record, or raise a clear ``TypeError``."""
+    """Decide how ``handler`` is called and return its record, or raise a clear ``TypeError``.
+
+    ``resume`` is what to call instead, as ``resume(engine)``, while the engine resumes an epoch.
+    """
     if not callable(handler):
         raise TypeError(f"Handler for {event_name} must be callable, got {handler!r}.")
     sig = _signature(handler)
@@ -198,4 +238,4 @@ def bind_handler(
     # A bound method of the engine itself would keep the engine alive through its own handler table.
     if isinstance(handler, MethodType) and handler.__self__ is engine:
         target = weakref.WeakMethod(handler)
-    return HandlerRecord(target, pass_engine, args, kwargs, event_filter, sig)
+    return HandlerRecord(target, pass_engine, args, kwargs, event_filter, sig, resume)

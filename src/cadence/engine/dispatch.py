@@ -2,18 +2,21 @@
 
 Attaching or removing a handler rebuilds the records of that event; the four events fired on
 every iteration get a ready tuple each, so firing one that nobody listens to is a single falsy check.
+Which handlers act differently when a run resumes an epoch (:class:`EpochResumable`) is also decided at
+attach time, in the records of ``STARTED`` and ``EPOCH_STARTED`` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import MethodType
 from typing import Any
 
-from cadence.engine._handlers import HandlerRecord, bind_handler, check_event_filter, describe
+from cadence.engine._handlers import HandlerRecord, bind_handler, check_event_filter, check_resume, describe
 from cadence.engine.events import CallableEventWithFilter, EventEnum, Events, EventsList, RemovableEventHandle
 from cadence.engine.state import DEFAULT_EVENT_TO_ATTR, State
 
-__all__ = ["EventDispatcher", "EventLike"]
+__all__ = ["EpochResumable", "EventDispatcher", "EventLike"]
 
 EventLike = CallableEventWithFilter | EventsList | str
 #: ``wrapper(event_name, handler) -> replacement``, see :meth:`EventDispatcher.wrap_handlers`.
@@ -30,10 +33,75 @@ _HOT_EVENTS = (
 # What the engine passes to handlers of some events, beyond the engine (used to check signatures at attach time).
 _EVENT_ARGS: dict[str, tuple[Any, ...]] = {Events.EXCEPTION_RAISED.value: (Exception(),)}
 _EVENT_KWARGS: dict[str, dict[str, Any]] = {Events.TERMINATE_SINGLE_EPOCH.value: {"iter_counter": 0}}
+# The events a continued run fires again for an epoch that had begun (see EpochResumable).
+_EPOCH_START_EVENTS = frozenset({Events.STARTED.value, Events.EPOCH_STARTED.value})
 
 
 def _event_key(event: CallableEventWithFilter | str) -> str:
     return event.value if isinstance(event, CallableEventWithFilter) else event
+
+
+class EpochResumable:
+    """A handler whose work on ``STARTED``/``EPOCH_STARTED`` must happen once per epoch, even across a resume.
+
+    A run that continues an epoch begun earlier (after :meth:`~cadence.Engine.terminate`, an exception, or
+    :meth:`~cadence.Engine.load_state_dict` mid-epoch) fires ``STARTED`` and ``EPOCH_STARTED`` again, as
+    Ignite does, with :attr:`~cadence.Engine.resuming_epoch` true. For a handler of those two events that is
+    an ``EpochResumable``, or a bound method of one, the engine then calls :meth:`resume_epoch` instead of
+    the handler; any other handler is called as usual. The choice is made when the handler is attached:
+    handlers of other events, and the iterations, are not affected.
+
+    cadence's metrics (which then keep what they accumulated instead of resetting) and parameter
+    schedulers (which keep, or apply again, the epoch's value instead of stepping) are ``EpochResumable``.
+
+    Example:
+        >>> from cadence import Engine, Events
+        >>> class EpochCounter(EpochResumable):
+        ...     def __init__(self):
+        ...         self.epochs = 0
+        ...     def __call__(self, engine):
+        ...         self.epochs += 1
+        >>> counter = EpochCounter()
+        >>> engine = Engine(lambda engine, batch: None)
+        >>> _ = engine.add_event_handler(Events.EPOCH_STARTED, counter)
+        >>> _ = engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate())
+        >>> _ = engine.run([1, 2, 3], max_epochs=2)  # stops during epoch 1
+        >>> _ = engine.run([1, 2, 3], max_epochs=2)  # continues epoch 1, then runs epoch 2
+        >>> counter.epochs
+        2
+    """
+
+    __slots__ = ()
+
+    def resume_epoch(self, engine: Any) -> None:
+        """Called as ``resume_epoch(engine)`` instead of this object's ``STARTED``/``EPOCH_STARTED`` handlers
+        while the engine resumes an epoch; it does nothing unless overridden (the handler's work for this
+        epoch was done before the run stopped).
+
+        Example:
+            >>> class AppliedAgain(EpochResumable):
+            ...     def __call__(self, engine):
+            ...         print("epoch", engine.state.epoch, "starts")
+            ...     def resume_epoch(self, engine):
+            ...         print("epoch", engine.state.epoch, "resumes")
+            >>> from cadence import Engine, Events
+            >>> engine = Engine(lambda engine, batch: None)
+            >>> _ = engine.add_event_handler(Events.EPOCH_STARTED, AppliedAgain())
+            >>> _ = engine.add_event_handler(Events.ITERATION_COMPLETED(once=1), lambda e: e.terminate())
+            >>> _ = engine.run([1, 2], max_epochs=2)
+            epoch 1 starts
+            >>> _ = engine.run([1, 2], max_epochs=2)
+            epoch 1 resumes
+            epoch 2 starts
+        """
+
+
+def _resume_call(handler: Callable[..., Any]) -> Callable[[Any], Any] | None:
+    """What to call instead of ``handler`` when an epoch is resumed: its (or its owner's) ``resume_epoch``."""
+    owner = handler.__self__ if isinstance(handler, MethodType) else handler
+    if not isinstance(owner, EpochResumable):
+        return None
+    return check_resume(owner.resume_epoch, handler)
 
 
 class EventDispatcher:
@@ -171,8 +239,17 @@ class EventDispatcher:
                 )
             if event_filter.custom is not None:
                 check_event_filter(event_filter.custom)
+        resume = _resume_call(handler) if key in _EPOCH_START_EVENTS else None
         record = bind_handler(
-            self, handler, key.upper(), _EVENT_ARGS.get(key, ()), _EVENT_KWARGS.get(key, {}), args, kwargs, event_filter
+            self,
+            handler,
+            key.upper(),
+            _EVENT_ARGS.get(key, ()),
+            _EVENT_KWARGS.get(key, {}),
+            args,
+            kwargs,
+            event_filter,
+            resume=resume,
         )
         self._apply_wrapper(record, key)
         self._handlers.setdefault(key, []).append(record)
@@ -187,7 +264,8 @@ class EventDispatcher:
 
         For profilers and tracers: ``wrapper`` returns a callable that takes the same arguments as
         ``handler`` (and usually calls it). Lookups and removal still use the original handlers. The
-        engine's own bound methods are not wrapped. One wrapper per engine.
+        engine's own bound methods are not wrapped, nor the :meth:`EpochResumable.resume_epoch` calls made
+        in place of a handler. One wrapper per engine.
 
         Example:
             >>> from cadence import Engine

@@ -168,9 +168,10 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         """Whether the ``STARTED``/``EPOCH_STARTED`` handlers now running start an epoch that had already begun.
 
         A run continued after :meth:`terminate`, an exception or :meth:`load_state_dict` mid-epoch fires
-        ``STARTED`` and ``EPOCH_STARTED`` again (as Ignite) before its next iteration. Handlers whose
-        effect must happen once per epoch (a scheduler stepping on ``EPOCH_STARTED``, a metric reset)
-        do nothing while this is true; cadence's schedulers and metrics do so already.
+        ``STARTED`` and ``EPOCH_STARTED`` again (as Ignite) before its next iteration. A handler whose
+        effect must happen once per epoch (a scheduler stepping on ``EPOCH_STARTED``, a metric reset) is
+        made an :class:`~cadence.engine.EpochResumable`: the engine then calls its ``resume_epoch(engine)``
+        instead of the handler; cadence's schedulers and metrics are such handlers.
 
         Example:
             >>> engine = Engine(lambda engine, batch: None)
