@@ -8,13 +8,13 @@ from typing import Any
 
 from torch.utils.data import BatchSampler, DataLoader
 
-from cadence.engine import Engine, Events, RemovableEventHandle
+from cadence.engine import Engine, EpochResumable, Events, RemovableEventHandle
 from cadence.handlers.scheduler_base import BaseParamScheduler, EventLike, check_integer, history_of
 
 __all__ = ["BatchSizeScheduler"]
 
 
-class BatchSizeScheduler(BaseParamScheduler):
+class BatchSizeScheduler(BaseParamScheduler, EpochResumable):
     """Set ``dataloader.batch_sampler.batch_size`` to ``scheduler_fn(event_index)`` at each event.
 
     Attach it to ``Events.EPOCH_STARTED`` (the default of :meth:`attach`): the loader's batches of
@@ -53,18 +53,45 @@ class BatchSizeScheduler(BaseParamScheduler):
         return self.scheduler_fn(self.event_index)
 
     def __call__(self, engine: Engine[Any] | None = None) -> None:
-        resuming = engine is not None and getattr(engine, "resuming_epoch", False) and self.event_index > 0
-        if resuming:  # the epoch began with this batch size before the run stopped: set it again, no step
-            self.event_index -= 1
+        value = self._set_batch_size()
+        if self.save_history and engine is not None:
+            history_of(engine).setdefault(self.param_name, []).append(value)
+        self.event_index += 1
+
+    def resume_epoch(self, engine: Engine[Any]) -> None:
+        """Set the batch size of the epoch that a run continues again, without a step (see
+        :class:`~cadence.engine.EpochResumable`); the loader of a new process starts with its own.
+
+        Example:
+            >>> from torch.utils.data import DataLoader
+            >>> from cadence import Engine, Events
+            >>> loader = DataLoader(range(40), batch_size=1)
+            >>> scheduler = BatchSizeScheduler(loader, scheduler_fn=lambda event: 2 + event)
+            >>> sizes = []
+            >>> engine = Engine(lambda engine, batch: sizes.append(len(batch)))
+            >>> _ = scheduler.attach(engine)
+            >>> _ = engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate())
+            >>> _ = engine.run(loader, max_epochs=2, epoch_length=3)  # stops during epoch 1
+            >>> loader.batch_sampler.batch_size = 1  # e.g. the loader of a new process
+            >>> _ = engine.run(loader, max_epochs=2, epoch_length=3)  # epoch 1 goes on with batches of 2
+            >>> sizes
+            [2, 2, 2, 3, 3, 3]
+        """
+        if self.event_index == 0:  # nothing was set before the run stopped (the scheduler's state was not loaded)
+            self(engine)
+            return
+        self.event_index -= 1
+        self._set_batch_size()
+        self.event_index += 1
+
+    def _set_batch_size(self) -> int:
         value = self.get_param()
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"Batch size returned by scheduler_fn should be a positive integer, but given {value!r}.")
         batch_sampler = self.dataloader.batch_sampler
         assert isinstance(batch_sampler, BatchSampler)  # checked in __init__
         batch_sampler.batch_size = int(value)
-        if self.save_history and engine is not None and not resuming:
-            history_of(engine).setdefault(self.param_name, []).append(int(value))
-        self.event_index += 1
+        return int(value)
 
     def attach(self, engine: Engine[Any], event: EventLike = Events.EPOCH_STARTED) -> RemovableEventHandle:
         """Call this scheduler each time ``event`` fires on ``engine``; return the removable handle."""

@@ -8,7 +8,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cadence.engine import Engine, Events, RemovableEventHandle
+from cadence.engine import Engine, EpochResumable, Events, RemovableEventHandle
 from cadence.handlers.scheduler_base import (
     EventLike,
     OptimizerLike,
@@ -23,11 +23,12 @@ from cadence.handlers.scheduler_base import (
 __all__ = ["ConcatScheduler", "ParamGroupScheduler"]
 
 
-class ParamGroupScheduler:
+class ParamGroupScheduler(EpochResumable):
     """Call several schedulers together, e.g. one per parameter group or one per optimizer.
 
     Each event calls every scheduler once; ``names`` label them in ``state_dict`` and in
-    ``engine.state.param_history`` (default: each scheduler's ``param_name``).
+    ``engine.state.param_history`` (default: each scheduler's ``param_name``). Like each of them, it
+    does not step again for an epoch that a run continues (see :class:`~cadence.engine.EpochResumable`).
 
     Args:
         schedulers: the :class:`ParamScheduler` objects to drive.
@@ -75,8 +76,6 @@ class ParamGroupScheduler:
         self.param_name = [s.param_name for s in self.schedulers]
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
-        if engine is not None and getattr(engine, "resuming_epoch", False):
-            return  # this epoch's values were applied before the run stopped
         for scheduler, scheduler_name in zip(self.schedulers, self.names, strict=True):
             scheduler(None)
             if self.save_history and engine is not None:
@@ -228,8 +227,6 @@ class ConcatScheduler(ParamScheduler):
         return self._active()._value()
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
-        if engine is not None and getattr(engine, "resuming_epoch", False):
-            return  # this epoch's value was applied before the run stopped
         self._active()(None)
         self._record(engine, name)
         self.event_index += 1

@@ -76,8 +76,6 @@ class LRScheduler(ParamScheduler):
         return _one_or_list([float(lr) for lr in self.lr_scheduler.get_last_lr()])
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
-        if engine is not None and getattr(engine, "resuming_epoch", False):
-            return  # the torch scheduler stepped for this epoch before the run stopped
         self._step_torch_scheduler()
         self._apply(self.get_param())
         self._record(engine, name)

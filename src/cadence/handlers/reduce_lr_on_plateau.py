@@ -153,6 +153,24 @@ class ReduceLROnPlateauScheduler(ParamScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
 
+    def resume_epoch(self, engine: Engine[Any]) -> None:
+        """A call as any other (see :class:`~cadence.engine.EpochResumable`): this scheduler steps on metric
+        values, not on epochs, so an epoch that a run continues changes nothing for it.
+
+        Example:
+            >>> import torch
+            >>> from cadence import Engine, Events
+            >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+            >>> scheduler = ReduceLROnPlateauScheduler(optimizer, "loss", patience=0, factor=0.5)
+            >>> engine = Engine(lambda engine, batch: None)
+            >>> engine.state.metrics["loss"] = 1.0
+            >>> scheduler.resume_epoch(engine)  # the first value is the best so far
+            >>> scheduler.resume_epoch(engine)  # no better: the learning rate halves
+            >>> optimizer.param_groups[0]["lr"]
+            0.5
+        """
+        self(engine)
+
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
         metrics: Mapping[str, Any] = getattr(getattr(engine, "state", None), "metrics", None) or {}
         if self.metric_name not in metrics:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol
 import torch
 from torch.optim import Optimizer
 
-from cadence.engine import CallableEventWithFilter, Engine, Events, EventsList, RemovableEventHandle
+from cadence.engine import CallableEventWithFilter, Engine, EpochResumable, Events, EventsList, RemovableEventHandle
 
 __all__ = ["BaseParamScheduler", "OptimizerLike", "ParamScheduler"]
 
@@ -204,12 +204,15 @@ def simulate(scheduler: Any, num_events: int, param_names: Sequence[str] | None 
     return rows
 
 
-class ParamScheduler(BaseParamScheduler):
+class ParamScheduler(BaseParamScheduler, EpochResumable):
     """Base class: a schedule for one optimizer parameter (``"lr"``, ``"momentum"``...), advanced by one per call.
 
     Subclasses implement :meth:`get_param`. Each call writes the value to the optimizer's parameter
     groups (all of them, or only ``param_group_index``), records it in ``engine.state.param_history``
-    when ``save_history`` is set, and moves to the next event.
+    when ``save_history`` is set, and moves to the next event. On the ``STARTED``/``EPOCH_STARTED`` of
+    an epoch that a run continues, the engine calls :meth:`~cadence.engine.EpochResumable.resume_epoch`
+    instead, which does nothing: the epoch's value was applied before the run stopped (and the
+    optimizer's state restored with it).
 
     Args:
         optimizer: a torch optimizer, or any object with a ``param_groups`` list.
@@ -258,8 +261,6 @@ class ParamScheduler(BaseParamScheduler):
         return groups if self.param_group_index is None else [groups[self.param_group_index]]
 
     def __call__(self, engine: Engine[Any] | None = None, name: str | None = None) -> None:
-        if engine is not None and getattr(engine, "resuming_epoch", False):
-            return  # this epoch's value was applied before the run stopped (and its optimizer state restored)
         self._apply(self._value())
         self._record(engine, name)
         self._advance()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cadence.engine import CallableEventWithFilter as CallableEventWithFilter
-from cadence.engine import Engine, Events, RemovableEventHandle
+from cadence.engine import Engine, EpochResumable, Events, RemovableEventHandle
 from cadence.engine import EventsList as EventsList
 from cadence.handlers.piecewise_linear import interpolate, parse_milestones
 from cadence.handlers.scheduler_base import BaseParamScheduler, EventLike, check_integer, check_number, history_of
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-class StateParamScheduler(BaseParamScheduler):
+class StateParamScheduler(BaseParamScheduler, EpochResumable):
     """Base class: a schedule for the attribute ``engine.state.<param_name>``.
 
     Subclasses implement :meth:`get_param`, the value for ``self.event_index``.
@@ -73,10 +73,25 @@ class StateParamScheduler(BaseParamScheduler):
             history_of(engine).setdefault(self.param_name, [])
         return engine.add_event_handler(event, self)
 
+    def resume_epoch(self, engine: Engine[Any]) -> None:
+        """Set this epoch's value again, without a step, when a run continues an epoch begun earlier (see
+        :class:`~cadence.engine.EpochResumable`): the value is on ``engine.state`` in a new process too.
+
+        Example:
+            >>> from cadence import Engine, Events
+            >>> engine = Engine(lambda engine, batch: None)
+            >>> scheduler = LambdaStateScheduler(lambda event: 10 * event, param_name="weight", create_new=True)
+            >>> _ = scheduler.attach(engine, Events.EPOCH_STARTED)
+            >>> _ = engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate())
+            >>> _ = engine.run([1, 2, 3], max_epochs=2)  # stops during epoch 1
+            >>> engine.state.weight = None  # e.g. a new process, whose state does not have it
+            >>> _ = engine.add_event_handler(Events.ITERATION_STARTED(once=3), lambda e: print(e.state.weight))
+            >>> _ = engine.run([1, 2, 3], max_epochs=2)  # epoch 1 goes on with its value, then epoch 2
+            10
+        """
+        setattr(engine.state, self.param_name, self.get_param())
+
     def __call__(self, engine: Engine[Any]) -> None:
-        if getattr(engine, "resuming_epoch", False):  # this epoch's value again, without a step
-            setattr(engine.state, self.param_name, self.get_param())
-            return
         self.event_index += 1
         value = self.get_param()
         setattr(engine.state, self.param_name, value)

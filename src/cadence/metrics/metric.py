@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from cadence.engine import Engine, Events
+from cadence.engine import Engine, EpochResumable, Events
 from cadence.exceptions import NotComputableError as NotComputableError
 from cadence.metrics._base import MetricBase, reduced
 from cadence.metrics.decorators import reinit__is_reduced as reinit__is_reduced  # Ignite's path has them
@@ -97,7 +97,7 @@ def _is_unrollable(output: Any) -> bool:
     return isinstance(output, tuple | list) and len(output) > 0 and all(_is_items(part) for part in output)
 
 
-class Metric(MetricBase):
+class Metric(MetricBase, EpochResumable):
     """Base class of metrics: accumulate with :meth:`update`, read with :meth:`compute`, start over with :meth:`reset`.
 
     Attached to an engine, a metric resets, updates from ``output_transform(engine.state.output)`` and
@@ -168,16 +168,32 @@ class Metric(MetricBase):
 
     # ------------------------------------------------------------------ engine handlers
     def started(self, engine: Engine[Any]) -> None:
-        """Reset, except when a run continues an epoch begun earlier (``engine.resuming_epoch``, e.g. after
-        an exception or ``terminate()``) and for the first reset after :meth:`load_state_dict` mid-way."""
-        if getattr(engine, "resuming_epoch", False) and self._reset_event in (Events.STARTED, Events.EPOCH_STARTED):
-            self._restored = False
-            return
+        """Reset, except for the first reset after :meth:`load_state_dict` mid-way (a run that continues an
+        epoch begun earlier calls :meth:`resume_epoch` instead)."""
         if self._restored:
             self._restored = False
             if self._resumes_mid_way(engine):
                 return
         self.reset()
+
+    def resume_epoch(self, engine: Engine[Any]) -> None:
+        """Called by the engine instead of :meth:`started` when a run continues an epoch begun earlier (after
+        an exception or ``terminate()``, see :class:`~cadence.engine.EpochResumable`): the metric keeps
+        what it accumulated in that epoch.
+
+        Example:
+            >>> from cadence import Engine, Events
+            >>> from cadence.metrics import Average
+            >>> engine = Engine(lambda engine, batch: batch)
+            >>> Average().attach(engine, "mean")
+            >>> _ = engine.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate())
+            >>> _ = engine.add_event_handler(Events.EPOCH_COMPLETED, lambda e: print(e.state.metrics["mean"]))
+            >>> _ = engine.run([1.0, 2.0, 3.0, 6.0], max_epochs=2)  # stops after two batches of epoch 1
+            >>> _ = engine.run([1.0, 2.0, 3.0, 6.0], max_epochs=2)  # epoch 1: the mean of its four batches
+            3.0
+            3.0
+        """
+        self._restored = False
 
     def _resumes_mid_way(self, engine: Engine[Any]) -> bool:
         state = engine.state
@@ -563,6 +579,11 @@ class MetricsLambda(Metric):
         """Reset the dependencies (as :meth:`Metric.started` does for each)."""
         for metric in self._dependencies():
             metric.started(engine)
+
+    def resume_epoch(self, engine: Engine[Any]) -> None:
+        """Continue the dependencies' epoch (as :meth:`Metric.resume_epoch` does for each)."""
+        for metric in self._dependencies():
+            metric.resume_epoch(engine)
 
     def state_dict(self) -> dict[str, Any]:
         """The states of the metrics this one depends on, in argument order."""
