@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,57 @@ def test_concat_starts_with_a_param_group_scheduler() -> None:
     assert rows == [[0, 0.0, 0.0], [1, 0.5, 0.5], [2, 1.0, 1.0], [3, 1.0, 1.0], [4, 0.5, 0.5]]
 
 
+def epoch_lrs(make: Any, stop_at: int | None, how: str) -> list[list[float]]:
+    """The learning rates of each iteration of 5 epochs of 3, with the scheduler on EPOCH_STARTED; with ``stop_at``,
+    the run stops once after that iteration (by ``how``) and is run again."""
+    optimizer = two_group_optimizer()
+    scheduler = make(optimizer)
+    lrs: list[list[float]] = []
+    failed: list[int] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if how == "exception" and engine.state.iteration == stop_at and not failed:
+            failed.append(1)
+            raise RuntimeError("stopped")  # the continued run feeds this batch again
+        lrs.append([group["lr"] for group in optimizer.param_groups])
+
+    trainer: Engine[None] = Engine(step)
+    trainer.add_event_handler(Events.EPOCH_STARTED, scheduler)
+    if how == "terminate" and stop_at is not None:
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda e: e.terminate())
+    for _ in range(1 if stop_at is None else 2):
+        with contextlib.suppress(RuntimeError):
+            trainer.run([0, 1, 2], max_epochs=5)
+    return lrs
+
+
+SCHEDULERS = {
+    "group": lambda optimizer: ParamGroupScheduler(group_schedulers(optimizer)),
+    "concat": lambda optimizer: ConcatScheduler(
+        [
+            PiecewiseLinear(optimizer, "lr", [(0, 1.0), (2, 0.5)]),
+            CosineAnnealingScheduler(optimizer, "lr", 0.5, 0.0, 4),
+        ],
+        durations=[2],
+    ),
+    "concat of a group": lambda optimizer: ConcatScheduler(
+        [ParamGroupScheduler(group_schedulers(optimizer)), PiecewiseLinear(optimizer, "lr", [(0, 1.0), (2, 0.5)])],
+        durations=[3],
+    ),
+}
+
+
+@pytest.mark.parametrize("how", ["terminate", "exception"])
+@pytest.mark.parametrize("stop_at", [1, 5, 9])
+@pytest.mark.parametrize("kind", sorted(SCHEDULERS))
+def test_combined_schedulers_step_once_per_epoch_when_a_run_continues_mid_epoch(
+    kind: str, stop_at: int, how: str
+) -> None:
+    expected = epoch_lrs(SCHEDULERS[kind], None, how)
+    assert len(expected) == 15
+    assert epoch_lrs(SCHEDULERS[kind], stop_at, how) == expected
+
+
 def test_numpy_integers_and_optimizer_wrappers() -> None:
     class Wrapper:  # e.g. DeepSpeed's FP16 optimizer: param_groups only
         def __init__(self, optimizer: torch.optim.Optimizer) -> None:
@@ -123,6 +175,22 @@ def test_batch_size_scheduler_changes_the_batches() -> None:
     resumed.load_state_dict(scheduler.state_dict())
     assert resumed.get_param() == 32
     assert BatchSizeScheduler.simulate_values(2, scheduler_fn=lambda e: e + 1) == [[0, 1], [1, 2]]
+
+
+def test_batch_size_scheduler_without_a_past_step_starts_its_schedule_at_a_continued_epoch() -> None:
+    data = loader()
+    sizes: list[int] = []
+    trainer: Engine[Any] = Engine(lambda e, batch: sizes.append(len(batch[0])))
+    handle = BatchSizeScheduler(data, lambda epoch: 4 * 2**epoch).attach(trainer)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(once=3), lambda e: e.terminate())
+    trainer.run(data, max_epochs=3, epoch_length=2)  # stops in epoch 2, whose batches have 8 items
+    handle.remove()
+    fresh = BatchSizeScheduler(data, lambda epoch: 2 + epoch, save_history=True)  # its state was not loaded
+    fresh.attach(trainer)
+    trainer.run(data, max_epochs=3, epoch_length=2)
+    # Nothing to apply again: the continued epoch gets the fresh schedule's first value, as a fresh scheduler does.
+    assert sizes == [4, 4, 8, 2, 3, 3]
+    assert trainer.state.param_history["batch_size"] == [2, 3]
 
 
 def test_batch_size_scheduler_errors() -> None:

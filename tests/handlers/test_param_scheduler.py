@@ -415,6 +415,20 @@ def test_reduce_on_plateau_with_an_evaluator() -> None:
     assert state == {"event_index": 6, "best": pytest.approx(0.6), "num_bad_epochs": 0, "cooldown_counter": 0}
 
 
+def test_reduce_on_plateau_steps_on_every_call_also_when_a_run_continues_an_epoch() -> None:
+    # It follows metric values, not epochs: on the trainer's EPOCH_STARTED, a continued epoch is one more call.
+    optimizer = make_optimizer(lr=1.0)
+    trainer: Engine[None] = Engine(lambda e, b: None)
+    trainer.add_event_handler(Events.STARTED, lambda e: e.state.metrics.update(loss=1.0))
+    scheduler = ReduceLROnPlateauScheduler(optimizer, "loss", patience=0, factor=0.5)
+    trainer.add_event_handler(Events.EPOCH_STARTED, scheduler)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED(once=2), lambda e: e.terminate())
+    trainer.run([0, 1, 2], max_epochs=2)
+    trainer.run([0, 1, 2], max_epochs=2)
+    assert scheduler.event_index == 3
+    assert optimizer.param_groups[0]["lr"] == 0.25  # the first loss is the best; two more that are not
+
+
 def test_reduce_on_plateau_errors() -> None:
     optimizer = make_optimizer()
     evaluator: Engine[None] = Engine(lambda e, b: None)

@@ -57,6 +57,47 @@ def test_sets_engine_state_and_history(cls: type[StateParamScheduler], kwargs: d
     assert engine.state.param_history["weight"] == pytest.approx(expected)
 
 
+def epoch_values(cls: type[StateParamScheduler], kwargs: dict[str, Any], stop_at: int | None, how: str) -> list[Any]:
+    """``engine.state.p`` at each iteration of 4 epochs of 3, the scheduler on EPOCH_STARTED; with ``stop_at``, the
+    run stops after that iteration and goes on: in the same engine, or from a checkpoint in a new one."""
+    seen: list[Any] = []
+    saved: dict[str, Any] = {}
+
+    def trainer() -> tuple[Engine[None], StateParamScheduler]:
+        engine: Engine[None] = Engine(lambda e, b: seen.append(e.state.p))
+        scheduler = cls(param_name="p", create_new=True, **kwargs)
+        scheduler.attach(engine, Events.EPOCH_STARTED)
+        return engine, scheduler
+
+    engine, scheduler = trainer()
+    if stop_at is not None:
+
+        @engine.on(Events.ITERATION_COMPLETED(once=stop_at))
+        def stop(engine: Engine[None]) -> None:
+            saved.update(engine=engine.state_dict(), scheduler=pickle.loads(pickle.dumps(scheduler.state_dict())))
+            engine.terminate()
+
+    engine.run([0, 1, 2], max_epochs=4)
+    if stop_at is not None:
+        if how == "checkpoint":  # a new process: engine.state.p is not there until the scheduler sets it again
+            engine, scheduler = trainer()
+            engine.load_state_dict(saved["engine"])
+            scheduler.load_state_dict(saved["scheduler"])
+        engine.run([0, 1, 2], max_epochs=4)
+    return seen
+
+
+@pytest.mark.parametrize("how", ["continue", "checkpoint"])
+@pytest.mark.parametrize("stop_at", [1, 5, 8])
+@pytest.mark.parametrize(("cls", "kwargs"), CASES)
+def test_a_run_continued_mid_epoch_sets_that_epochs_value_again_without_a_step(
+    cls: type[StateParamScheduler], kwargs: dict[str, Any], stop_at: int, how: str
+) -> None:
+    expected = epoch_values(cls, kwargs, None, how)
+    assert len(expected) == 12
+    assert epoch_values(cls, kwargs, stop_at, how) == pytest.approx(expected)
+
+
 @pytest.mark.parametrize(("cls", "kwargs"), CASES)
 @pytest.mark.parametrize("stop_at", [1, 4])
 def test_resume_from_state_dict_continues(cls: type[StateParamScheduler], kwargs: dict[str, Any], stop_at: int) -> None:

@@ -188,6 +188,52 @@ def test_a_mid_epoch_checkpoint_resumes_the_metric_exactly(make: Any, usage: Any
     assert same(resumed[2], expected[2])
 
 
+def continued_run(make: Callable[[], Metric], usage: Any, stop_at: int | None, how: str) -> list[Any]:
+    """Run 3 epochs of 4 in one engine, stopped once after ``stop_at`` iterations and run again; the metric
+    values published at each epoch's end."""
+    failed: list[int] = []
+
+    def step(engine: Engine[Any], batch: float) -> float:
+        if how == "exception" and engine.state.iteration == stop_at and not failed:
+            failed.append(1)
+            raise RuntimeError("stopped")  # the failed batch is fed again by the continued run
+        return batch * engine.state.epoch
+
+    engine: Engine[Any] = Engine(step)
+    make().attach(engine, "m", usage=usage)
+    published: list[Any] = []
+    engine.add_event_handler(Events.EPOCH_COMPLETED, lambda e: published.append(e.state.metrics["m"]))
+    if how == "terminate" and stop_at is not None:
+        engine.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda e: e.terminate())
+    data = [1.0, 2.0, 3.0, 6.0]
+    try:
+        engine.run(data, max_epochs=3)
+    except RuntimeError:
+        assert failed
+    if stop_at is not None:
+        engine.run(data, max_epochs=3)
+    return published
+
+
+@pytest.mark.parametrize("how", ["terminate", "exception"])
+@pytest.mark.parametrize("stop_at", [1, 3, 6])
+@pytest.mark.parametrize(
+    "make, usage",
+    [
+        (Average, "epoch_wise"),
+        (Average, RunningEpochWise()),  # reset on STARTED, which a continued run fires again
+        (lambda: MetricsLambda(lambda a, b: a - b, Average(), Average(output_transform=lambda x: x / 2)), "epoch_wise"),
+        (lambda: RunningAverage(output_transform=lambda x: x, alpha=0.5), "single_epoch_running_batch_wise"),
+    ],
+)
+def test_a_metric_continued_mid_epoch_publishes_what_a_never_stopped_run_does(
+    make: Any, usage: Any, stop_at: int, how: str
+) -> None:
+    expected = continued_run(make, usage, None, how)
+    assert len(expected) == 3
+    assert continued_run(make, usage, stop_at, how) == expected
+
+
 def test_reset_after_a_finished_epoch_is_not_skipped_on_resume() -> None:
     # A checkpoint taken at an epoch end holds the finished epoch: the next epoch must start from zero.
     assert checkpointed_run(Accuracy, "epoch_wise", 5) == checkpointed_run(Accuracy, "epoch_wise", None)
