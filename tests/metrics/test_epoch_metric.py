@@ -10,8 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadence import Engine
-from cadence.metrics import EpochMetric, NotComputableError
+from cadence.metrics import (
+    ROC_AUC,
+    AveragePrecision,
+    CohenKappa,
+    EpochMetric,
+    MatthewsCorrCoef,
+    Metric,
+    NotComputableError,
+)
+from cadence.metrics.clustering import CalinskiHarabaszScore, DaviesBouldinScore, SilhouetteScore
 from cadence.metrics.epoch_metric import EpochMetricWarning
+from cadence.metrics.regression import (
+    KendallRankCorrelation,
+    MedianAbsoluteError,
+    MedianRelativeAbsoluteError,
+    SpearmanRankCorrelation,
+)
 from tests.metrics._data import SETTINGS, cuts, generator, split
 
 
@@ -97,3 +112,25 @@ def test_state_dict_resumes_and_reset_forgets() -> None:
         second.compute()
     with pytest.raises(ValueError, match="lists of tensors"):
         second.load_state_dict({**first.state_dict(), "state": {"_predictions": [y_pred], "_targets": [1]}})
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        ROC_AUC,
+        AveragePrecision,
+        CohenKappa,
+        MatthewsCorrCoef,
+        MedianAbsoluteError,
+        MedianRelativeAbsoluteError,
+        SpearmanRankCorrelation,
+        KendallRankCorrelation,
+        SilhouetteScore,
+        DaviesBouldinScore,
+        CalinskiHarabaszScore,
+    ],
+)
+def test_the_metrics_of_every_sample_are_epoch_metrics_as_in_ignite(make: type[Metric]) -> None:
+    metric = make()
+    assert isinstance(metric, EpochMetric)
+    assert callable(metric.compute_fn)
