@@ -10,7 +10,7 @@ from torch import nn
 
 from cadence import distributed as idist
 from cadence.engine import Engine, Events
-from cadence.handlers import Checkpoint, DiskSaver, ShardedDiskSaver
+from cadence.handlers import Checkpoint, DiskSaver, FsspecSaver, ShardedDiskSaver, ShardedFsspecSaver
 from cadence.handlers._fsdp_state import full_state, optimizer_owners
 
 GLOBAL_BATCH, STEPS = 8, 6
@@ -54,7 +54,10 @@ def train(
     trainer: Engine[Any] = Engine(step)
     to_save = {"model": model, "optimizer": optimizer, "trainer": trainer}
     if folder is not None:
-        saver = (ShardedDiskSaver if sharded else DiskSaver)(folder, require_empty=False)
+        if "://" in folder:  # a URL: an object store (tests/handlers/test_s3_checkpoint.py)
+            saver: Any = (ShardedFsspecSaver if sharded else FsspecSaver)(folder, require_empty=False)
+        else:
+            saver = (ShardedDiskSaver if sharded else DiskSaver)(folder, require_empty=False)
         checkpoint = Checkpoint(to_save, saver, n_saved=2 if sharded else None, async_save=async_save)
         trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
         if resume:
@@ -79,7 +82,7 @@ def _local_bytes(tensor: torch.Tensor) -> int:
 
 
 def _files(folder: str | None) -> list[str]:
-    if folder is None or idist.get_rank() != 0:  # rank 0 removes displaced folders: only it lists them
+    if folder is None or "://" in folder or idist.get_rank() != 0:  # rank 0 removes displaced folders: only it lists
         return []
     return sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
 

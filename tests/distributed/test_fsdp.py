@@ -87,10 +87,9 @@ def test_sharded_asynchronous_checkpoints_resume_bit_identically_and_each_rank_w
     tmp_path: Path, uninterrupted: dict[str, dict[str, Any]]
 ) -> None:
     stopped = two("fsdp", tmp_path, stop_at=3, sharded=True, async_save=True)["rank0"]  # written in the background
-    # n_saved=2 folders, each complete: DCP's metadata and one shard file per rank
-    assert stopped["files"] == [
-        f"checkpoint_{step}.dcp/{name}" for step in (2, 3) for name in (".metadata", "__0_0.distcp", "__1_0.distcp")
-    ]
+    # n_saved=2 folders, each complete: DCP's metadata, one shard file per rank and each rank's checksums of it
+    names = (".checksums.0.json", ".checksums.1.json", ".metadata", "__0_0.distcp", "__1_0.distcp")
+    assert stopped["files"] == [f"checkpoint_{step}.dcp/{name}" for step in (2, 3) for name in names]
     resumed = two("fsdp", tmp_path, resume=True, sharded=True)["rank0"]
     expected = uninterrupted["fsdp"]["rank0"]
     assert_bit_identical(resumed, expected)

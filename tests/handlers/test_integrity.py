@@ -100,7 +100,7 @@ def test_resume_skips_a_corrupted_sharded_checkpoint(tmp_path: Path) -> None:
     _, weights = _train(ShardedDiskSaver(tmp_path))
     (shard,) = (tmp_path / "checkpoint_6.dcp").glob("*.distcp")
     _flip(shard)
-    path, model, trainer, messages = _resume(tmp_path)
+    path, model, _, messages = _resume(tmp_path)
     assert path == tmp_path / "checkpoint_4.dcp"
     assert torch.equal(model.weight, weights[4])
     assert any("checkpoint_6.dcp" in m and "corrupted" in m for m in messages), messages

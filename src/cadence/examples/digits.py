@@ -10,16 +10,18 @@ logs, checkpoints every few iterations for exact resume, and distributed trainin
     python -m cadence.examples.digits --nproc 2 --strategy fsdp --async-checkpoint
     python -m cadence.examples.digits --nproc 2 --strategy fsdp --sharded-checkpoint   # each process its shards
     torchrun --nproc_per_node 2 -m cadence.examples.digits
+    python -m cadence.examples.digits --output s3://bucket/run   # AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID...
 
 Everything is written under ``--output`` (default ``runs/digits``): ``checkpoints/``, ``best/``,
-``metrics.csv``, ``tensorboard/`` and ``curves.png``.
+``metrics.csv``, ``tensorboard/`` and ``curves.png``. With a URL (``s3://...``, needs ``cadence[s3]``), what a
+resume needs (checkpoints, the best model, ``metrics.csv``) and ``curves.png`` go there; ``--resume`` continues
+from it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,17 +35,20 @@ from cadence import distributed as dist
 from cadence.engine.supervised import create_supervised_evaluator, create_supervised_trainer
 from cadence.examples.curves import plot_curves, read_curves
 from cadence.examples.extras import DEMO_EXTRAS, require
+from cadence.examples.output import Output
 from cadence.handlers import (
     Checkpoint,
     CosineAnnealingScheduler,
-    DiskSaver,
     EarlyStopping,
     Preemption,
     ProgressBar,
-    ShardedDiskSaver,
     create_lr_scheduler_with_warmup,
     global_step_from_engine,
 )
+from cadence.handlers.remote import FsspecSaver, ShardedFsspecSaver
+from cadence.handlers.savers import DiskSaver
+from cadence.handlers.sharded import ShardedDiskSaver
+from cadence.handlers.storage import CheckpointStore
 from cadence.handlers.watchdog import Watchdog
 from cadence.loggers import CSVLogger
 from cadence.metrics import Accuracy, Loss, RunningAverage
@@ -78,7 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--save-every", type=int, default=20, help="checkpoint every N iterations")
     parser.add_argument("--seed", type=int, default=0, help="decides the data split, order and initial weights")
     parser.add_argument(
-        "--output", type=Path, default=Path("runs/digits"), help="folder of the checkpoints, logs and curves.png"
+        "--output",
+        type=Output,
+        default=Output("runs/digits"),
+        help="folder (or URL, e.g. s3://bucket/run) of the checkpoints, logs and curves.png",
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     parser.add_argument("--nproc", type=int, default=1, help="spawn this many CPU processes (gloo)")
@@ -136,13 +144,15 @@ def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: En
     the iterations after its checkpoint: the CSV logger drops their old rows, TensorBoard hides them
     (``purge_step``).
     """
-    loggers: list[Any] = [CSVLogger(args.output / "metrics.csv", append=args.resume, one_row_per_step=True)]
+    if args.resume and dist.get_rank() == 0:
+        args.output.pull("metrics.csv")  # the rows up to (at least) the newest checkpoint's step
+    loggers: list[Any] = [CSVLogger(csv_path_of(args), append=args.resume, one_row_per_step=True)]
     if args.tensorboard:
         try:
             from cadence.loggers import TensorboardLogger
 
             purge = {"purge_step": trainer.state.iteration + 1} if args.resume else {}
-            loggers.append(TensorboardLogger(log_dir=args.output / "tensorboard", **purge))
+            loggers.append(TensorboardLogger(log_dir=args.output.local / "tensorboard", **purge))
         except ImportError as exc:  # tensorboard is an optional extra
             print(f"TensorBoard logging skipped: {exc}")
     for logger in loggers:
@@ -182,13 +192,20 @@ def validation_and_stopping(
     evaluator.add_event_handler(Events.COMPLETED, early_stopping)
     best = Checkpoint(
         {"model": model},
-        DiskSaver(args.output / "best", require_empty=False),
+        store(args.output.best, sharded=False),
         score_function=accuracy,
         score_name="val_accuracy",
         global_step_transform=global_step_from_engine(trainer),
     )
     evaluator.add_event_handler(Events.COMPLETED, best)
     return early_stopping, best
+
+
+def store(location: str | Path, *, sharded: bool) -> CheckpointStore:
+    """The checkpoint store of ``location`` (a folder or a URL), reusing what an earlier run left there."""
+    if isinstance(location, str):
+        return (ShardedFsspecSaver if sharded else FsspecSaver)(location, require_empty=False)
+    return (ShardedDiskSaver if sharded else DiskSaver)(location, require_empty=False)
 
 
 def say(message: str) -> None:
@@ -242,11 +259,10 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
     to_save |= {"running_loss": running_loss, "early_stopping": early_stopping, "best": best}
     # Checkpoints hold full (unsharded) states, or shards that DCP reshards on load (--sharded-checkpoint), so
     # --resume works with any --nproc and either --strategy.
-    folder = args.output / "checkpoints"
-    saver = (ShardedDiskSaver if args.sharded_checkpoint else DiskSaver)(folder, require_empty=False)
+    saver = store(args.output.checkpoints, sharded=args.sharded_checkpoint)
     checkpoints = Checkpoint(to_save, saver, n_saved=2, async_save=args.async_checkpoint)
     if args.resume:
-        resumed = Checkpoint.resume(to_save, args.output / "checkpoints")
+        resumed = Checkpoint.resume(to_save, saver)
         if dist.get_rank() == 0:
             where = f"epoch {trainer.state.epoch + 1}, iteration {trainer.state.iteration}"
             print(f"resumed from {resumed} at {where}" if resumed else "no checkpoint found: starting afresh")
@@ -261,6 +277,8 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
         event_filter=lambda _, i: i % args.save_every == 0 and i % epoch_length != 0
     )  # fmt: skip
     trainer.add_event_handler(Events.EPOCH_COMPLETED, note_early_stop, early_stopping)
+    if args.output.remote and dist.get_rank() == 0:  # the log's copy first: it then has every row a resume needs
+        trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, lambda _: args.output.push("metrics.csv"))
     trainer.add_event_handler(mid_epoch | Events.EPOCH_COMPLETED, checkpoints)
     if args.watchdog:  # a rank that stops progressing (frozen, hung) ends the workers: the launcher restarts them
         Watchdog(floor=args.watchdog_floor, cap=max(600.0, args.watchdog_floor)).attach(trainer, evaluator)
@@ -275,11 +293,18 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
         logger.close()
     test_accuracy = test(model, best, splits["test"])
     if dist.get_rank() == 0:
-        curves = read_curves(args.output / "metrics.csv", epoch_length)
+        args.output.push("metrics.csv")
+        curves = read_curves(csv_path_of(args), epoch_length)
         stopped_at = trainer.state.epoch if trainer.state.stopped_early else None
-        plot_curves(curves, args.output / "curves.png", stopped_at=stopped_at, patience=args.patience)
-        print(f"curves written to {args.output / 'curves.png'}")
+        plot_curves(curves, args.output.local / "curves.png", stopped_at=stopped_at, patience=args.patience)
+        args.output.push("curves.png")
+        print(f"curves written to {args.output.describe('curves.png')}")
     return {**trainer.state.history, "test_accuracy": test_accuracy}
+
+
+def csv_path_of(args: argparse.Namespace) -> Path:
+    """The local file of the run's CSV log."""
+    return Path(args.output.local) / "metrics.csv"
 
 
 def test(model: nn.Module, best: Checkpoint, test_set: TensorDataset) -> float:
@@ -302,9 +327,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
             require(module)
     except ModuleNotFoundError as error:
         raise SystemExit(f"error: {error}") from None
-    if not args.resume:  # a fresh run must not resume, nor show in its logs, an old run's files
-        for folder in ("checkpoints", "best", "tensorboard"):
-            shutil.rmtree(args.output / folder, ignore_errors=True)
+    if not args.resume and os.environ.get("RANK", "0") == "0":  # a fresh run must not resume an old run's files
+        args.output.clear()
     under_torchrun = "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
     if args.nproc > 1 or under_torchrun:
         with dist.Parallel(backend="gloo", nproc_per_node=None if under_torchrun else args.nproc) as parallel:

@@ -44,6 +44,8 @@ def _file_system(url: str, storage_options: Mapping[str, Any] | None) -> tuple[A
             f"Checkpoints at {url!r} need the fsspec file system of its scheme ({exc}); for s3:// install "
             "cadence[s3] (s3fs)."
         ) from exc
+    except ValueError as exc:
+        raise ValueError(f"Cannot put checkpoints at {url!r}: fsspec knows no such file system ({exc}).") from exc
     return fs, str(root).rstrip("/")
 
 
