@@ -135,9 +135,9 @@ class HandlerRecord:
         params = list(sig.parameters.values()) if sig is not None else []
         self.var_kw = sig is None or any(p.kind is p.VAR_KEYWORD for p in params)
         self.kw_names = frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        self.call = self._make_call()
+        self.call = self._build_call()
 
-    def _make_call(self) -> Callable[[Any], Any]:
+    def _build_call(self) -> Callable[[Any], Any]:
         call = _make_call(self._target, self.pass_engine, self.args, self.kwargs)
         resume = self.resume
         if resume is None:
@@ -159,7 +159,7 @@ class HandlerRecord:
         nor is :attr:`resume`)."""
         if not isinstance(self._original, weakref.WeakMethod):
             self._target = wrapper(self._original)
-            self.call = self._make_call()
+            self.call = self._build_call()
 
     def call_with(self, engine: Any, event_args: tuple[Any, ...], event_kwargs: dict[str, Any]) -> None:
         """Call the handler with arguments supplied when the event is fired (the general path)."""
