@@ -55,8 +55,8 @@ class TimedShardedSaver(ShardedDiskSaver):
         super().__init__(dirname, require_empty=False)
         self.completed: list[float] = []
 
-    def _publish(self, temporary: Path, filename: str) -> None:
-        super()._publish(temporary, filename)
+    def publish(self, place: Any, filename: str) -> None:
+        super().publish(place, filename)
         self.completed.append(time.perf_counter())
 
 
@@ -170,6 +170,7 @@ def main() -> None:
     for _ in range(args.rounds):  # the cases take turns, so that a change in the machine's load hits them all
         for name in CASES:
             runs[name].append(measure(name, root / name, model, optimizer, batch, args.saves, every))
+    checks = integrity(root / "integrity", model, optimizer, args.rounds)
     if args.folder is None:
         shutil.rmtree(root, ignore_errors=True)
     print(
@@ -195,6 +196,39 @@ def main() -> None:
             f"{row['stall'] / sync_stall:.1%} | {row['complete']:.2f} s | {row['step'] * 1000:.0f} ms | "
             f"{(row['run'] - baseline) / args.saves:.2f} s |"
         )
+    print(
+        f"\nChecksums: torch.save with its CRC-32s (what cadence's files carry) {checks['save_crc']:.2f} s, without "
+        f"{checks['save_plain']:.2f} s ({checks['save_crc'] / checks['save_plain'] - 1:+.1%}); checking a file "
+        f"before a load {checks['check']:.2f} s, the load (torch.load) {checks['load']:.2f} s "
+        f"(the check adds {checks['check'] / checks['load']:.0%} of a load)."
+    )
+
+
+def integrity(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rounds: int) -> dict[str, float]:
+    """What checksums cost: ``torch.save`` with its CRC-32s (what cadence's files carry) against without them, and
+    checking a file before a load against the load itself (``torch.load``), alternating, medians."""
+    from cadence.handlers._loading import check_stream
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "state.pt"
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+    times: dict[str, list[float]] = {"save_crc": [], "save_plain": [], "check": [], "load": []}
+    for _ in range(max(3, rounds)):
+        for crc in (True, False):
+            torch.serialization.set_crc32_options(crc)
+            start = time.perf_counter()
+            torch.save(state, path)
+            times["save_crc" if crc else "save_plain"].append(time.perf_counter() - start)
+        torch.serialization.set_crc32_options(True)
+        torch.save(state, path)
+        start = time.perf_counter()
+        with path.open("rb") as file:
+            check_stream(file, str(path))
+        times["check"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        torch.load(path, map_location="cpu", weights_only=True)
+        times["load"].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, float]:
