@@ -1,6 +1,5 @@
 import multiprocessing
 import os
-import socket
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader, DistributedSampler
 
 from cadence.data import ReproducibleBatchSampler, ReproducibleSampler, ResumableSampler
+from cadence.distributed.process_group import free_port as _free_port
 
 seeds = st.integers(min_value=0, max_value=2**64 - 1)
 epochs = st.integers(min_value=0, max_value=10_000)
@@ -145,12 +145,6 @@ def test_unshuffled_shards_match_torch_distributed_sampler(length: int, drop_las
         torchs = DistributedSampler(range(length), num_replicas=4, rank=rank, shuffle=False, drop_last=drop_last)
         assert list(ours) == list(torchs)
         assert len(ours) == len(torchs)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _distributed_shard(rank: int, port: int, results: "multiprocessing.Queue[Any]") -> None:

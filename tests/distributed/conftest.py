@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,10 @@ import pytest
 import torch
 
 from cadence import distributed as idist
+from cadence.distributed.process_group import free_port
 from tests.distributed import _jobs
 
 JOBS_SCRIPT = Path(_jobs.__file__)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def torchrun(job: str, outdir: Path, *, nproc_per_node: int, extra: list[str], port: int) -> subprocess.Popen[str]:

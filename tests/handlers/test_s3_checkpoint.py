@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from torch import nn
 
 from cadence import Engine, Events
 from cadence import distributed as idist
+from cadence.distributed.process_group import free_port as _free_port
 from cadence.handlers import Checkpoint, FsspecSaver
 from cadence.handlers.remote import MANIFEST_SUFFIX
 from tests.distributed import _fsdp_jobs as jobs
@@ -28,12 +28,6 @@ from tests.distributed import _fsdp_jobs as jobs
 BUCKET = "cadence-tests"
 JOB = Path(__file__).with_name("_s3_job.py")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

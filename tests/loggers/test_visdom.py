@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from cadence import Engine, Events
+from cadence.distributed.process_group import free_port as _free_port
 from cadence.handlers.visdom_logger import (
     GradsScalarHandler,
     OptimizerParamsHandler,
@@ -26,12 +27,6 @@ from cadence.handlers.visdom_logger import (
 from tests.loggers._training import make_training
 
 pytest.importorskip("visdom", reason="the visdom client is not installed (pip install visdom)")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

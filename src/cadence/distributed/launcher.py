@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
@@ -23,7 +22,7 @@ from cadence.distributed._spawn import (
     start_processes,
 )
 from cadence.distributed.context import Backend, get_local_rank, get_world_size
-from cadence.distributed.process_group import check_backend, end_group, initialize
+from cadence.distributed.process_group import check_backend, end_group, free_port, initialize
 from cadence.utils import setup_logger
 
 __all__ = [
@@ -43,12 +42,6 @@ class _Mode(enum.Enum):
     SINGLE = "single process, no process group"
     ENVIRONMENT = "join the process group described by the environment (torchrun)"
     SPAWN = "spawn processes on this machine"
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -262,7 +255,7 @@ class Parallel:
         if self._mode is not _Mode.SPAWN or self.backend is None or self.nproc_per_node is None:
             raise ValueError("Spawning processes needs a backend and nproc_per_node.")
         master_addr = self.master_addr or "127.0.0.1"
-        master_port = self.master_port if self.master_port is not None else _free_port(master_addr)
+        master_port = self.master_port if self.master_port is not None else free_port(master_addr)
         threads = None
         if "OMP_NUM_THREADS" not in os.environ and self.nproc_per_node > 1:  # share the cores, as torchrun does
             threads = max(1, (os.cpu_count() or 1) // self.nproc_per_node)

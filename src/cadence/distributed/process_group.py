@@ -32,7 +32,7 @@ from cadence.distributed.context import (
 from cadence.distributed.slurm import REQUIRED_SLURM_VARIABLES, ddp_environment_from_slurm
 from cadence.utils import setup_logger
 
-__all__ = ["finalize", "init_method", "initialize", "show_config", "sync"]
+__all__ = ["finalize", "free_port", "init_method", "initialize", "show_config", "sync"]
 
 _ENV_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
 _DEFAULT_MASTER_PORT = 15000
@@ -95,15 +95,21 @@ def _prepare_environment(rank: int | None, world_size: int | None) -> None:
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     if "MASTER_PORT" not in os.environ:
         # One process alone can take any free port; several must agree on one, so they get a fixed default.
-        port = _free_port() if os.environ["WORLD_SIZE"] == "1" else _DEFAULT_MASTER_PORT
+        port = free_port() if os.environ["WORLD_SIZE"] == "1" else _DEFAULT_MASTER_PORT
         os.environ["MASTER_PORT"] = str(port)
 
 
-def _free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` now (the system picks it; another process may take it later).
+
+    Example:
+        >>> 0 < free_port() < 65536
+        True
+    """
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
