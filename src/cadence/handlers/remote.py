@@ -22,8 +22,8 @@ import torch
 
 from cadence._version import __version__
 from cadence.distributed import barrier, get_rank
-from cadence.handlers._dcp import EXT, Place, ShardedStore, load_place, verify_place
 from cadence.handlers._loading import check_stream, load_mapping, read_stream
+from cadence.handlers.dcp import EXT, Place, ShardedStore, load_place, verify_place
 from cadence.handlers.storage import CheckpointStore, Listing
 
 __all__ = ["MANIFEST_SUFFIX", "FsspecPlace", "FsspecSaver", "ShardedFsspecSaver"]

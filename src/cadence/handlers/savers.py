@@ -15,9 +15,9 @@ from typing import IO, Any
 import torch
 
 from cadence.distributed import barrier, get_rank
-from cadence.handlers._dcp import Place, load_place, verify_place
 from cadence.handlers._files import TEMP_SUFFIX, atomic_write, fsync_dir, temporary_name, temporary_target, write_file
 from cadence.handlers._loading import check_stream, load_mapping, read_checkpoint, torch_load
+from cadence.handlers.dcp import Place, load_place, verify_place
 from cadence.handlers.storage import BaseSaveHandler, CheckpointStore, Listing
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Sharded checkpoints in a local (or shared) folder: :class:`ShardedDiskSaver`, every rank writing its shards.
 
 A :class:`ShardedDiskSaver` given to :class:`~cadence.handlers.checkpoint.Checkpoint` makes each checkpoint
-a folder ``<name>.dcp`` in DCP's layout (see :mod:`cadence.handlers._dcp`): loading reshards, a checkpoint
+a folder ``<name>.dcp`` in DCP's layout (see :mod:`cadence.handlers.dcp`): loading reshards, a checkpoint
 written by N ranks loads on M ranks, into FSDP2-sharded models or plain ones.
 
 The folder is written under a temporary name and published by a rename once DCP has written every rank's
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from cadence.distributed import barrier, get_rank, get_world_size
-from cadence.handlers._dcp import EXT, ShardedBackgroundSaves, ShardedStore, blob, load_place, read_place, sharded_state
 from cadence.handlers._files import TEMP_SUFFIX, fsync_dir
+from cadence.handlers.dcp import EXT, ShardedBackgroundSaves, ShardedStore, blob, load_place, read_place, sharded_state
 from cadence.handlers.savers import DiskPlace, DiskSaver
 
 __all__ = [
@@ -131,7 +131,7 @@ def load_sharded(
     to_load: Mapping[str, Any], path: str | Path, *, strict: bool = True, weights_only: bool = True
 ) -> None:
     """Load ``to_load`` from the sharded checkpoint folder ``path``, on any number of ranks (a collective), all
-    checks done first (see :func:`~cadence.handlers._dcp.load_place`).
+    checks done first (see :func:`~cadence.handlers.dcp.load_place`).
 
     Example:
         >>> import tempfile, torch

@@ -24,14 +24,12 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from cadence.distributed import get_rank
+from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._fsdp_state import gather_full_states
 from cadence.handlers._loading import FORMAT_KEY, format_marker
-
-if TYPE_CHECKING:
-    from cadence.handlers._async_save import BackgroundSaves
 
 __all__ = ["BaseSaveHandler", "CheckpointStore", "HandlerStore", "Listing", "store_for"]
 
@@ -110,7 +108,12 @@ class BaseSaveHandler(ABC):
 
 class Listing(NamedTuple):
     """What a store holds: the names of its complete checkpoints, and the leftovers of interrupted saves
-    (temporary names, see :func:`~cadence.handlers.savers.temporary_target`, or names never published)."""
+    (temporary names, see :func:`~cadence.handlers.savers.temporary_target`, or names never published).
+
+    Example:
+        >>> Listing(complete=["model_2.pt"], leftovers=[".model_4.pt.0123456789ab.tmp"]).complete
+        ['model_2.pt']
+    """
 
     complete: list[str]
     leftovers: list[str]
@@ -182,8 +185,6 @@ class CheckpointStore(BaseSaveHandler):
             >>> type(DiskSaver(tempfile.mkdtemp()).background()).__name__
             'BackgroundSaves'
         """
-        from cadence.handlers._async_save import BackgroundSaves
-
         return BackgroundSaves(self, self.writes_here)
 
     # ---------------------------------------------------------------- the medium
@@ -260,8 +261,6 @@ class HandlerStore(CheckpointStore):
 
     def background(self) -> BackgroundSaves:
         """Background saves through the handler's ``save_in_background`` (refused unless it supports them)."""
-        from cadence.handlers._async_save import BackgroundSaves
-
         return BackgroundSaves(self.handler)
 
     def __call__(self, checkpoint: Mapping[str, Any], filename: str, metadata: Mapping[str, Any] | None = None) -> None:
