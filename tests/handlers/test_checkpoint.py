@@ -650,3 +650,12 @@ def test_cadences_saver_writes_the_new_file_before_it_removes_the_displaced_one(
         engine.state.iteration = iteration
         checkpoint(engine)
     assert events == [("remove", ["model_1.pt", "model_2.pt"])]  # both on disk when the old one goes
+
+
+def test_a_subclass_extension_names_the_files_of_a_disk_saver(tmp_path: Path) -> None:
+    class PthCheckpoint(Checkpoint):
+        ext = "pth"
+
+    trainer: Engine[None] = Engine(lambda e, b: None)
+    PthCheckpoint({"model": nn.Linear(1, 1)}, DiskSaver(tmp_path))(trainer)
+    assert [p.name for p in tmp_path.iterdir()] == ["model_0.pth"]

@@ -34,7 +34,7 @@ from cadence.handlers._naming import (
 from cadence.handlers._retention import Item as SavedItem
 from cadence.handlers._retention import find_own, merge, plan_retention, ranks_among_kept
 from cadence.handlers._state_tree import check_objects
-from cadence.handlers.storage import CheckpointStore, store_for
+from cadence.handlers.storage import CheckpointStore, cannot_read_message, store_for
 
 __all__ = ["HAVE_ZERO", "Checkpoint", "CheckpointEvents"]
 
@@ -184,7 +184,7 @@ class Checkpoint:
     def save_handler(self, save_handler: SaveHandler) -> None:
         self._save_handler = save_handler
         self._store: CheckpointStore = store_for(save_handler, self.save_on_rank)
-        self.ext = save_handler.ext if isinstance(save_handler, CheckpointStore) else type(self).ext
+        self.ext = self._store.ext or type(self).ext  # a store whose layout has its own extension (DCP) says it
 
     @staticmethod
     def _check_to_save(to_save: object, include_self: bool) -> None:
@@ -504,11 +504,8 @@ class Checkpoint:
             >>> _ = trainer.run([0, 0], max_epochs=2)
             >>> checkpoint.reload_objects({"model": model}, global_step=2)
         """
-        if not isinstance(self.save_handler, CheckpointStore):
-            raise AttributeError(
-                "Checkpoint's `save_handler` should be of type `DiskSaver` (or another cadence CheckpointStore) to "
-                f"reload files by name, given {type(self.save_handler)}."
-            )
+        if not self._store.can_read:
+            raise AttributeError(cannot_read_message(self.save_handler))
         unknown = sorted(set(filename_components) - {"name", "score", "global_step"})
         if unknown:
             raise TypeError(f"reload_objects takes the filename components name, score and global_step, got {unknown}.")

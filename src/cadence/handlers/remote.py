@@ -137,7 +137,7 @@ class FsspecSaver(CheckpointStore):
         self.fs, self.root = _file_system(self.url, self.storage_options)
         if get_rank() == save_on_rank:
             self.fs.makedirs(self.root, exist_ok=True)
-            existing = [name for name in self.listing().complete if name.endswith(f".{self.ext}")]
+            existing = [name for name in self.listing().complete if name.endswith(f".{self.ext or 'pt'}")]
             if require_empty and existing:
                 raise ValueError(
                     f"Checkpoints {existing} are already present at {self.url}: another run's. Use another place, "

@@ -31,7 +31,7 @@ from cadence.handlers._async_save import BackgroundSaves
 from cadence.handlers._fsdp_state import gather_full_states
 from cadence.handlers._loading import FORMAT_KEY, format_marker
 
-__all__ = ["BaseSaveHandler", "CheckpointStore", "HandlerStore", "Listing", "store_for"]
+__all__ = ["BaseSaveHandler", "CheckpointStore", "HandlerStore", "Listing", "cannot_read_message", "store_for"]
 
 
 class BaseSaveHandler(ABC):
@@ -137,13 +137,16 @@ class CheckpointStore(BaseSaveHandler):
     """
 
     removes_after_saving = True  # each name is a checkpoint of its own
-    #: The extension of the names this store writes (``{ext}`` in a filename pattern).
-    ext: str = "pt"
+    #: The extension its layout needs in the names it writes (``{ext}`` in a filename pattern): ``"dcp"`` for a
+    #: sharded store; ``None`` leaves it to the checkpoint (``Checkpoint.ext``, ``"pt"``).
+    ext: str | None = None
     #: Whether each save is a collective: every rank calls the store, and the saving rank's view of the
     #: medium (its listing) is shared with the others.
     collective: bool = False
     #: The rank that writes (and, for a collective store, publishes and removes).
     save_on_rank: int = 0
+    #: Whether it lists and reads back what it wrote (only :class:`HandlerStore` cannot).
+    can_read: bool = True
 
     # ---------------------------------------------------------------- what a checkpoint holds
     def gather(self, objects: Mapping[str, Any], extras: Mapping[str, Any] | None = None) -> Any:
@@ -243,6 +246,8 @@ class HandlerStore(CheckpointStore):
         ({'model_1.pt': {'w': 1}}, 'model_1.pt')
     """
 
+    can_read = False
+
     def __init__(self, handler: Any, save_on_rank: int = 0) -> None:
         self.handler = handler
         self.save_on_rank = save_on_rank
@@ -293,10 +298,20 @@ class HandlerStore(CheckpointStore):
         self._cannot_read()
 
     def _cannot_read(self) -> None:
-        raise AttributeError(
-            "Checkpoint's `save_handler` should be of type `DiskSaver` (or another cadence CheckpointStore) to "
-            f"read its checkpoints back, given {type(self.handler)}."
-        )
+        raise AttributeError(cannot_read_message(self.handler))
+
+
+def cannot_read_message(handler: Any) -> str:
+    """What is said when checkpoints are to be read back through a save handler that cannot read.
+
+    Example:
+        >>> cannot_read_message(print)[:48]
+        "Checkpoint's `save_handler` should be of type `D"
+    """
+    return (
+        "Checkpoint's `save_handler` should be of type `DiskSaver` (or another cadence CheckpointStore) to "
+        f"reload files by name, given {type(handler)}."
+    )
 
 
 def store_for(save_handler: Any, save_on_rank: int = 0) -> CheckpointStore:
