@@ -28,7 +28,9 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 myst_heading_anchors = 3
 
-autosummary_generate = False  # docs/gen_api.py writes the pages: one per object, whatever its paths
+# docs/gen_api.py writes the pages: one per object, whatever its paths (autosummary's stubs, :recursive: or not,
+# are one per path: an object at five paths would be documented five times).
+autosummary_generate = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
@@ -41,7 +43,7 @@ html_sidebars = {"**": ["about.html", "searchbox.html", "navigation.html"]}
 html_theme_options = {"description": "Training loops for PyTorch, an Ignite drop-in", "sidebar_collapse": True}
 
 ALIASES, OBJECTS = gen_api.generate()
-DOCUMENTED = {id(value): path for path, value in OBJECTS.items() if gen_api.is_object(value)}
+DOCUMENTED = {id(value): path for path, value in OBJECTS.items() if gen_api.is_object(value)}  # by identity
 # A short name that only one public object has (``Engine``, ``Parallel``) resolves to it from any page.
 _BY_SHORT: dict[str, set[str]] = {}
 for _alias, _path in ALIASES.items():
@@ -67,57 +69,41 @@ nitpick_ignore_regex = [
 ]
 
 
-def _documented(target: str) -> str | None:
-    """The documented path of ``target``, written with any public path of an object or of a member of it.
+def _declare_aliases(app: Any, env: Any) -> None:
+    """Declare each public path of a documented object to the Python domain as an alias of its documented path,
+    as Sphinx declares a class's defining path (autodoc's ``:canonical:``); also each member under each of
+    those paths, inherited members of a documented base class included (``cadence.Engine.add_event_handler``).
+    The domain's own lookup then resolves any of them, relative to the current module or class as usual."""
+    objects = env.get_domain("py").objects
+    members: dict[str, list[str]] = {path: [""] for path in OBJECTS if path in objects}
+    for name, entry in list(objects.items()):
+        head = name
+        while not entry.aliased and "." in head:
+            head = head.rpartition(".")[0]
+            if head in members:
+                members[head].append(name[len(head) :])
+                break
+    for path, value in OBJECTS.items():  # a class gets the members of its bases that it does not override
+        for owner in getattr(value, "__mro__", ())[1:]:
+            base = DOCUMENTED.get(id(owner))
+            for member in members.get(base, ())[1:] if base else ():
+                if path + member not in objects:
+                    objects[path + member] = objects[base + member]._replace(aliased=True)
+                    members[path].append(member)
+    for alias, path in ALIASES.items():
+        for member in members.get(path, ()):
+            objects.setdefault(alias + member, objects[path + member]._replace(aliased=True))
 
-    A member inherited from a documented base class (``cadence.Engine.add_event_handler``) is the base's.
-    """
-    head, member = target, ""
-    while head and head not in ALIASES:
-        head, _, last = head.rpartition(".")
-        member = f"{last}.{member}" if member else last
-    if not head:
+
+def _resolve_short_name(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve a reference that starts with a short name only one public object has (``Engine.run``)."""
+    first, dot, tail = node["reftarget"].partition(".")
+    if node.get("refdomain") != "py" or first not in SHORT:
         return None
-    path = ALIASES[head]
-    if not member:
-        return path
-    value = OBJECTS[path]
-    first = member.split(".", 1)[0]
-    for owner in getattr(value, "__mro__", ()):
-        if first in vars(owner):
-            return f"{DOCUMENTED.get(id(owner), path)}.{member}"
-    return f"{path}.{member}"
-
-
-def _resolve_alias(app: Any, env: Any, node: Any, contnode: Any) -> Any:
-    """Resolve a Python cross reference that Sphinx did not find through the public paths of the objects.
-
-    Sphinx knows each object by its documented path (and the defining module's path); a reference may
-    use any path it is importable from, a short name unique among the public names, or a member of
-    either, relative to the current module or class.
-    """
-    if node.get("refdomain") != "py":
-        return None
-    target = node["reftarget"]
-    module, cls = node.get("py:module"), node.get("py:class")
-    candidates = [target]
-    if module and cls:
-        candidates.append(f"{module}.{cls}.{target}")
-    candidates.extend(f"{scope}.{target}" for scope in (cls, module) if scope)
-    first, _, tail = target.partition(".")
-    if first in SHORT:
-        candidates.append(SHORT[first] + (f".{tail}" if tail else ""))
-    domain = env.get_domain("py")
-    for candidate in candidates:
-        resolved = _documented(candidate)
-        if resolved is None or resolved == target:
-            continue
-        new = node.deepcopy()
-        new["reftarget"] = resolved
-        found = domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], resolved, new, contnode)
-        if found is not None:
-            return found
-    return None
+    target = SHORT[first] + dot + tail
+    new = node.deepcopy()
+    new["reftarget"] = target
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], target, new, contnode)
 
 
 _CODE = re.compile(r"``.+?``|:[\w:]+:`.+?`|`.+?`")
@@ -161,6 +147,7 @@ def _anchor_member_refs(app: Any, what: str, name: str, obj: Any, options: Any, 
 
 
 def setup(app: Any) -> None:
-    app.connect("missing-reference", _resolve_alias)
+    app.connect("env-updated", _declare_aliases)
+    app.connect("missing-reference", _resolve_short_name)
     app.connect("autodoc-process-docstring", _keep_prose_attribute, priority=400)
     app.connect("autodoc-process-docstring", _anchor_member_refs, priority=400)

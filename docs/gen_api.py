@@ -3,7 +3,9 @@
 A public module is any module of ``cadence`` without a leading underscore in its dotted path (Ignite's
 import paths included); its public names are its ``__all__``. An object re-exported at several paths
 gets one page, under its shortest path (ties go to the path inside the module that defines it); every
-other path's listing links to that page, and ``conf.py`` resolves cross references to any of its paths.
+other path's listing links to that page, and ``conf.py`` declares its other paths to Sphinx as aliases of
+that one, so that a cross reference may use any of them. Also the table of Ignite's import paths
+(``docs/ignite_paths.py``).
 
 Run by ``docs/conf.py`` at every build (``make docs``); also ``python docs/gen_api.py`` to inspect the output.
 """
@@ -19,6 +21,8 @@ import types
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import ignite_paths
 
 API = Path(__file__).parent / "api"
 DEMO = "cadence.examples"  # the demo's script (the getting-started guide shows it), not an API
@@ -180,12 +184,14 @@ def generate() -> tuple[dict[str, str], dict[str, object]]:
         "Every public module of cadence, with Ignite's import paths (``cadence.contrib``, and modules such as",
         "``cadence.handlers.param_scheduler``) beside cadence's own. Each module's page lists its public names",
         "(its ``__all__``); each object has one page, under its shortest import path, that every module",
-        "exporting it links to. Also: the :ref:`index of every name <genindex>` and the",
-        ":ref:`index of modules <modindex>`.\n",
+        "exporting it links to. Also: the :ref:`index of every name <genindex>`, the",
+        ":ref:`index of modules <modindex>`, and :doc:`ignite-paths` (the object each of Ignite's paths gives).\n",
         ".. toctree::\n   :maxdepth: 2\n\n   module/cadence\n",
     ]
     _write(API / "index.rst", "\n".join(index))
-    keep = {API / "index.rst"} | {API / f"{p}.rst" for p in files} | {API / "module" / f"{m}.rst" for m in listings}
+    _write(API / "ignite-paths.rst", ignite_paths.page(aliases, objects))
+    keep = {API / "index.rst", API / "ignite-paths.rst"} | {API / f"{p}.rst" for p in files}
+    keep |= {API / "module" / f"{m}.rst" for m in listings}
     for stale in [*API.glob("*.rst"), *API.glob("module/*.rst")]:
         if stale not in keep:
             stale.unlink()

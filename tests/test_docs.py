@@ -4,6 +4,7 @@ module that exports it, every internal link resolves, and the guides' examples r
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import os
 import pkgutil
@@ -128,6 +129,69 @@ def test_every_public_name_has_a_page_linked_from_each_module(site: Path) -> Non
             if not found:
                 unlinked.append(f"{module_name}.{name}")
     assert not unlinked, f"public names without a linked page: {unlinked}"
+
+
+class _Rows(HTMLParser):
+    """The rows of an HTML table: each cell's text and link targets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, list[str]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in {"td", "th"}:
+            self.rows[-1].append(("", []))
+        elif tag == "a" and self.rows and self.rows[-1]:
+            self.rows[-1][-1][1].append(dict(attrs).get("href") or "")
+
+    def handle_data(self, data: str) -> None:
+        if self.rows and self.rows[-1]:
+            text, links = self.rows[-1][-1]
+            self.rows[-1][-1] = (text + data, links)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_ignite_paths_page_links_each_ignite_path_to_its_object(site: Path) -> None:
+    """The table of Ignite's import paths has a row for each of Ignite's public names, in the order of
+    ``docs/ignite_names.txt``, linked to the page documenting the object that its ``cadence`` path gives."""
+    names = (DOCS / "ignite_names.txt").read_text(encoding="utf-8").split()
+    assert len(names) == 717  # Ignite 0.5.5's public names (compat/names.py)
+    page = site / "api" / "ignite-paths.html"
+    parser = _Rows()
+    parser.feed(page.read_text(encoding="utf-8"))
+    rows = parser.rows[1:]  # the header first
+    assert [row[0][0].strip() for row in rows] == ["cadence" + name.removeprefix("ignite") for name in names]
+    modules = _public_modules()
+    wrong = []
+    for row in rows:
+        path = row[0][0].strip()
+        module, name = path.rsplit(".", 1)
+        value = getattr(importlib.import_module(module), name)
+        [link] = row[1][1]
+        target, _, anchor = link.partition("#")
+        assert (page.parent / target).exists(), link
+        if isinstance(value, types.ModuleType):
+            found = anchor == f"module-{value.__name__}" and value.__name__ in modules
+        elif inspect.isclass(value) or inspect.isroutine(value):
+            found = _object_at(anchor) is value
+        else:  # a constant: the same name and value
+            found = anchor.endswith(f".{name}") and _object_at(anchor) is value
+        if not found:
+            wrong.append(f"{path}: {link}")
+    assert not wrong, wrong
+
+
+def test_ignite_names_are_ignites() -> None:
+    """``docs/ignite_names.txt`` is what compat/names.py finds walking the installed pytorch-ignite 0.5.5."""
+    if importlib.util.find_spec("ignite") is None:
+        pytest.skip("pytorch-ignite is not installed")
+    done = subprocess.run(
+        [sys.executable, str(DOCS / "ignite_paths.py"), "--check"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"docs/ignite_names.txt differs from Ignite's names:\n{done.stdout}{done.stderr}"
 
 
 @pytest.mark.slow
