@@ -126,3 +126,12 @@ def test_a_custom_filename_pattern_resumes_by_the_steps_in_the_names(
     assert found == tmp_path / "run-00012-checkpoint.pt"
     assert again.state.iteration == 12
     assert loads == [str(found)]  # the order came from the names: no other checkpoint was opened
+
+
+def test_resume_refuses_a_filename_pattern_it_cannot_order_by(tmp_path: Path) -> None:
+    _train(DiskSaver(tmp_path))
+    to_load = {"model": nn.Linear(64, 64)}
+    with pytest.raises(ValueError, match="not a valid pattern"):
+        Checkpoint.resume(to_load, tmp_path, filename_pattern="{name}_{epoch}.{ext}")
+    with pytest.raises(ValueError, match=r"needs a plain \{global_step\}"):
+        Checkpoint.resume(to_load, tmp_path, filename_pattern="{name}_{score}.{ext}")

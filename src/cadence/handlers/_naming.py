@@ -202,7 +202,14 @@ def recency_namings(filename_prefix: str = "", filename_pattern: str | None = No
     """
     fields: dict[str, Any] = {"filename_prefix": filename_prefix} if filename_prefix else {}
     if filename_pattern is not None:
-        return [Naming(filename_pattern, fields)]
+        check_filename_pattern(filename_pattern)
+        naming = Naming(filename_pattern, fields)
+        if naming.regex is None or "global_step" not in naming.regex.groupindex:
+            raise ValueError(
+                f"filename_pattern {filename_pattern!r} cannot order checkpoints: it needs a plain {{global_step}} "
+                "field (as the pattern the checkpoints were saved with has)."
+            )
+        return [naming]
     patterns = [
         default_filename_pattern(bool(filename_prefix), with_score, with_score_name, True)
         for with_score, with_score_name in ((True, True), (True, False), (False, False))
