@@ -3,11 +3,12 @@ launcher (torchrun's elastic agent, ``Parallel``, SLURM) restarts them and the r
 checkpoint, long before a collective's timeout would have ended the job.
 
 Each rank counts its progress on the loop's thread (one increment per iteration: no collective, no host
-sync). A background thread per rank publishes ``(process, heartbeat, progress, waiting)`` in the process
-group's store about once a second and reads its two neighbours' on a ring of the ranks (O(ranks) store
-reads, not O(ranks²)). A rank whose heartbeat stopped changing is frozen (stopped, or its interpreter
-stuck); a rank whose heartbeat goes on but whose loop made no progress is hung (a filesystem read, a
-driver stall), unless its main thread is waiting in a collective for another rank.
+sync). A background thread per rank judges that progress about once a second; another publishes it with a
+heartbeat through the process group's store and follows its neighbours' on a ring of the ranks (see
+``_heartbeats``). A rank whose heartbeat stopped changing is frozen (stopped, or its interpreter stuck); a
+rank whose heartbeat goes on but whose loop made no progress is hung (a filesystem read, a driver stall),
+unless its main thread is waiting in a collective for another rank. When the store itself stops answering,
+the rank that hosts it is the frozen one.
 """
 
 from __future__ import annotations
@@ -19,23 +20,17 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from cadence.distributed import get_rank, get_world_size, hostname
 from cadence.engine import Engine, Events
 from cadence.engine.events import RemovableEventHandle
+from cadence.handlers._heartbeats import Heartbeats
 
 __all__ = ["Watchdog"]
 
 # Frames of a main thread that waits for other ranks rather than being stuck itself.
 _WAITING_IN = ("torch/distributed/", "torch/nn/parallel/", "torch/autograd/", "cadence/distributed/")
-
-
-@dataclass
-class _Peer:
-    value: str
-    changed_at: float
 
 
 class Watchdog:
@@ -56,6 +51,10 @@ class Watchdog:
         cap: the largest derived limit, in seconds (also the limit before ``warmup`` steps).
         warmup: steps to observe before the limit is derived from them.
         exit_code: the status the workers exit with (non-zero: the launcher then restarts them).
+        kill_frozen: SIGKILL a frozen rank (one whose heartbeat stopped: a stopped process, or an interpreter
+            that never lets go of the GIL) when it runs on the same host as the rank that notices it. A stopped
+            process never handles the SIGTERM its launcher sends when the others exit, and torchrun's agent
+            waits 30 s before its SIGKILL; on another host that wait remains.
 
     Example:
         >>> trainer = Engine(lambda engine, batch: None)
@@ -75,6 +74,7 @@ class Watchdog:
         cap: float = 1800.0,
         warmup: int = 5,
         exit_code: int = 75,
+        kill_frozen: bool = True,
     ) -> None:
         for name, value in {"factor": factor, "floor": floor, "cap": cap}.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -88,7 +88,9 @@ class Watchdog:
         if isinstance(exit_code, bool) or not isinstance(exit_code, int) or not 0 < exit_code < 256:
             raise ValueError(f"exit_code should be a non-zero exit status (1..255), got {exit_code!r}.")
         self.timeout, self.factor, self.floor, self.cap = timeout, float(factor), float(floor), float(cap)
-        self.warmup, self.exit_code = warmup, exit_code
+        if not isinstance(kill_frozen, bool):
+            raise TypeError(f"kill_frozen should be True or False, got {kill_frozen!r}.")
+        self.warmup, self.exit_code, self.kill_frozen = warmup, exit_code, kill_frozen
         self.progress = 0  # iterations of the attached engines, counted on the loop's thread
         self._step_times: deque[float] = deque(maxlen=64)
         self._last_step: float | None = None
@@ -145,12 +147,8 @@ class Watchdog:
 
     # ------------------------------------------------------------------ the watching thread
     def _watch(self) -> None:
-        rank, world_size = get_rank(), get_world_size()
-        store = _default_store() if world_size > 1 else None
-        # Each rank watches its two neighbours on a ring: a frozen rank is noticed by them (every rank's own
-        # thread judges itself), and the store sees O(ranks) reads per interval, not O(ranks^2).
-        neighbours = sorted({(rank + 1) % world_size, (rank - 1) % world_size} - {rank})
-        peers: dict[int, _Peer] = {}
+        rank = get_rank()
+        beats = Heartbeats(_default_store(), rank, get_world_size()) if get_world_size() > 1 else None
         progress, progressed_at = self.progress, time.monotonic()
         first = True
         while self._watching:
@@ -163,32 +161,43 @@ class Watchdog:
             if self.progress != progress:
                 progress, progressed_at = self.progress, now
             waiting = self._main_thread_waits()
-            if store is not None:
-                # The facts first, then the heartbeat: a peer that sees a beat can read them. A beat is a counter
-                # (``add``), which reads as 0 before a rank's first beat without waiting for the key to exist.
-                store.set(_key(rank, "info"), f"{os.getpid()}:{progress}:{int(waiting)}:{hostname()}")
-                store.add(_key(rank, "beat"), 1)
-                for other in neighbours:
-                    beat = str(store.add(_key(other, "beat"), 0))
-                    if beat != "0" and (other not in peers or peers[other].value != beat):
-                        peers[other] = _Peer(beat, now)
+            if beats is not None:
+                beats.publish(progress, waiting)
             if not self._watching:
                 return
             stalled = now - progressed_at > limit
             # Heartbeats come every interval: once the loop stalled, a peer silent for a few of them is frozen.
             silence = max(1.0, 3 * interval) if stalled else limit
-            frozen = [other for other, peer in peers.items() if now - peer.changed_at > silence]
-            if frozen and store is not None:
-                self._give_up(rank, [_describe(store, other, "stopped (no heartbeat)") for other in frozen], limit)
+            if beats is None:
+                if stalled:  # alone, nobody else can be waited for
+                    self._give_up(
+                        rank, [f"rank {rank} (host {hostname()}, this process): alive but not progressing"], limit
+                    )
+                continue
+            if stalled and now - beats.answered_at > silence:
+                # The store itself no longer answers, so the peers' beats say nothing: its host is frozen.
+                if beats.store_host is None:
+                    self._give_up(rank, ["the process group's store (torchrun's agent) does not answer"], limit)
+                else:
+                    self._give_up(
+                        rank, [self._frozen(beats, beats.store_host, "stopped (its store does not answer)")], limit
+                    )
+            frozen = beats.silent(silence)
+            if frozen:
+                self._give_up(rank, [self._frozen(beats, other, "stopped (no heartbeat)") for other in frozen], limit)
             if stalled:
-                hung = [
-                    _describe(store, other, "alive but not progressing")
-                    for other in peers
-                    if store is not None and _facts(store, other)[2] == "0"
-                ]
+                hung = [beats.describe(other, "alive but not progressing") for other in beats.hung()]
                 if not waiting:
                     hung.insert(0, f"rank {rank} (host {hostname()}, this process): alive but not progressing")
                 self._give_up(rank, hung or ["every rank waits in a collective (a deadlock)"], limit)
+
+    def _frozen(self, beats: Heartbeats, rank: int, what: str) -> str:
+        """Describe a frozen rank, and SIGKILL it when it runs on this host (``kill_frozen``): a stopped process
+        never handles the launcher's SIGTERM, and torchrun waits 30 s before it sends SIGKILL."""
+        text = beats.describe(rank, what)
+        if self.kill_frozen and beats.kill_if_local(rank):
+            text += "; SIGKILLed by this rank (same host), so that its launcher need not wait for it"
+        return text
 
     def _main_thread_waits(self) -> bool:
         """Whether the loop's thread is inside a collective (waiting for other ranks), not stuck on its own."""
@@ -211,20 +220,6 @@ class Watchdog:
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
         os._exit(self.exit_code)
-
-
-def _key(rank: int, what: str) -> str:
-    return f"cadence/watchdog/{rank}/{what}"
-
-
-def _facts(store: Any, rank: int) -> list[str]:
-    """``[pid, progress, waiting, host]`` as ``rank`` last published them."""
-    return bytes(store.get(_key(rank, "info"))).decode().split(":", 3)
-
-
-def _describe(store: Any, rank: int, what: str) -> str:
-    pid, progress, _, host = _facts(store, rank)
-    return f"rank {rank} (host {host}, pid {pid}): {what} (its last heartbeat: {progress} iterations)"
 
 
 def _default_store() -> Any:
