@@ -145,3 +145,14 @@ def test_demo_ddp_on_one_process_resumes_on_two(tmp_path: Path) -> None:
     out = run_demo(tmp_path, "--epochs", "2", "--nproc", "2", "--resume")
     assert "at epoch 2, iteration 34" in out and "epoch  2 " in out
     assert last_checkpoint(tmp_path)["trainer"]["iteration"] == 68
+
+
+def test_the_demo_reads_the_digits_scikit_learn_ships_without_importing_it() -> None:
+    from sklearn.datasets import load_digits
+
+    features, targets = load_digits(return_X_y=True)
+    got_features, got_targets = digits.read_digits()
+    assert torch.equal(got_features, torch.tensor(features)) and torch.equal(got_targets, torch.tensor(targets))
+    probe = "import sys; from cadence.examples import digits; digits.read_digits(); print('sklearn' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "False"  # a restarted worker does not pay scikit-learn's import
