@@ -12,6 +12,7 @@ from cadence import distributed as idist
 from cadence.engine import Engine, Events
 from cadence.handlers import Checkpoint, DiskSaver, FsspecSaver, ShardedDiskSaver, ShardedFsspecSaver
 from cadence.handlers._fsdp_state import full_state, optimizer_owners
+from cadence.handlers.sharded import read_metadata
 
 GLOBAL_BATCH, STEPS = 8, 6
 
@@ -117,3 +118,60 @@ def train_on_loader(
     state = full_state(model, owners, 0)
     inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
     return {"model": inner.state_dict() if state is None else state, "iteration": trainer.state.iteration}
+
+
+class Net(nn.Module):
+    """A model of the user's own code: dynamo skips FSDP2's hooks (torch marks them ``torch._dynamo.disable``)
+    and compiles this ``forward``, which it would not trace as a frame of ``torch.nn`` (``nn.Sequential``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(6, 16)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        output: torch.Tensor = self.head(torch.relu(self.body(x)))
+        return output
+
+
+def train_compiled(
+    local_rank: int, folder: str, stop_at: int | None = None, resume: bool = False, shard: bool = True
+) -> dict[str, Any]:
+    """STEPS steps of ``torch.compile`` of an FSDP2-sharded ``Net`` (``fully_shard``, then compile), checkpointed
+    every step as a sharded DCP folder (stopping after ``stop_at``); return the full model state, how many
+    graphs inductor compiled, and the model keys the last checkpoint holds. ``shard=False``: neither sharded
+    nor compiled."""
+    graphs: list[torch.fx.GraphModule] = []
+
+    def inductor(graph: torch.fx.GraphModule, example_inputs: list[Any]) -> Any:
+        graphs.append(graph)
+        return torch._inductor.compile(graph, example_inputs)
+
+    torch.manual_seed(0)
+    model = Net()
+    run: nn.Module = model
+    if shard:
+        run = torch.compile(idist.auto_model(model, strategy="fsdp"), backend=inductor)  # type: ignore[assignment]
+    optimizer = torch.optim.Adam(run.parameters(), lr=0.01)
+
+    def step(engine: Engine[Any], index: int) -> float:
+        x, y = batch(engine.state.iteration)
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(run(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    trainer: Engine[Any] = Engine(step)
+    to_save = {"model": run, "optimizer": optimizer, "trainer": trainer}
+    checkpoint = Checkpoint(to_save, ShardedDiskSaver(folder, require_empty=False), n_saved=1)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
+    if resume:
+        Checkpoint.resume(to_save, folder)
+    if stop_at is not None:
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda engine: engine.terminate())
+    trainer.run(range(STEPS))
+    state = full_state(run, optimizer_owners(to_save), 0) if shard else model.state_dict()
+    last = checkpoint.last_checkpoint
+    stored = sorted(read_metadata(Path(last)).state_dict_metadata) if last and idist.get_rank() == 0 else []
+    return {"model": state, "graphs": len(graphs), "iteration": trainer.state.iteration, "stored": stored}

@@ -3,9 +3,10 @@
 It uses every source of state a real run has: random augmentation in the dataset, dropout, shuffled
 batches (``reproducible_dataloader``), gradient accumulation, momentum, an LR scheduler stepped per
 iteration, and checkpoints every ``--save-every`` iterations. At the end it writes ``final.pt``
-(model and optimizer state) for the test to compare.
+(model and optimizer state) for the test to compare. With ``--compile`` the model runs through
+``torch.compile`` (compiled afresh by each process, the resumed one too) and is checkpointed compiled.
 
-    python train_script.py OUT [--workers N] [--kill-at K] [--kill-in-save K] [--nproc 2]
+    python train_script.py OUT [--workers N] [--kill-at K] [--kill-in-save K] [--nproc 2] [--compile]
 """
 
 from __future__ import annotations
@@ -57,10 +58,11 @@ def train(rank: int, args: argparse.Namespace) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.8)
     data = reproducible_dataloader(NoisyBlobs(), BATCH, seed=SEED, num_workers=args.workers)
-    step = supervised_training_step(model, optimizer, nn.CrossEntropyLoss(), gradient_accumulation_steps=ACCUMULATE)
+    run: nn.Module = torch.compile(model) if args.compile else model  # type: ignore[assignment]  # a Module
+    step = supervised_training_step(run, optimizer, nn.CrossEntropyLoss(), gradient_accumulation_steps=ACCUMULATE)
     trainer = DeterministicEngine(step, seed=SEED)
     trainer.add_event_handler(Events.ITERATION_COMPLETED(every=ACCUMULATE), lambda: scheduler.step())
-    to_save = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "trainer": trainer}
+    to_save = {"model": run, "optimizer": optimizer, "scheduler": scheduler, "trainer": trainer}
     checkpoint = Checkpoint(to_save, DiskSaver(out / "checkpoints", require_empty=False), n_saved=2)
     trainer.add_event_handler(Events.ITERATION_COMPLETED(every=args.save_every), checkpoint)
 
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--kill-in-save", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--nproc", type=int, default=1)
+    parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     if args.nproc > 1:
         from cadence.distributed import Parallel

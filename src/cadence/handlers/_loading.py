@@ -14,7 +14,7 @@ from cadence._version import __version__
 from cadence.exceptions import CheckpointMismatchError
 from cadence.handlers._fsdp_state import load_by_names, optimizer_owners
 from cadence.handlers._integrity import verify_archive
-from cadence.handlers._state_tree import check_objects, pair_leaves, unwrap
+from cadence.handlers._state_tree import check_objects, loadable_state, pair_leaves, unwrap
 
 __all__ = [
     "FORMAT_KEY",
@@ -227,7 +227,8 @@ def load_mapping(
     """
     check_objects(to_load, "load_state_dict")
     _check_layout(checkpoint, source)
-    pairs = list(pair_leaves(to_load, _states_for(to_load, checkpoint), "load_state_dict"))
+    paired = pair_leaves(to_load, _states_for(to_load, checkpoint), "load_state_dict")
+    pairs = [(name, obj, loadable_state(unwrap(obj), state)) for name, obj, state in paired]
     problems = _problems(pairs, strict)
     if problems:
         raise CheckpointMismatchError(

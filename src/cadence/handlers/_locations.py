@@ -103,7 +103,9 @@ def load_objects(
     ``load_state_dict`` (as in Ignite); one without ``state_dict`` cannot be restored, so such objects load
     after every object that can, and a failure among them leaves those of them loaded before it changed.
     Extra entries in the checkpoint are ignored, so a model alone can be loaded from a full training
-    checkpoint. A DDP-wrapped model is loaded as its inner module.
+    checkpoint. A DDP-wrapped or compiled (``torch.compile``) model is loaded as the model it wraps; a model
+    state whose keys all start with ``_orig_mod.`` (saved from a compiled model by Ignite or an older cadence)
+    loads into a model that does not have that prefix.
 
     Example:
         >>> import torch

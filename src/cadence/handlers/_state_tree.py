@@ -1,12 +1,15 @@
 """Nested collections of stateful objects: ``{"models": [encoder, {"head": head}], "optimizer": opt}``.
 
 A checkpoint mirrors the nesting of ``to_save``: mappings and lists hold objects, and each object (a leaf:
-anything with the method asked for) is replaced by its state.
+anything with the method asked for) is replaced by its state. A model wrapped for running (``DataParallel``,
+``DistributedDataParallel``, ``torch.compile``) is saved and loaded as the model it wraps (:func:`unwrap`), so
+that a checkpoint does not depend on how the model was run.
 """
 
 from __future__ import annotations
 
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -14,18 +17,85 @@ from torch import nn
 
 from cadence.distributed import get_rank
 
-__all__ = ["check_objects", "leaves", "map_leaves", "pair_leaves", "state_to_save", "unwrap"]
+__all__ = [
+    "COMPILED_PREFIX",
+    "check_objects",
+    "leaves",
+    "loadable_state",
+    "map_leaves",
+    "pair_leaves",
+    "state_to_save",
+    "unwrap",
+]
+
+#: What ``torch.compile``'s wrapper puts before each key of the state of the model it wraps.
+COMPILED_PREFIX = "_orig_mod."
 
 
-def unwrap(obj: Any) -> Any:
-    """A DataParallel / DistributedDataParallel model is saved and loaded as its inner module.
+def _compiled_class() -> Any:
+    # Only present once something was compiled: importing torch._dynamo ourselves would cost seconds.
+    module = sys.modules.get("torch._dynamo.eval_frame")
+    return getattr(module, "OptimizedModule", None)
+
+
+def _wrapped(obj: Any) -> Any:
+    """The model inside one layer of wrapper, or ``None`` when ``obj`` is no wrapper."""
+    if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel):
+        return obj.module
+    compiled = _compiled_class()
+    if compiled is not None and isinstance(obj, compiled):
+        return obj._orig_mod
+    return None
+
+
+def unwrap(obj: Any, *, keep: type | tuple[type, ...] = ()) -> Any:
+    """The model that ``obj`` wraps: DataParallel, DistributedDataParallel and ``torch.compile``'s wrapper are
+    taken off, layer after layer (a compiled DDP model, a DDP of a compiled model), down to the first object
+    that is none of them or is an instance of ``keep``. Checkpoints save and load models through it, so their
+    keys carry neither ``module.`` nor ``_orig_mod.``; anything else is returned as it is.
 
     Example:
         >>> model = nn.Linear(1, 1)
         >>> unwrap(nn.DataParallel(model)) is model
         True
+        >>> import torch
+        >>> unwrap(torch.compile(nn.DataParallel(model))) is model
+        True
+        >>> unwrap(torch.compile(nn.DataParallel(model)), keep=nn.DataParallel).module is model
+        True
     """
-    return obj.module if isinstance(obj, nn.DataParallel | nn.parallel.DistributedDataParallel) else obj
+    while not isinstance(obj, keep):
+        inner = _wrapped(obj)
+        if inner is None:
+            return obj
+        obj = inner
+    return obj
+
+
+def loadable_state(target: Any, state: Any) -> Any:
+    """``state`` as the unwrapped model ``target`` loads it: a model state saved by a tool that kept
+    ``torch.compile``'s wrapper (Ignite, older cadence) has every key prefixed with ``_orig_mod.``; when all of
+    them are, and ``target``'s own keys are not, the prefix is taken off. Any other state is returned as it is.
+
+    Example:
+        >>> import torch
+        >>> saved = {"_orig_mod.weight": torch.ones(1, 1), "_orig_mod.bias": torch.zeros(1)}
+        >>> sorted(loadable_state(nn.Linear(1, 1), saved))
+        ['bias', 'weight']
+    """
+    if not isinstance(target, nn.Module) or not isinstance(state, Mapping) or not state:
+        return state
+    if not all(isinstance(key, str) and key.startswith(COMPILED_PREFIX) for key in state):
+        return state
+    if any(key.startswith(COMPILED_PREFIX) for key in target.state_dict()):
+        return state  # a model whose own first module is named _orig_mod
+    stripped = OrderedDict((key[len(COMPILED_PREFIX) :], value) for key, value in state.items())
+    versions = getattr(state, "_metadata", None)  # the modules' state versions, keyed by module path
+    if isinstance(versions, Mapping):  # "_orig_mod" (the wrapped model itself) becomes "", the root
+        size = len(COMPILED_PREFIX)
+        inner = {path[size:]: version for path, version in versions.items() if f"{path}.".startswith(COMPILED_PREFIX)}
+        setattr(stripped, "_metadata", inner)  # noqa: B010  # torch keeps it as an attribute of the state
+    return stripped
 
 
 def _zero_optimizer_class() -> Any:

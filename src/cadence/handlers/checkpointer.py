@@ -84,7 +84,8 @@ class Checkpoint:
 
     Args:
         to_save: named objects with ``state_dict()``, possibly nested in mappings and lists; a DDP-wrapped
-            model is saved as its inner module.
+            or compiled (``torch.compile``) model is saved as the model it wraps, so that its checkpoint loads
+            into the model compiled or not.
         save_handler: a folder (str/Path, made into a :class:`DiskSaver`), a URL that fsspec reaches
             (``s3://bucket/run``, made into a :class:`~cadence.handlers.FsspecSaver`), a :class:`BaseSaveHandler`
             or a callable ``(checkpoint, filename[, metadata])``.

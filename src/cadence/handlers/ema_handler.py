@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from cadence.engine import Engine, Events
+from cadence.handlers._state_tree import loadable_state, unwrap
 from cadence.handlers.scheduler_base import EventLike
 from cadence.handlers.state_param_scheduler import LambdaStateScheduler
 
@@ -71,7 +72,9 @@ class EMAHandler:
 
     Args:
         model: the trained model. For a ``DistributedDataParallel`` model the average is kept of
-            ``model.module``; a ``DataParallel`` model gives a ``DataParallel`` EMA model.
+            ``model.module``, for a compiled one (``torch.compile(model)``) of the model it compiled (the EMA
+            model is not compiled: compile it to evaluate it faster); a ``DataParallel`` model gives a
+            ``DataParallel`` EMA model.
         momentum: the weight of the current weights at each update after the warm-up, in (0, 1).
         momentum_warmup: the momentum of the first update; it moves linearly to ``momentum`` over
             ``warmup_iters`` updates. Give both or neither.
@@ -126,8 +129,7 @@ class EMAHandler:
                 f"handle_buffers can only be one of 'copy', 'update', 'ema_train', but got {handle_buffers!r}."
             ) from None
         self.momentum_scheduler = self._warmup_scheduler(momentum_warmup, warmup_iters)
-        if isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
+        model = unwrap(model, keep=nn.DataParallel)  # Ignite's: the average of a DataParallel is a DataParallel
         self.model = model
         self.ema_model = copy.deepcopy(model)
         for parameter in self.ema_model.parameters():
@@ -212,8 +214,9 @@ class EMAHandler:
                 "EMAHandler.load_state_dict: the saved handler and this one disagree on the momentum warm-up "
                 f"(saved: {scheduler_state!r}); build the handler with the same momentum_warmup and warmup_iters."
             )
-        _check_shapes(self.ema_model.state_dict(), state_dict["ema_model"])
-        self.ema_model.load_state_dict(state_dict["ema_model"])
+        ema_state = loadable_state(self.ema_model, state_dict["ema_model"])  # also one saved with _orig_mod. keys
+        _check_shapes(self.ema_model.state_dict(), ema_state)
+        self.ema_model.load_state_dict(ema_state)
         if self.momentum_scheduler is not None:
             self.momentum_scheduler.load_state_dict(scheduler_state)
 
