@@ -7,10 +7,9 @@ docs/guides/distributed.md: ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``, the agents
 
 - ``kill``: SIGKILL a worker; the agents restart the workers;
 - ``term``: SIGTERM a worker; ``Preemption`` saves the current iteration, the workers exit, the agents restart;
-- ``stop``: SIGSTOP a worker; its peer's ``Watchdog`` notices (``--watchdog-floor``), exits with status 75
-  and the agents restart the workers (torchrun SIGKILLs the stopped one after its 30 s grace period). Never
-  rank 0: with this recipe the workers' store lives in rank 0, and a stopped rank 0 stops the heartbeats
-  that the watchdog reads (nothing notices it; docs/guides/performance.md, "Goodput under faults");
+- ``stop``: SIGSTOP a worker (any rank: with this recipe the workers' store lives in rank 0, and a stopped
+  rank 0 is named by its store's silence); its peer's ``Watchdog`` notices (``--watchdog-floor``), SIGKILLs
+  it (the same host), exits with status 75 and the agents restart the workers;
 - ``node``: SIGKILL one agent's process group and its worker's (each torchrun worker has a session of its
   own); the survivor goes on alone, on a world size of 1; ``--rejoin-after`` seconds after it resumed,
   the lost node is started again and the job grows back to 2 (a "node rejoins" row).
@@ -90,7 +89,10 @@ NOTICED = re.compile(
     r"|closing signal"
 )
 NEW_NODES = re.compile(r"Detected \d+ new nodes")
-GROUP_RANK = re.compile(r"\]\s+group_rank=(\d+)$")  # in an agent's "Rendezvous complete" report
+# The rendezvous setting of docs/guides/distributed.md: a group forms 2 s after the smallest allowed one is there
+# (torch's default: 30 s). Shorter keep-alives are unsafe: an agent 2 s late with its keep-alive on a loaded
+# machine was declared dead, and the rejoining node formed a second group of its own beside it.
+RDZV_CONF = "last_call_timeout=2"
 CHECKPOINT = re.compile(r"checkpoint_(\d+)\.pt$")
 
 
@@ -289,7 +291,6 @@ class Job:
     workers: dict[int, Worker] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)
     lost: list[Agent] = field(default_factory=list)
-    group_ranks: dict[str, int] = field(default_factory=dict)  # each node's rank in the last rendezvous
 
     def start(self) -> None:
         shutil.rmtree(self.out, ignore_errors=True)
@@ -323,8 +324,6 @@ class Job:
         now = time.time()
         read, self._lines_read = self._lines_read, len(self.lines)  # the readers append meanwhile: a snapshot
         for line in self.lines[read : self._lines_read]:
-            if rank := GROUP_RANK.search(line.text):
-                self.group_ranks[line.node] = int(rank[1])
             match = RESUMED.search(line.text)
             if match or AFRESH in line.text:
                 self.resumes.append((line.at, int(match[2]) if match else 0))
@@ -431,10 +430,7 @@ class Chaos:
             job.lost.append(job.agents.pop(self._lost))
             victims = job.lost[-1].lose()
         else:
-            # The workers' store lives in rank 0 (TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1): a stopped rank 0 stops
-            # the store that the watchdog's heartbeats go through, and nothing notices it. Freeze another rank.
-            nodes = [name for name in job.agents if kind is not Fault.STOP or job.group_ranks.get(name) != 0]
-            victims = [self.rng.choice(sorted(pid for name in nodes for pid in job.agents[name].workers()))]
+            victims = [self.rng.choice(sorted(pid for agent in job.agents.values() for pid in agent.workers()))]
             number = {Fault.KILL: signal.SIGKILL, Fault.TERM: signal.SIGTERM, Fault.STOP: signal.SIGSTOP}[kind]
             os.kill(victims[0], number)
         self.injections.append(Injection(kind, time.time(), victims))
@@ -656,7 +652,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--watchdog-floor", type=float, default=10.0, help="the demo's --watchdog-floor (s)")
     parser.add_argument("--rejoin-after", type=float, default=5.0, help="a lost node rejoins this long after")
     parser.add_argument(
-        "--rdzv-conf", default="", help="more c10d rendezvous settings, e.g. last_call_timeout=5 (torch's: 30)"
+        "--rdzv-conf",
+        default=RDZV_CONF,
+        help="more c10d rendezvous settings ('': torch's defaults, last_call_timeout=30, keep_alive_interval=5, "
+        "keep_alive_max_attempt=3)",
     )
     parser.add_argument("--params", type=float, default=None, help="train an MLP of about this many million params")
     parser.add_argument("--calibrate", type=float, default=15.0, help="seconds of training to time the steps")
