@@ -28,19 +28,27 @@ def step(engine: Any, batch: int) -> int:
 Row = tuple[int, int]  # (plain handlers, handlers filtered with every=100)
 
 
+class BareState:
+    """The least state an engine keeps: the iteration count and the step's output."""
+
+    iteration = 0
+    output: Any = None
+
+
 def bare_loop(data: list[int], epochs: int, row: Row) -> None:
-    """The floor: a for loop calling the step and, when asked, the handlers by hand."""
+    """The floor: the least an engine must do (count the iteration on a state object, keep the step's output),
+    calling the handlers by hand when asked."""
     plain, filtered = row
     calls = [lambda: None] * plain
     filtered_calls = [lambda: None] * filtered
-    iteration = 0
+    state = BareState()
     for _ in range(epochs):
         for batch in data:
-            iteration += 1
-            step(None, batch)
+            state.iteration += 1
+            state.output = step(None, batch)
             for call in calls:
                 call()
-            if iteration % 100 == 0:
+            if state.iteration % 100 == 0:
                 for call in filtered_calls:
                     call()
 

@@ -201,3 +201,59 @@ def test_a_resume_epoch_that_cannot_take_the_engine_is_refused_when_attached(eve
         engine.add_event_handler(event, not_callable)
     assert not engine.has_event_handler(wrong) and not engine.has_event_handler(not_callable)
     engine.add_event_handler(Events.EPOCH_COMPLETED, wrong)  # other events never call resume_epoch
+
+
+# The hot loop keeps local copies of the per-iteration events' handlers; a change while running must be seen
+# at the very next firing, as Ignite looks its handlers up at each event.
+def test_a_handler_attached_by_the_process_function_fires_at_that_iterations_completion() -> None:
+    seen: list[tuple[str, int]] = []
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if engine.state.iteration == 2:
+            engine.add_event_handler(
+                Events.ITERATION_COMPLETED, lambda e: seen.append(("completed", e.state.iteration))
+            )
+            engine.add_event_handler(Events.ITERATION_STARTED, lambda e: seen.append(("started", e.state.iteration)))
+            engine.add_event_handler(Events.GET_BATCH_COMPLETED, lambda e: seen.append(("got", e.state.iteration)))
+
+    Engine(step).run(range(4))
+    assert seen == [
+        ("completed", 2),
+        ("got", 2),
+        ("started", 3),
+        ("completed", 3),
+        ("got", 3),
+        ("started", 4),
+        ("completed", 4),
+    ]
+
+
+def test_handlers_attached_and_removed_by_handlers_take_effect_at_the_next_firing() -> None:
+    engine = Engine(lambda e, b: None)
+    calls: list[tuple[str, int]] = []
+
+    def filtered(e: Engine[Any]) -> None:
+        calls.append(("every 2", e.state.iteration))
+
+    def plain(e: Engine[Any]) -> None:
+        calls.append(("plain", e.state.iteration))
+        if e.state.iteration == 2:
+            handle.remove()
+            e.add_event_handler(Events.ITERATION_COMPLETED(every=2), filtered)
+
+    def second(e: Engine[Any]) -> None:
+        calls.append(("second", e.state.iteration))
+        if e.state.iteration == 5:
+            e.remove_event_handler(filtered, Events.ITERATION_COMPLETED(every=2))
+
+    handle = engine.add_event_handler(Events.ITERATION_COMPLETED, plain)
+    engine.add_event_handler(Events.ITERATION_COMPLETED, second)
+    engine.run(range(7))
+    assert calls == [
+        ("plain", 1), ("second", 1),
+        ("plain", 2), ("second", 2),  # removed during its own firing: the others of this firing still run
+        ("second", 3),
+        ("second", 4), ("every 2", 4),
+        ("second", 5),
+        ("second", 6), ("second", 7),
+    ]  # fmt: skip

@@ -310,6 +310,10 @@ class EventDispatcher:
             self._hot[slot] = tuple((every, check, tuple(calls)) for every, check, calls in groups)
             unfiltered = all(not r.every and r.check is None for r in records)
             self._hot_calls[slot] = tuple(r.call for r in records) if unfiltered else None
+            self._hot_changed()
+
+    def _hot_changed(self) -> None:
+        """Called when the handlers of a per-iteration event changed (the engine's hot loop keeps copies)."""
 
     def remove_handler_records(self, records: Sequence[HandlerRecord]) -> None:
         """Detach exactly these attachments: the records that a

@@ -14,6 +14,7 @@ from cadence.engine._data import check_saved_data, data_states, open_iterator, s
 from cadence.engine._handlers import check_process_function, describe
 from cadence.engine._limits import (
     _INTERRUPT,
+    _REHANDLE,
     _SKIP_COMPLETED,
     _SKIP_EPOCH_COMPLETED,
     _TERMINATE,
@@ -89,10 +90,10 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         check_process_function(process_function)
         self._process_function = process_function
         self.logger = logging.getLogger(f"{__name__}.{type(self).__name__}")
+        self._control = 0  # the pending requests (bits above)
         super().__init__()
         self.state = State(event_to_attr=self._event_to_attr)
         self.state_dict_user_keys: list[str] = []
-        self._control = 0  # the pending requests (bits above)
         self._run_gen: Generator[None, None, None] | None = None
         self._data_iter: Iterator[Any] | None = None
         self._epoch_iteration = 0  # iterations done in the current epoch: where a resumed run picks up
@@ -192,6 +193,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
 
     def _honour_control(self) -> Generator[None, None, None]:
         """Act on pending requests, as Ignite: terminate first, then terminate_epoch, then interrupt."""
+        self._control &= ~_REHANDLE  # the hot loop re-reads its handlers after every call of this
         if self._control & _TERMINATE:
             raise _Terminate()
         if self._control & _TERMINATE_EPOCH and self._iteration_phase is _Phase.RUNNING:
@@ -357,20 +359,23 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
     def _run_iterations(self) -> Generator[None, None, None]:
         """The hot loop: no logging, no clock, and one falsy check per event nobody listens to."""
         state = self.state
-        hot = self._hot
         process = self._process_function
         fetch = state.dataloader is not None
         done = self._epoch_iteration
-        # Local copies of the limits, re-read after every pause: run() may raise them while this loop is paused.
+        # Local copies of the limits and of the handlers of the four per-iteration events, re-read after every
+        # pause: run() may raise the limits while this loop is paused, and attaching or removing a handler of
+        # these events while running is a control request (see _hot_changed) that pauses the loop here.
         epoch_length, max_iters = state.epoch_length, state.max_iters
+        get_started, get_completed, started, completed = self._hot_handlers()
         while epoch_length is None or done < epoch_length:
             if fetch:
                 state.batch = None  # as Ignite: the previous batch is dropped before fetching, its output after
-                if hot[GET_BATCH_STARTED]:
+                if get_started:
                     self._fire_hot(GET_BATCH_STARTED, state.iteration, _GET_BATCH_STARTED)
                     if self._control:
                         yield from self._honour_control()
                         epoch_length, max_iters = state.epoch_length, state.max_iters
+                        get_started, get_completed, started, completed = self._hot_handlers()
                 if self._data_iter is None:
                     self._data_iter = self._new_iterator()
                 try:
@@ -380,23 +385,26 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
                     if epoch_ends:
                         return
                     epoch_length, max_iters = state.epoch_length, state.max_iters
+                    get_started, get_completed, started, completed = self._hot_handlers()
                 state.output = None
-                if hot[GET_BATCH_COMPLETED]:
+                if get_completed:
                     self._fire_hot(GET_BATCH_COMPLETED, state.iteration, _GET_BATCH_COMPLETED)
                     if self._control:
                         yield from self._honour_control()
                         epoch_length, max_iters = state.epoch_length, state.max_iters
+                        get_started, get_completed, started, completed = self._hot_handlers()
             else:
                 state.output = None
             state.iteration += 1
             done += 1
             self._epoch_iteration = done
             try:  # free when nothing is raised; otherwise the iteration did not happen and runs again
-                if hot[ITERATION_STARTED]:
+                if started:
                     self._fire_hot(ITERATION_STARTED, state.iteration, _ITERATION_STARTED)
                     if self._control:
                         yield from self._honour_control()
                         epoch_length, max_iters = state.epoch_length, state.max_iters
+                        get_started, get_completed, started, completed = self._hot_handlers()
                 state.output = process(self, state.batch)
             except (_TerminateEpoch, GeneratorExit):
                 raise  # as Ignite, an epoch ended from ITERATION_STARTED counts the iteration
@@ -407,15 +415,38 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
                 self._requeue_batch(fetch)
                 self._iteration_failed = True  # counted until EXCEPTION_RAISED handlers ran (Ignite's number)
                 raise
-            if hot[ITERATION_COMPLETED]:
-                self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
-            if self._control:
+            control = self._control
+            if control & _REHANDLE:  # the process function attached or removed a handler: fire the new set
+                self._control = control = control & ~_REHANDLE
+                get_started, get_completed, started, completed = self._hot_handlers()
+            if completed:
+                if completed.__class__ is tuple:  # handlers without filters: called here, in order
+                    self.last_event_name = _ITERATION_COMPLETED
+                    for call in completed:
+                        call(self)
+                else:
+                    self._fire_hot(ITERATION_COMPLETED, state.iteration, _ITERATION_COMPLETED)
+                control = self._control
+            if control:  # terminate() and the like, from the process function or a handler: after the handlers
                 yield from self._honour_control()
                 epoch_length, max_iters = state.epoch_length, state.max_iters
+                get_started, get_completed, started, completed = self._hot_handlers()
             if state.iteration == max_iters:
                 if epoch_length is None or done < epoch_length:
                     raise _Terminate()  # as Ignite: the limit cuts the epoch short (TERMINATE, no EPOCH_COMPLETED)
                 return
+
+    def _hot_handlers(self) -> tuple[Any, Any, Any, Any]:
+        """What the hot loop checks for the four per-iteration events: falsy when nobody listens; for
+        ITERATION_COMPLETED, the tuple of its handlers when none is filtered (called in the loop itself)."""
+        hot = self._hot
+        completed: Any = self._hot_calls[ITERATION_COMPLETED]
+        if completed is None:  # filtered handlers (or none yet): the dispatcher's own way
+            completed = bool(hot[ITERATION_COMPLETED])
+        return hot[GET_BATCH_STARTED], hot[GET_BATCH_COMPLETED], hot[ITERATION_STARTED], completed
+
+    def _hot_changed(self) -> None:
+        self._control |= _REHANDLE
 
     def _unstep(self, fetched: bool) -> None:
         """Undo the count of an iteration whose process function did not return (terminate() from
