@@ -257,3 +257,40 @@ def test_handlers_attached_and_removed_by_handlers_take_effect_at_the_next_firin
         ("second", 5),
         ("second", 6), ("second", 7),
     ]  # fmt: skip
+
+
+def test_exception_observers_see_the_error_without_handling_it(caplog: pytest.LogCaptureFixture) -> None:
+    def step(engine: Engine[Any], batch: int) -> None:
+        if batch == 1:
+            raise ValueError("bad batch")
+
+    engine = Engine(step)
+    seen: list[str] = []
+
+    def broken(engine: Engine[Any], error: BaseException) -> None:
+        raise RuntimeError("observer bug")
+
+    engine.observe_exceptions(broken)
+    remove = engine.observe_exceptions(lambda e, error: seen.append(f"{error} at {e.state.iteration}"))
+    with pytest.raises(ValueError, match="bad batch"):  # observed, logged for the broken one, still raised
+        engine.run(range(3))
+    assert seen == ["bad batch at 2"] and "observer bug" in caplog.text
+    handled: list[str] = []
+    engine.add_event_handler(Events.EXCEPTION_RAISED, lambda e, error: handled.append(str(error)))
+    engine.run(range(3))  # a real handler handles it: run() returns, as in Ignite
+    assert handled == ["bad batch"] and seen == ["bad batch at 2", "bad batch at 2"]
+    remove()
+    with pytest.raises(TypeError, match="observer must be callable"):
+        engine.observe_exceptions("not callable")  # type: ignore[arg-type]
+
+
+def test_exception_observers_see_ctrl_c() -> None:
+    def step(engine: Engine[Any], batch: int) -> None:
+        raise KeyboardInterrupt
+
+    engine = Engine(step)
+    seen: list[type[BaseException]] = []
+    engine.observe_exceptions(lambda e, error: seen.append(type(error)))
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(range(3))
+    assert seen == [KeyboardInterrupt]

@@ -91,3 +91,19 @@ def test_attaching_twice_is_refused_and_detach_stops_it() -> None:
     watchdog.detach()
     trainer.run(range(3))
     assert watchdog.progress == 0  # no longer counting
+
+
+def test_the_watchdog_does_not_swallow_the_runs_errors() -> None:
+    """It stops its thread when the run fails without being an ``EXCEPTION_RAISED`` handler, which would make
+    ``run()`` return instead of raising (Ignite's rule for those handlers)."""
+
+    def step(engine: Engine[Any], batch: int) -> None:
+        if batch == 2:
+            raise ValueError("bad batch")
+
+    trainer = Engine(step)
+    watchdog = Watchdog(floor=30.0)
+    watchdog.attach(trainer)
+    with pytest.raises(ValueError, match="bad batch"):
+        trainer.run(range(5))
+    assert not watchdog._watching

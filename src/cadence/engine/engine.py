@@ -105,6 +105,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
         self._data_origin = 0  # the iteration at which the data was last read from its start
         self._resuming_epoch = False
         self._iteration_failed = False  # state.iteration counts an iteration that raised (see EXCEPTION_RAISED)
+        self._observers: tuple[Callable[[Engine[Any], BaseException], None], ...] = ()
 
     # ------------------------------------------------------------------ control
     def terminate(self, skip_completed: bool = False) -> None:
@@ -314,6 +315,7 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
             if isinstance(exc, Exception):
                 self.logger.error("Current run is terminating due to exception: %s", exc)
             try:
+                self._notify_observers(exc)
                 if not self._handlers.get(Events.EXCEPTION_RAISED.value):
                     raise
                 self._fire(Events.EXCEPTION_RAISED.value, exc)
@@ -435,6 +437,44 @@ class Engine(RunLimits, EventDispatcher, Generic[OutputT]):
                 if epoch_length is None or done < epoch_length:
                     raise _Terminate()  # as Ignite: the limit cuts the epoch short (TERMINATE, no EPOCH_COMPLETED)
                 return
+
+    def observe_exceptions(self, observer: Callable[[Engine[Any], BaseException], None]) -> Callable[[], None]:
+        """Call ``observer(engine, exception)`` when a run stops on an exception (Ctrl-C included), before the
+        ``EXCEPTION_RAISED`` handlers; return a function that removes it.
+
+        Unlike a handler of ``EXCEPTION_RAISED``, an observer does not handle the exception: ``run()`` still
+        raises it unless such a handler exists (Ignite's rule). For handlers that must clean up (stop a thread,
+        close a profiler) without changing what the user's program sees. An error raised by an observer is
+        logged and the others still run.
+
+        Example:
+            >>> def step(engine, batch):
+            ...     raise ValueError("bad batch")
+            >>> engine = Engine(step)
+            >>> remove = engine.observe_exceptions(lambda engine, error: print("saw", repr(error)))
+            >>> try:
+            ...     _ = engine.run([1])
+            ... except ValueError:
+            ...     print("raised")
+            saw ValueError('bad batch')
+            raised
+            >>> remove()
+        """
+        if not callable(observer):
+            raise TypeError(f"observer must be callable as observer(engine, exception), got {observer!r}.")
+        self._observers = (*self._observers, observer)
+
+        def remove() -> None:
+            self._observers = tuple(o for o in self._observers if o is not observer)
+
+        return remove
+
+    def _notify_observers(self, exc: BaseException) -> None:
+        for observer in self._observers:
+            try:
+                observer(self, exc)
+            except Exception:  # an observer must not hide the run's own error
+                self.logger.exception("An exception observer (%s) failed", describe(observer))
 
     def _hot_handlers(self) -> tuple[Any, Any, Any, Any]:
         """What the hot loop checks for the four per-iteration events: falsy when nobody listens; for

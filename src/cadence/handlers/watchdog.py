@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from cadence.distributed import get_rank, get_world_size, hostname
@@ -95,6 +96,7 @@ class Watchdog:
         self._step_times: deque[float] = deque(maxlen=64)
         self._last_step: float | None = None
         self._handles: list[RemovableEventHandle] = []
+        self._unobserve: Callable[[], None] | None = None
         self._watching = False
         self._thread: threading.Thread | None = None
         self._main_thread_id = threading.main_thread().ident
@@ -106,8 +108,9 @@ class Watchdog:
         self._handles = [
             trainer.add_event_handler(Events.STARTED, self._start),
             trainer.add_event_handler(Events.ITERATION_COMPLETED, self._step),
-            trainer.add_event_handler(Events.COMPLETED | Events.EXCEPTION_RAISED | Events.TERMINATE, self._stop),
+            trainer.add_event_handler(Events.COMPLETED | Events.TERMINATE, self._stop),
         ]
+        self._unobserve = trainer.observe_exceptions(self._stop)  # not a handler: the error still reaches run()
         self._handles += [engine.add_event_handler(Events.ITERATION_COMPLETED, self._tick) for engine in engines]
 
     def detach(self) -> None:
@@ -116,6 +119,9 @@ class Watchdog:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if self._unobserve is not None:
+            self._unobserve()
+            self._unobserve = None
 
     def limit(self) -> float:
         """How long (seconds) the job may go without progress now."""
