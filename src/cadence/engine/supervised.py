@@ -18,6 +18,7 @@ from torch import nn
 from cadence.engine.deterministic import DeterministicEngine
 from cadence.engine.engine import Engine
 from cadence.engine.events import Events
+from cadence.engine.micro_batching import MicroBatching
 from cadence.utils import convert_tensor
 
 __all__ = [
@@ -192,6 +193,7 @@ def _training_step(
     model_fn: Callable[[nn.Module, Any], Any],
     autocast: tuple[str, torch.dtype] | None,
     scaler: torch.amp.GradScaler | None,
+    oom_retry: bool = False,
 ) -> StepFunction:
     """The one training step; the public builders only choose its options."""
     if isinstance(gradient_accumulation_steps, bool) or not isinstance(gradient_accumulation_steps, int):
@@ -205,16 +207,32 @@ def _training_step(
     if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not clip_grad_norm > 0):
         raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}.")
 
+    def forward(part: tuple[Any, Any]) -> tuple[torch.Tensor, Any]:
+        with torch.autocast(autocast[0], dtype=autocast[1]) if autocast else contextlib.nullcontext():
+            y_pred = model_transform(model_fn(model, part[0]))
+            return loss_fn(y_pred, part[1]), y_pred
+
+    def backward(loss: torch.Tensor) -> None:
+        scaled = loss / steps if steps > 1 else loss
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
+
+    micro_batching = MicroBatching() if oom_retry else None
+
     def step(engine: Engine[Any], batch: Any) -> Any:
         iteration = engine.state.iteration
         if (iteration - 1) % steps == 0:
             optimizer.zero_grad()
         x, y = prepare_batch(batch, device=device, non_blocking=non_blocking)
-        with torch.autocast(autocast[0], dtype=autocast[1]) if autocast else contextlib.nullcontext():
-            y_pred = model_transform(model_fn(model, x))
-            loss = loss_fn(y_pred, y)
-        scaled = loss / steps if steps > 1 else loss
-        (scaler.scale(scaled) if scaler is not None else scaled).backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
+        if micro_batching is None:  # inline, as without oom_retry: no call more per iteration
+            with torch.autocast(autocast[0], dtype=autocast[1]) if autocast else contextlib.nullcontext():
+                y_pred = model_transform(model_fn(model, x))
+                loss = loss_fn(y_pred, y)
+            scaled = loss / steps if steps > 1 else loss
+            (scaler.scale(scaled) if scaler is not None else scaled).backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward untyped
+        else:  # a backward pass that fails mid-window cannot be retried: earlier iterations' gradients are mixed in
+            restart = optimizer.zero_grad if (iteration - 1) % steps == 0 else None
+            done = micro_batching.accumulate(engine, (x, y), forward, backward=backward, zero_grad=restart)
+            loss, y_pred = done.loss, done.output
         if iteration % steps == 0:
             if scaler is not None:
                 if clip_grad_norm is not None:
@@ -448,6 +466,7 @@ def create_supervised_trainer(
     amp_dtype: torch.dtype | None = None,
     deterministic: bool = False,
     seed: int = 0,
+    oom_retry: bool = False,
 ) -> Engine[Any]:
     """Create an engine that trains ``model`` with ``optimizer`` on ``loss_fn``; ``model.train()`` is set
     at every ``EPOCH_STARTED`` (so an evaluation run between epochs does not leave it in eval mode).
@@ -479,6 +498,9 @@ def create_supervised_trainer(
         deterministic: return a :class:`~cadence.DeterministicEngine` seeded with ``seed``: reproducible,
             and resumable bit for bit from a checkpoint taken at any optimizer step.
         seed: the seed of the deterministic engine (with ``deterministic=True``).
+        oom_retry: retry a batch that raises :class:`torch.OutOfMemoryError` as micro-batches of half the size
+            (down to one sample), their gradients accumulated; the size that fits is kept in
+            ``state.metrics["micro_batch_size"]``. Caveats: :class:`~cadence.engine.micro_batching.MicroBatching`.
 
     Example:
         >>> model = nn.Linear(2, 1)
@@ -498,6 +520,7 @@ def create_supervised_trainer(
         model_transform=model_transform, output_transform=output_transform,
         gradient_accumulation_steps=gradient_accumulation_steps, clip_grad_norm=clip_grad_norm,
         model_fn=model_fn, autocast=(device_type, dtype) if dtype is not None else None, scaler=grad_scaler,
+        oom_retry=bool(oom_retry),
     )  # fmt: skip
     trainer: Engine[Any] = DeterministicEngine(step, seed=seed) if deterministic else Engine(step)
     trainer.add_event_handler(Events.EPOCH_STARTED, _set_train_mode, model)

@@ -43,6 +43,7 @@ from cadence.handlers.remote import FsspecSaver, ShardedFsspecSaver
 from cadence.handlers.savers import BaseSaveHandler, DiskSaver
 from cadence.handlers.scheduler_base import BaseParamScheduler, ParamScheduler
 from cadence.handlers.sharded import ShardedDiskSaver
+from cadence.handlers.spikes import LossSpikeError, MeanStdSpike, MedianSpike, SnapshotPlace, SpikeRollback
 from cadence.handlers.state_param_scheduler import (
     ExpStateScheduler,
     LambdaStateScheduler,
@@ -89,7 +90,10 @@ __all__ = [
     "LRScheduler",
     "LambdaStateScheduler",
     "LinearCyclicalScheduler",
+    "LossSpikeError",
     "MLflowLogger",
+    "MeanStdSpike",
+    "MedianSpike",
     "ModelCheckpoint",
     "MultiStepStateScheduler",
     "NeptuneLogger",
@@ -104,6 +108,8 @@ __all__ = [
     "ProgressBar",
     "ReduceLROnPlateauScheduler",
     "ShardedDiskSaver",
+    "SnapshotPlace",
+    "SpikeRollback",
     "ShardedFsspecSaver",
     "ScoreMode",
     "StateParamScheduler",
