@@ -27,10 +27,22 @@ def test_demo_learns_digits_and_writes_its_outputs(tmp_path: Path, capsys: pytes
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     with (tmp_path / "metrics.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["step", "train/loss", "train/epoch", "lr/group_0", "val/accuracy", "val/loss"]
+    speed, memory = "train/throughput/samples_per_s", "train/memory/rss_mib"
+    assert list(rows[0]) == [
+        "step",
+        "train/loss",
+        speed,
+        memory,
+        "train/epoch",
+        "lr/group_0",
+        "val/accuracy",
+        "val/loss",
+    ]
     steps = [int(row["step"]) for row in rows]
     assert steps == sorted(set(steps))  # one row per step
     assert sum(bool(row["val/accuracy"]) for row in rows) == 5 and all(row["train/loss"] for row in rows[:3])
+    training = [row for row in rows if row["train/loss"]]
+    assert all(float(row[speed]) > 0 and float(row[memory]) > 1 for row in training)  # measured from the first row
     out = capsys.readouterr().out
     assert "val accuracy" in out and "test accuracy of the best model" in out
 

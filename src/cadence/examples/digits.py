@@ -2,7 +2,8 @@
 
 It uses the whole toolkit: supervised trainer and evaluator, metrics, progress bars, a warm-up +
 cosine LR schedule, early stopping, the best model kept by validation accuracy, CSV and TensorBoard
-logs, checkpoints every few iterations for exact resume, and distributed training.
+logs (with the samples per second and the memory), checkpoints every few iterations for exact resume, and
+distributed training.
 
     python -m cadence.examples.digits                  # train (make demo)
     python -m cadence.examples.digits --resume         # continue after Ctrl-C, kill -9 or SIGTERM
@@ -47,10 +48,12 @@ from cadence.handlers import (
     create_lr_scheduler_with_warmup,
     global_step_from_engine,
 )
+from cadence.handlers.memory import MemoryMonitor
 from cadence.handlers.remote import FsspecSaver, ShardedFsspecSaver
 from cadence.handlers.savers import DiskSaver
 from cadence.handlers.sharded import ShardedDiskSaver
 from cadence.handlers.storage import CheckpointStore
+from cadence.handlers.throughput import Throughput
 from cadence.handlers.watchdog import Watchdog
 from cadence.loggers import CSVLogger
 from cadence.metrics import Accuracy, Loss, RunningAverage
@@ -157,13 +160,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+SAMPLES_PER_S, RSS_MIB = "throughput/samples_per_s", "memory/rss_mib"  # measured every 10 iterations
+
+
 def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: Engine[Any], optimizer: Any) -> list[Any]:
-    """CSV (and TensorBoard) logs of the training loss, learning rate and validation metrics.
+    """CSV (and TensorBoard) logs of the training loss, speed and memory, learning rate and validation metrics.
 
     Every value's step is the trainer's iteration; the CSV has one row per step (columns ``step``,
-    ``train/loss``, ``train/epoch``, ``lr/group_0``, ``val/accuracy``, ``val/loss``). A resumed run replays
-    the iterations after its checkpoint: the CSV logger drops their old rows, TensorBoard hides them
-    (``purge_step``).
+    ``train/loss``, ``train/throughput/samples_per_s``, ``train/memory/rss_mib``, ``train/epoch``,
+    ``lr/group_0``, ``val/accuracy``, ``val/loss``). A resumed run replays the iterations after its
+    checkpoint: the CSV logger drops their old rows, TensorBoard hides them (``purge_step``). The speed and
+    memory columns are measured (wall-clock time, this process's resident memory): they differ from run to run,
+    the others do not.
     """
     if args.resume and dist.get_rank() == 0:
         args.output.pull("metrics.csv")  # the rows up to (at least) the newest checkpoint's step
@@ -178,7 +186,11 @@ def attach_logging(args: argparse.Namespace, trainer: Engine[Any], evaluator: En
             print(f"TensorBoard logging skipped: {exc}")
     for logger in loggers:
         logger.attach_output_handler(
-            trainer, Events.ITERATION_COMPLETED(every=10), "train", metric_names=["loss"], state_attributes=["epoch"]
+            trainer,
+            Events.ITERATION_COMPLETED(every=10),
+            "train",
+            metric_names=["loss", SAMPLES_PER_S, RSS_MIB],
+            state_attributes=["epoch"],
         )
         logger.attach_opt_params_handler(trainer, Events.ITERATION_COMPLETED(every=10), optimizer)
         logger.attach_output_handler(
@@ -287,9 +299,12 @@ def training(local_rank: int, args: argparse.Namespace) -> dict[str, Any]:
         if dist.get_rank() == 0:
             where = f"epoch {trainer.state.epoch + 1}, iteration {trainer.state.iteration}"
             print(f"resumed from {resumed} at {where}" if resumed else "no checkpoint found: starting afresh")
+    # Speed and memory every 10 iterations, in engine.state.metrics: measured before the loggers read them.
+    Throughput(every=10).attach(trainer)
+    MemoryMonitor(every=10).attach(trainer)
     loggers = attach_logging(args, trainer, evaluator, optimizer)
     if not args.quiet:
-        ProgressBar(persist=False).attach(trainer, metric_names=["loss"])
+        ProgressBar(persist=False).attach(trainer, metric_names=["loss", SAMPLES_PER_S])
         ProgressBar(persist=False, desc="validation").attach(evaluator)
     # Checkpoints come after the logging and validation of their step, so a resumed run replays exactly what was
     # logged after them; an epoch's last iteration is saved once its validation ran (at EPOCH_COMPLETED).
