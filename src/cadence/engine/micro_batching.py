@@ -243,7 +243,7 @@ class MicroBatching:
 
         Args:
             engine: the engine whose process function this runs in (its ``state.metrics`` holds the size).
-            batch: the batch, as ``forward`` takes it (and :attr:`split` cuts it).
+            batch: the batch, as ``forward`` takes it (and ``split`` cuts it).
             forward: ``fn(part) -> (loss, output)``: the forward pass and the loss (a mean over ``part``).
             backward: ``fn(scaled_loss)``: the backward pass (default ``loss.backward()``).
             zero_grad: zeroes the gradients, to retry after a failed backward pass; ``None`` inside a gradient
