@@ -30,7 +30,11 @@ def torchrun_demo(out: Path, *extra: str, environment: dict[str, str] | None = N
         "--output", str(out), "--resume", *extra,
     ]  # fmt: skip
     return subprocess.Popen(
-        command, env={**os.environ, **ENVIRONMENT, **(environment or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        env={**os.environ, **ENVIRONMENT, **(environment or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

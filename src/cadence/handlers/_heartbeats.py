@@ -13,8 +13,8 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cadence.distributed import hostname
