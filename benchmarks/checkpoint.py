@@ -14,13 +14,21 @@ checkpoints. ``--every`` defaults to three times what a write needs. The cases t
 rounds of ``--saves`` saves; medians over all, the first save of a round apart (``async_save`` allocates
 its buffers there).
 
-Run: ``.venv/bin/python benchmarks/checkpoint.py [--params 50] [--saves 5] [--rounds 2] [--every N] [--folder DIR]``
+Then the same state against the disk: the time to write and fsync its bytes with plain file writes (the
+disk's own limit), ``torch.save`` to a file + fsync and DCP's own save (the serialization), and cadence's
+synchronous saves (``Checkpoint`` with a ``DiskSaver``, and with a ``ShardedDiskSaver``: DCP). They take turns
+for ``--disk-rounds`` rounds, in a rotating order, each after an ``os.sync()``; each one's speed is the plain
+writes' time over its own in the same round: median, min and max over the rounds.
+
+Run: ``.venv/bin/python benchmarks/checkpoint.py [--params 50] [--saves 5] [--rounds 2] [--every N]
+[--disk-rounds 10] [--folder DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import statistics
 import tempfile
@@ -156,6 +164,7 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=5)
     parser.add_argument("--every", type=int, default=0, help="iterations between saves (0: enough for a write)")
     parser.add_argument("--rounds", type=int, default=2, help="times each case runs, taking turns")
+    parser.add_argument("--disk-rounds", type=int, default=10, help="rounds of the comparison with the disk")
     parser.add_argument("--folder", type=Path, default=None, help="where to write (default: a temporary folder)")
     args = parser.parse_args()
     model, optimizer, batch = build(args.params)
@@ -171,6 +180,7 @@ def main() -> None:
         for name in CASES:
             runs[name].append(measure(name, root / name, model, optimizer, batch, args.saves, every))
     checks = integrity(root / "integrity", model, optimizer, args.rounds)
+    disk = against_the_disk(root / "disk", model, optimizer, args.disk_rounds)
     if args.folder is None:
         shutil.rmtree(root, ignore_errors=True)
     print(
@@ -202,6 +212,7 @@ def main() -> None:
         f"before a load {checks['check']:.2f} s, the load (torch.load) {checks['load']:.2f} s "
         f"(the check adds {checks['check'] / checks['load']:.0%} of a load)."
     )
+    print_disk_table(disk, state_bytes(model, optimizer), args.disk_rounds)
 
 
 def integrity(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rounds: int) -> dict[str, float]:
@@ -231,6 +242,118 @@ def integrity(folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, 
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def plain_writes(tensors: list[torch.Tensor]) -> Callable[[Path], None]:
+    """Write the tensors' bytes to a new file with ``os.write`` and fsync it: what the disk allows."""
+
+    def write(path: Path) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            for tensor in tensors:
+                view = tensor.numpy().data.cast("B")
+                while view:
+                    view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    return write
+
+
+def torch_save_fsync(state: Any) -> Callable[[Path], None]:
+    """``torch.save`` to a file (its CRC-32s included, torch's default), then fsync."""
+
+    def write(path: Path) -> None:
+        with path.open("xb") as file:
+            torch.save(state, file)
+            file.flush()
+            os.fsync(file.fileno())
+
+    return write
+
+
+def dcp_save(model: nn.Module, optimizer: torch.optim.Optimizer) -> Callable[[Path], None]:
+    """DCP's own synchronous save of the model and optimizer (``FileSystemWriter(sync_files=True)``: fsyncs)."""
+    import warnings
+
+    from torch.distributed.checkpoint.filesystem import FileSystemWriter
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
+    from torch.distributed.checkpoint.state_dict_saver import save
+
+    def write(path: Path) -> None:
+        state = {"model": get_model_state_dict(model), "optimizer": get_optimizer_state_dict(model, optimizer)}
+        with warnings.catch_warnings():  # "assuming ... a single process": yes
+            warnings.simplefilter("ignore")
+            save(state, storage_writer=FileSystemWriter(path, sync_files=True))
+
+    return write
+
+
+def cadence_save(saver: DiskSaver, model: nn.Module, optimizer: torch.optim.Optimizer) -> Callable[[Path], None]:
+    """A synchronous save by cadence's ``Checkpoint`` (a new name each time) into ``saver``'s folder."""
+    trainer = Engine(train_step(model, optimizer))
+    checkpoint = Checkpoint({"model": model, "optimizer": optimizer, "trainer": trainer}, saver, n_saved=None)
+
+    def write(path: Path) -> None:
+        trainer.state.iteration += 1
+        checkpoint(trainer)
+
+    return write
+
+
+def against_the_disk(
+    folder: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds per write of the same state, each of :data:`DISK_CASES` in turn for ``rounds`` rounds (the order
+    rotates), each after an ``os.sync()`` and into a fresh file or folder (removed afterwards, untimed)."""
+    tensors = [*model.state_dict().values()]
+    tensors += [value for state in optimizer.state.values() for value in state.values() if value.dim()]
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+    shutil.rmtree(folder, ignore_errors=True)
+    stores = {"cadence": folder / "cadence", "cadence_sharded": folder / "sharded"}
+    writers = {
+        "plain": plain_writes(tensors),
+        "torch_save": torch_save_fsync(state),
+        "dcp": dcp_save(model, optimizer),
+        "cadence": cadence_save(DiskSaver(stores["cadence"]), model, optimizer),
+        "cadence_sharded": cadence_save(ShardedDiskSaver(stores["cadence_sharded"]), model, optimizer),
+    }
+    times: dict[str, list[float]] = {name: [] for name in writers}
+    names = list(writers)
+    for round_ in range(rounds):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            os.sync()
+            start = time.perf_counter()
+            writers[name](folder / f"{name}.out")
+            times[name].append(time.perf_counter() - start)
+            for path in [*folder.iterdir(), *(p for store in stores.values() for p in store.iterdir())]:
+                if path in stores.values():
+                    continue
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.rmtree(folder, ignore_errors=True)
+    return times
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.0%} ({min(values):.0%}-{max(values):.0%})"
+
+
+def print_disk_table(times: dict[str, list[float]], size: int, rounds: int) -> None:
+    plain = times["plain"]
+    print(
+        f"\nAgainst the disk: {size / 1e6:.0f} MB written and fsynced, {rounds} rounds taking turns; time median "
+        "(min-max); speed as a fraction of the plain writes' in the same round, median (min-max)\n"
+    )
+    print("| write | time, median (min-max) | speed vs plain writes | MB/s, median |")
+    print("|---|---|---|---|")
+    for name, label in DISK_CASES.items():
+        values = times[name]
+        ratios = [p / t for p, t in zip(plain, values, strict=True)]
+        print(
+            f"| {label} | {statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f}) | "
+            f"{spread(ratios)} | {size / statistics.median(values) / 1e6:.0f} |"
+        )
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, float]:
     """Medians over all rounds; the first save of each round (buffers allocated, files created) apart."""
     later = [stall for result in results for stall in result["stalls"][1:]]
@@ -250,6 +373,14 @@ CASES = {
     "sharded": "cadence `Checkpoint(ShardedDiskSaver(...))` (DCP), synchronous",
     "sharded-async": "cadence `Checkpoint(ShardedDiskSaver(...), async_save=True)` (DCP `async_save`)",
     "ignite": "Ignite 0.5.5 `Checkpoint` (synchronous)",
+}
+
+DISK_CASES = {
+    "plain": "plain file writes (`os.write`) + fsync: the disk's limit",
+    "torch_save": "`torch.save` to a file + fsync (with its CRC-32s)",
+    "dcp": "DCP `save`, `FileSystemWriter(sync_files=True)`",
+    "cadence": "cadence `Checkpoint`, `DiskSaver`, synchronous",
+    "cadence_sharded": "cadence `Checkpoint`, `ShardedDiskSaver` (DCP), synchronous",
 }
 
 

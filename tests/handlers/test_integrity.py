@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import os
 import warnings
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,6 +16,7 @@ from torch import nn
 from cadence import Engine, Events
 from cadence.exceptions import CorruptCheckpointError
 from cadence.handlers import Checkpoint, DiskSaver, ShardedDiskSaver
+from cadence.handlers._integrity import SummingStream
 
 
 def _flip(path: Path, count: int = 64) -> None:
@@ -135,3 +140,31 @@ def test_resume_refuses_a_filename_pattern_it_cannot_order_by(tmp_path: Path) ->
         Checkpoint.resume(to_load, tmp_path, filename_pattern="{name}_{epoch}.{ext}")
     with pytest.raises(ValueError, match=r"needs a plain \{global_step\}"):
         Checkpoint.resume(to_load, tmp_path, filename_pattern="{name}_{score}.{ext}")
+
+
+class _ShortWrites(io.RawIOBase):
+    """A raw stream that takes at most ``limit`` bytes per write."""
+
+    def __init__(self, limit: int) -> None:
+        self.data = bytearray()
+        self.limit = limit
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        taken = bytes(memoryview(data).cast("B")[: self.limit])
+        self.data += taken
+        return len(taken)
+
+
+@pytest.mark.parametrize("limit", [1 << 30, 1000])
+def test_a_summing_stream_sums_what_it_wrote_large_writes_on_its_helper(limit: int) -> None:
+    stream = _ShortWrites(limit)
+    chunks = [os.urandom(size) for size in (10, 5000, 3, 4096, 70000)]
+    with SummingStream(stream) as summing:
+        summing.parallel_from = 4096
+        written = [summing.write(chunk) for chunk in chunks]
+        assert summing.crc == zlib.crc32(bytes(stream.data))
+    assert written == [min(len(chunk), limit) for chunk in chunks]
+    assert summing._helper is None  # ended with the block

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+import cadence.handlers._files as _files
 import cadence.handlers.savers as savers
 from cadence import Engine, Events
 from cadence.handlers.checkpoint import Checkpoint
@@ -125,3 +126,45 @@ def test_a_write_error_reported_as_something_else_still_names_the_cause(
         atomic_write(tmp_path / "big.bin", write_like_torch)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == []
+
+
+class _Starts:
+    """Records the calls a ``sync_file_range`` would get."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, int, int]] = []
+
+    def __call__(self, fd: int, offset: int, count: int, flags: int) -> int:
+        self.calls.append((fd, offset, count, flags))
+        return 0
+
+
+def test_a_save_has_the_disk_start_writing_as_the_file_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    starts = _Starts()
+    monkeypatch.setattr(_files, "_sync_file_range", lambda: starts)
+    monkeypatch.setattr(_files.Writeback, "default_step", 1 << 20)
+    state = {f"w{i}": torch.full((1 << 18,), float(i)) for i in range(4)}  # four records of 1 MiB
+    DiskSaver(tmp_path)(state, "m_1.pt")
+    assert len(starts.calls) >= 3
+    assert {(offset, count, flags) for _, offset, count, flags in starts.calls} == {(0, 0, 2)}  # all, don't wait
+    loaded = torch.load(tmp_path / "m_1.pt")
+    assert all(torch.equal(loaded[name], tensor) for name, tensor in state.items())
+
+
+def test_writeback_is_started_every_step_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    starts = _Starts()
+    monkeypatch.setattr(_files, "_sync_file_range", lambda: starts)
+    writeback = _files.Writeback(7, step=10)
+    for count in (4, 4, 4, 9, 1, 25):
+        writeback.wrote(count)
+    assert [fd for fd, *_ in starts.calls] == [7, 7, 7]  # at 12, 22 and 47 bytes
+
+
+@pytest.mark.skipif(_files._sync_file_range() is None, reason="sync_file_range is Linux's")
+def test_the_real_writeback_leaves_the_file_whole(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "data.bin", os.O_WRONLY | os.O_CREAT)
+    writeback = _files.Writeback(fd, step=1)
+    for _ in range(3):
+        writeback.wrote(os.write(fd, b"cadence"))
+    os.close(fd)
+    assert (tmp_path / "data.bin").read_bytes() == b"cadence" * 3

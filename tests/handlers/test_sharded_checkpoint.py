@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,56 @@ def test_a_save_on_rank_the_run_does_not_have_is_refused(tmp_path: Path) -> None
     with pytest.raises(ValueError, match=r"save_on_rank=1, but this run has 1 process \(rank 0\)"):
         ShardedDiskSaver(tmp_path, save_on_rank=1)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("async_save", [False, True])
+def test_a_single_process_sharded_save_and_load_warn_nothing(tmp_path: Path, async_save: bool) -> None:
+    model = nn.Linear(64, 64)
+    trainer: Engine[Any] = Engine(lambda e, b: None)
+    checkpoint = Checkpoint({"model": model, "trainer": trainer}, ShardedDiskSaver(tmp_path), async_save=async_save)
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for iteration in range(3):
+            trainer.state.iteration = iteration
+            checkpoint(trainer)
+        checkpoint.wait()
+        Checkpoint.load_objects({"model": nn.Linear(64, 64)}, tmp_path / "checkpoint_2.dcp")
+    assert [str(w.message) for w in caught] == []
+    assert warnings.filters == filters  # the warning is silenced only while cadence saves or loads
+
+
+def test_dcp_still_warns_a_user_who_saves_with_it_directly(tmp_path: Path) -> None:
+    from torch.distributed.checkpoint.filesystem import FileSystemWriter
+    from torch.distributed.checkpoint.state_dict_saver import save
+
+    checkpoint = Checkpoint({"model": nn.Linear(2, 1)}, ShardedDiskSaver(tmp_path / "cadence"), async_save=True)
+    checkpoint(Engine(lambda e, b: None))
+    checkpoint.wait()
+    with pytest.warns(UserWarning, match="assuming the intent is to save in a single process"):
+        save({"w": torch.ones(2)}, storage_writer=FileSystemWriter(tmp_path / "user"))
+
+
+def test_sharded_files_are_summed_and_written_back_as_they_grow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cadence.handlers._files as files
+    from cadence.handlers._integrity import SummingStream
+
+    starts: list[int] = []
+
+    def start(fd: int, offset: int, count: int, flags: int) -> int:
+        starts.append(fd)
+        return 0
+
+    monkeypatch.setattr(files, "_sync_file_range", lambda: start)
+    monkeypatch.setattr(files.Writeback, "default_step", 1 << 20)
+    monkeypatch.setattr(SummingStream, "parallel_from", 1 << 16)  # the large tensors are summed on the helper
+    model = nn.Sequential(*(nn.Linear(512, 512) for _ in range(4)))  # four weights of 1 MiB
+    store = ShardedDiskSaver(tmp_path)
+    store(store.gather({"model": model}), "model_1.dcp")
+    assert len(starts) >= 4
+    store.verify("model_1.dcp")  # the checksums recorded are those of the files
+    loaded = nn.Sequential(*(nn.Linear(512, 512) for _ in range(4)))
+    store.load({"model": loaded}, "model_1.dcp")
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())

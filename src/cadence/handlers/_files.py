@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import io
 import os
 import re
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["TEMP_SUFFIX", "atomic_write", "fsync_dir", "temporary_name", "temporary_target", "write_file"]
+__all__ = [
+    "TEMP_SUFFIX",
+    "Writeback",
+    "atomic_write",
+    "fsync_dir",
+    "temporary_name",
+    "temporary_target",
+    "write_file",
+]
 
 TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
@@ -70,24 +81,83 @@ def temporary_target(name: str) -> str | None:
     return match["target"] if match else None
 
 
+_SYNC_FILE_RANGE_WRITE = 2  # Linux: start writing the range's dirty pages, do not wait
+
+
+@functools.cache
+def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """Linux's ``sync_file_range`` (which :mod:`os` does not offer), or ``None`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+class Writeback:
+    """Has the disk start writing a file while it is still being written: every ``step`` bytes, the pages
+    written so far go to the disk without waiting for them (Linux's ``sync_file_range``; nothing elsewhere).
+
+    Without it the kernel holds a checkpoint's pages in memory until the final fsync (or until a tenth of
+    the memory is dirty), so a save pays the serialization (and ``torch.save``'s CRC-32s) and then the whole
+    disk write, one after the other; with it the two overlap and the fsync waits only for the tail.
+
+    Example:
+        >>> import tempfile
+        >>> fd, name = tempfile.mkstemp()
+        >>> writeback = Writeback(fd, step=4)
+        >>> writeback.wrote(os.write(fd, b"cadence"))
+        >>> os.close(fd), os.remove(name)
+        (None, None)
+    """
+
+    #: Bytes between two starts, unless ``step`` says otherwise: large enough that the calls cost nothing, small
+    #: enough that the disk starts early.
+    default_step = 32 << 20
+
+    def __init__(self, fd: int, *, step: int | None = None) -> None:
+        self.fd = fd
+        self.step = self.default_step if step is None else step
+        self._pending = 0
+        self._start = _sync_file_range()
+
+    def wrote(self, count: int) -> None:
+        """Note that ``count`` more bytes were written; start their writeback once ``step`` bytes are pending."""
+        self._pending += count
+        if self._pending < self.step or self._start is None:
+            return
+        self._pending = 0
+        # From offset 0 to the end (length 0): pages already written or under writeback are skipped by the kernel.
+        # A failure is left to the fsync that follows, which reports write errors.
+        self._start(self.fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+
+
 class _FdWriter(io.RawIOBase):
     """Writes to a file descriptor through ``os.write``, keeping the first ``OSError`` it met: ``torch.save``
-    reports a failed write as a position mismatch, and the cause (a full disk) would otherwise be lost."""
+    reports a failed write as a position mismatch, and the cause (a full disk) would otherwise be lost. The
+    disk starts writing as the file grows (:class:`Writeback`)."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
         self.fd = fd
         self.error: OSError | None = None
+        self._writeback = Writeback(fd)
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
         try:
-            return os.write(self.fd, data)
+            written = os.write(self.fd, data)
         except OSError as exc:
             self.error = self.error or exc
             raise
+        self._writeback.wrote(written)
+        return written
 
     def close(self) -> None:
         if not self.closed:

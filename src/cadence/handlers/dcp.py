@@ -16,6 +16,8 @@ import contextlib
 import copy
 import io
 import json
+import os
+import re
 import threading
 import warnings
 from abc import ABC, abstractmethod
@@ -29,6 +31,7 @@ from torch import nn
 from cadence.distributed import barrier, get_rank, get_world_size, is_distributed
 from cadence.exceptions import CheckpointMismatchError, CorruptCheckpointError
 from cadence.handlers._async_save import BackgroundSaves
+from cadence.handlers._files import Writeback
 from cadence.handlers._fsdp_state import optimizer_owners
 from cadence.handlers._integrity import CHECKSUMS_PREFIX, SummingStream, checksums_name, read_record, verify_files
 from cadence.handlers._state_tree import check_objects, leaves, unwrap
@@ -48,14 +51,58 @@ __all__ = [
 
 EXT = "dcp"
 METADATA = ".metadata"
+_ONE_PROCESS = "torch.distributed is disabled, unavailable or uninitialized"
 
 
-@contextlib.contextmanager
-def _quiet_in_one_process() -> Iterator[None]:
-    """DCP warns that it assumes one process when there is no process group: that is what we mean."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="torch.distributed is disabled, unavailable or uninitialized")
-        yield
+class _OneProcessQuiet:
+    """Silences DCP's "torch.distributed is disabled ... assuming ... a single process" warning while cadence
+    saves or loads in one process without a process group (that is what it means), and only then.
+
+    ``warnings.catch_warnings`` does not do it: DCP's background save warns on DCP's own thread, after the call
+    that started it has returned; ``catch_warnings`` swaps the whole list of filters in and out, undoing what
+    another thread changed meanwhile; and each swap counts as a change of the filters, after which Python shows
+    again any warning it had shown once (DCP's, at every save). Here a single ignore entry is put at the front
+    of the filters while a save or load is under way, and that entry alone is taken out after the last one.
+    Neither step counts as a change: a warning that the entry ignores is not recorded as shown.
+
+    Example:
+        >>> import warnings
+        >>> quiet = _OneProcessQuiet()
+        >>> with quiet():
+        ...     warnings.warn("torch.distributed is disabled, unavailable or uninitialized, assuming ...")
+    """
+
+    _ENTRY = ("ignore", re.compile(re.escape(_ONE_PROCESS), re.I), UserWarning, None, 0)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+
+    def begin(self) -> None:
+        """A save or load in one process starts."""
+        with self._lock:
+            self._users += 1
+            if self._users == 1:
+                warnings.filters.insert(0, self._ENTRY)  # type: ignore[attr-defined]  # a documented list
+
+    def end(self) -> None:
+        """One that :meth:`begin` announced is over (its warning, if any, has been given)."""
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                with contextlib.suppress(ValueError):  # another thread's catch_warnings took it out already
+                    warnings.filters.remove(self._ENTRY)  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        self.begin()
+        try:
+            yield
+        finally:
+            self.end()
+
+
+_quiet_in_one_process = _OneProcessQuiet()
 
 
 def blob(state: Any) -> io.BytesIO:
@@ -153,8 +200,11 @@ class _Checksummed:
     @contextlib.contextmanager
     def create_stream(self, path: Any, mode: str) -> Iterator[Any]:
         with self._fs.create_stream(path, mode) as stream:
-            summing = SummingStream(stream)
-            yield summing
+            summing = SummingStream(stream, wrote=_writeback(stream))
+            try:
+                yield summing
+            finally:
+                summing.finish()
         name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
         if name.endswith(".distcp"):
             with self._lock:
@@ -162,6 +212,16 @@ class _Checksummed:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fs, name)
+
+
+def _writeback(stream: Any) -> Callable[[int], None] | None:
+    """What starts the disk writing a local file as it grows (see :class:`~cadence.handlers._files.Writeback`);
+    ``None`` for a stream that is not a local file (an fsspec one)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    return Writeback(fd).wrote if isinstance(fd, int) else None
 
 
 def _summing_writer(place: Place) -> tuple[Any, _Checksummed]:
@@ -174,6 +234,12 @@ def _summing_writer(place: Place) -> tuple[Any, _Checksummed]:
 def _record_checksums(place: Place, checksummed: _Checksummed) -> None:
     with place.open(checksums_name(get_rank()), "wb") as file:
         file.write(json.dumps(checksummed.crcs, sort_keys=True).encode())
+        try:
+            fd = file.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return  # not a local file: its medium makes it durable when it is closed
+        file.flush()
+        os.fsync(fd)  # on disk before the folder is published, as DCP's own files are
 
 
 class ShardedStore(CheckpointStore):
@@ -301,19 +367,26 @@ class ShardedBackgroundSaves(BackgroundSaves):
         saver = self.save_handler
         place = saver.begin(filename)
         writer, checksummed = _summing_writer(place)
-        with _quiet_in_one_process():
+        _quiet_in_one_process.begin()  # DCP warns on its own thread as its write starts: ended once it is done
+        try:
             response = async_save(
                 dict(checkpoint), storage_writer=writer, process_group=self._group, async_stager=self._stager
             )
-        staged = getattr(response, "staging_completion", None)
-        if staged is not None:
-            staged.result()  # the loop may change the tensors once they are copied
+            staged = getattr(response, "staging_completion", None)
+            if staged is not None:
+                staged.result()  # the loop may change the tensors once they are copied
+        except BaseException:
+            _quiet_in_one_process.end()
+            raise
         written: Future[Any] = response if isinstance(response, Future) else response.upload_completion
         group = self._group
 
         def job() -> None:
             try:
-                written.result()
+                try:
+                    written.result()
+                finally:
+                    _quiet_in_one_process.end()
                 _record_checksums(place, checksummed)
             except OSError as exc:
                 raise saver.write_error(filename, exc) from exc
