@@ -12,14 +12,12 @@ spike). At the end it writes ``final.pt`` (model, optimizer and the rollbacks) f
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from train_script import ACCUMULATE, BATCH, EPOCHS, SEED, NoisyBlobs, kill_now  # its sibling: same data, same kill
 
 from cadence import DeterministicEngine, Events
 from cadence.data import reproducible_dataloader
@@ -27,32 +25,19 @@ from cadence.engine.supervised import supervised_training_step
 from cadence.handlers import Checkpoint, DiskSaver
 from cadence.handlers.spikes import MeanStdSpike, SpikeRollback
 
-EPOCHS, BATCH, ACCUMULATE, SEED = 3, 8, 2, 17
 NAN_SAMPLES, SPIKE_SAMPLES = {13}, {40, 77}
 
 
-class PoisonedBlobs(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Two Gaussian blobs, fresh noise at each read; a few poisoned samples."""
-
-    def __init__(self) -> None:
-        generator = torch.Generator().manual_seed(0)
-        self.y = torch.randint(0, 2, (100,), generator=generator)
-        self.x = torch.randn(100, 6, generator=generator) + self.y[:, None] * 2.0
-
-    def __len__(self) -> int:
-        return len(self.y)
+class PoisonedBlobs(NoisyBlobs):
+    """train_script.py's noisy blobs, with a few poisoned samples."""
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.x[index] + 0.3 * torch.randn(6)
+        x, y = super().__getitem__(index)
         if index in NAN_SAMPLES:
             x[0] = float("nan")
         elif index in SPIKE_SAMPLES:
             x = x * 40.0
-        return x, self.y[index]
-
-
-def kill_now() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+        return x, y
 
 
 def main() -> None:
