@@ -17,13 +17,19 @@ from typing import Any
 
 import torch
 from torch import nn
-from train_script import ACCUMULATE, BATCH, EPOCHS, SEED, NoisyBlobs, kill_now  # its sibling: same data, same kill
 
 from cadence import DeterministicEngine, Events
 from cadence.data import reproducible_dataloader
 from cadence.engine.supervised import supervised_training_step
 from cadence.handlers import Checkpoint, DiskSaver
 from cadence.handlers.spikes import MeanStdSpike, SpikeRollback
+
+# its sibling gives the same data and the same kill; imported by path when run as a script, as a package
+# module when pytest's doctest collection imports this file
+if __package__:
+    from .train_script import ACCUMULATE, BATCH, EPOCHS, SEED, NoisyBlobs, kill_now
+else:
+    from train_script import ACCUMULATE, BATCH, EPOCHS, SEED, NoisyBlobs, kill_now
 
 NAN_SAMPLES, SPIKE_SAMPLES = {13}, {40, 77}
 
