@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench compat compat-ecosystem docs clean
+.PHONY: test test-slow demo lint typecheck pytest bench compat compat-ecosystem docs clean
 
 $(STAMP): requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist). `make test` leaves out the tests marked slow (multi-process fault scenarios: kills,
+# restarts, resharding, several nodes; about half of the suite's time); `make test-slow` runs them; CI runs both.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n 2  # two workers (pytest-xdist): a serial run takes ~16 CPU-minutes
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m slow
 
 test: lint typecheck pytest
 
