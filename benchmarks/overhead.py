@@ -2,7 +2,13 @@
 
 Each row runs a trivial process function over the same data; the timings of one row are taken in
 the same process, interleaved, and the best of several repeats is kept, so the ratios are
-meaningful on a noisy machine even when the absolute numbers are not.
+meaningful on a noisy machine even when the absolute numbers are not. The bare loop of the row without
+handlers is the least an engine must do (``for batch in data: state.iteration += 1; state.output =
+step(engine, batch)`` on a plain object); with handlers it also calls them, ``handler(state)``, as an engine
+calls ``handler(engine)``.
+
+A second table runs one long epoch in a fresh interpreter per contender: what a real run (a few long
+epochs) pays, where the first table's repeats give CPython every chance to specialize the loop's bytecode.
 
 ``--compiled-step`` adds a table for a real training step (a small MLP, SGD, on one CPU thread): the eager
 model and ``torch.compile(model)`` under cadence's ``create_supervised_trainer`` and in a bare loop, side by side.
@@ -39,18 +45,24 @@ def bare_loop(data: list[int], epochs: int, row: Row) -> None:
     """The floor: the least an engine must do (count the iteration on a state object, keep the step's output),
     calling the handlers by hand when asked."""
     plain, filtered = row
-    calls = [lambda: None] * plain
-    filtered_calls = [lambda: None] * filtered
     state = BareState()
+    if not plain and not filtered:
+        for _ in range(epochs):
+            for batch in data:
+                state.iteration += 1
+                state.output = step(state, batch)
+        return
+    calls = [lambda state: None] * plain
+    filtered_calls = [lambda state: None] * filtered
     for _ in range(epochs):
         for batch in data:
             state.iteration += 1
-            state.output = step(None, batch)
+            state.output = step(state, batch)
             for call in calls:
-                call()
+                call(state)
             if state.iteration % 100 == 0:
                 for call in filtered_calls:
-                    call()
+                    call(state)
 
 
 def engine_run(module: Any) -> Callable[[list[int], int, Row], None]:
@@ -64,6 +76,45 @@ def engine_run(module: Any) -> Callable[[list[int], int, Row], None]:
         engine.run(data, max_epochs=epochs)
 
     return run
+
+
+FRESH_RUN = """
+import logging, sys, time
+logging.disable(logging.CRITICAL)
+sys.path.insert(0, {here!r})
+from overhead import BareState, bare_loop, engine_run, step
+data = list(range({n}))
+if {name!r} == "bare loop":
+    run = bare_loop
+else:
+    import importlib
+    run = engine_run(importlib.import_module({name!r} + (".engine" if {name!r} == "ignite" else "")))
+started = time.perf_counter()
+run(data, 1, (0, 0))
+print(time.perf_counter() - started)
+"""
+
+
+def fresh_epoch_table(names: list[str], iterations: int, repeats: int) -> None:
+    """ns per iteration of one epoch in a fresh interpreter, without handlers: best of ``repeats`` processes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parent)
+    best = dict.fromkeys(names, float("inf"))
+    for _ in range(repeats):
+        for name in names:  # interleaved, one process each
+            code = FRESH_RUN.format(here=here, n=iterations, name=name)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            best[name] = min(best[name], float(out.stdout.split()[-1]))
+    print(f"\none epoch of {iterations} iterations in a fresh interpreter, no handlers, best of {repeats};", end=" ")
+    print("ns per iteration\n")
+    print(f"| {' | '.join(names)} | cadence / bare |" + (" ignite / cadence |" if "ignite" in best else ""))
+    print("|" + "---|" * (len(names) + 1 + ("ignite" in best)))
+    cells = " | ".join(f"{best[name] / iterations * 1e9:.0f}" for name in names)
+    vs_ignite = f" {best['ignite'] / best['cadence']:.1f}x |" if "ignite" in best else ""
+    print(f"| {cells} | {best['cadence'] / best['bare loop']:.2f}x |{vs_ignite}")
 
 
 def best_time(fn: Callable[[list[int], int, Row], None], data: list[int], epochs: int, row: Row, repeats: int) -> float:
@@ -134,6 +185,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200_000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--fresh-iterations", type=int, default=1_000_000, help="the fresh-interpreter epoch's length")
     parser.add_argument("--compiled-step", action="store_true", help="also time a compiled training step")
     parser.add_argument("--step-iterations", type=int, default=400, help="training steps per compiled-step case")
     args = parser.parse_args()
@@ -167,6 +219,7 @@ def main() -> None:
         cells = " | ".join(f"{ns[name]:.0f}" for name in contenders)
         vs_ignite = f"{times['ignite'] / times['cadence']:.1f}x" if "ignite" in times else "n/a"
         print(f"| {label} | {cells} | {times['cadence'] / times['bare loop']:.2f}x | {vs_ignite} |")
+    fresh_epoch_table(list(contenders), args.fresh_iterations, args.repeats)
     if args.compiled_step:
         compiled_step_table(args.step_iterations, args.repeats)
 

@@ -11,7 +11,7 @@ from cadence.engine.state import State
 # Pending control requests, as bits of one int: several may be pending at once (a handler interrupts
 # while another ends the epoch) and the hot path tests them all with a single truthiness check.
 _TERMINATE, _SKIP_COMPLETED, _TERMINATE_EPOCH, _SKIP_EPOCH_COMPLETED, _INTERRUPT = 1, 2, 4, 8, 16
-_REHANDLE = 32  # handlers of a per-iteration event were attached or removed: the hot loop re-reads them
+_REFRESH = 32  # per-iteration handlers attached or removed, or set_data(): the hot loop re-reads its local copies
 
 
 def _one_of_several_processes() -> bool:
