@@ -228,3 +228,38 @@ def test_sharded_files_are_summed_and_written_back_as_they_grow(
     loaded = nn.Sequential(*(nn.Linear(512, 512) for _ in range(4)))
     store.load({"model": loaded}, "model_1.dcp")
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_published_folder_is_durable_its_files_and_names_fsynced_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rename publishes a folder only as durably as what it points to: after a power cut, a folder renamed
+    # before its own entries were fsynced may come back without its files. Every file and the temporary
+    # folder itself are fsynced before the rename; the parent folder after it.
+    calls: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def logged_fsync(fd: int) -> None:
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def logged_replace(source: Any, target: Any) -> None:
+        calls.append(("rename", f"{source} -> {target}"))
+        replace(source, target)
+
+    checkpoint = Checkpoint({"model": nn.Linear(2, 1)}, ShardedDiskSaver(tmp_path), n_saved=None)
+    monkeypatch.setattr(os, "fsync", logged_fsync)
+    monkeypatch.setattr(os, "replace", logged_replace)
+    checkpoint(Engine(lambda e, b: None))
+    monkeypatch.undo()
+    renames = [i for i, (kind, _) in enumerate(calls) if kind == "rename" and "model_0.dcp" in calls[i][1]]
+    assert len(renames) == 1, calls
+    at = renames[0]
+    temporary, final = calls[at][1].split(" -> ")
+    synced_before = {path for kind, path in calls[:at] if kind == "fsync"}
+    files = sorted(p.name for p in (tmp_path / "model_0.dcp").iterdir())
+    written = {path.removesuffix(".tmp") for path in synced_before}  # DCP writes .metadata.tmp, then renames it
+    assert files and all(str(Path(temporary) / name) in written for name in files), (files, calls)
+    assert temporary in synced_before, calls  # the folder's own entries
+    assert ("fsync", str(tmp_path)) in calls[at + 1 :], calls  # the rename itself
+    assert final == str(tmp_path / "model_0.dcp")

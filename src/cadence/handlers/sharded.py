@@ -100,8 +100,10 @@ class ShardedDiskSaver(ShardedStore, DiskSaver):
         return DiskPlace(temporary)
 
     def publish(self, place: Any, filename: str) -> None:
-        """Rename the complete temporary folder to ``filename`` (replacing any such)."""
+        """Rename the complete temporary folder to ``filename`` (replacing any such), durably: its files are
+        fsynced by their writers, its own entries here, the rename by fsyncing the checkpoints' folder."""
         final = self.dirname / filename
+        fsync_dir(place.path)  # else a power cut after the rename may leave the folder without its files
         if final.exists():
             self.remove(filename)
         os.replace(place.path, final)
