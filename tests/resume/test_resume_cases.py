@@ -127,6 +127,50 @@ def test_a_batch_size_scheduler_sets_the_resumed_epochs_batch_size_again_without
     assert sizes == [2, 2, 2, 3, 3, 3, 4, 4, 4]
 
 
+def _batch_size_run(folder: Any, *, stop_at: int | None, resume: bool) -> tuple[list[int], torch.Tensor]:
+    """A run whose batch size doubles every epoch, checkpointed every iteration; all objects built afresh, as in
+    a new process (the loader starts with its initial batch size)."""
+    from cadence.handlers import Checkpoint, DiskSaver
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = torch.utils.data.DataLoader(torch.randn(24, 3), batch_size=2)
+    sizes: list[int] = []
+
+    def step(engine: Engine[Any], batch: torch.Tensor) -> None:
+        sizes.append(len(batch))
+        optimizer.zero_grad()
+        model(batch).pow(2).mean().backward()
+        optimizer.step()
+
+    trainer: Engine[Any] = Engine(step)
+    scheduler = BatchSizeScheduler(loader, lambda event: 2 * 2**event)
+    scheduler.attach(trainer)
+    to_save = {"model": model, "optimizer": optimizer, "trainer": trainer, "scheduler": scheduler}
+    checkpoint = Checkpoint(to_save, DiskSaver(folder, require_empty=False), n_saved=1)
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, checkpoint)
+    if resume:
+        assert Checkpoint.resume(to_save, folder) is not None
+    if stop_at is not None:
+        trainer.add_event_handler(Events.ITERATION_COMPLETED(once=stop_at), lambda e: e.terminate())
+    trainer.run(loader, max_epochs=3)
+    return sizes, model.weight.detach().clone()
+
+
+@pytest.mark.parametrize("stop_at", [5, 12, 15, 24, 30])
+def test_a_batch_size_scheduler_run_resumes_from_its_checkpoint_with_a_loader_built_afresh(
+    tmp_path: Any, stop_at: int
+) -> None:
+    # The loader of a new process has its initial batch size: the checkpoint's data length (that of the
+    # scheduled size) must not refuse it, and the run must end as the uninterrupted one.
+    expected_sizes, expected = _batch_size_run(tmp_path / "whole", stop_at=None, resume=False)
+    first, _ = _batch_size_run(tmp_path / "cut", stop_at=stop_at, resume=False)
+    rest, weight = _batch_size_run(tmp_path / "cut", stop_at=None, resume=True)
+    assert first + rest == expected_sizes
+    assert torch.equal(weight, expected)
+
+
 @pytest.mark.parametrize("how", ["terminate_from_iteration_started", "ctrl_c_before_the_step", "exception"])
 def test_an_iteration_whose_step_did_not_return_runs_again_on_continue(how: str) -> None:
     steps: list[int] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch.utils.data import BatchSampler, DataLoader
@@ -83,6 +83,30 @@ class BatchSizeScheduler(BaseParamScheduler, EpochResumable):
         self.event_index -= 1
         self._set_batch_size()
         self.event_index += 1
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a position saved by :meth:`state_dict`, and with it the loader's batch size: the size the
+        schedule had set when the state was saved. A run resumed in a new process, whose loader starts with its
+        initial size, then reads the data the checkpoint was made with (its length is checked when the run
+        starts, before any handler runs).
+
+        Example:
+            >>> from torch.utils.data import DataLoader
+            >>> loader = DataLoader(range(40), batch_size=2)
+            >>> scheduler = BatchSizeScheduler(loader, scheduler_fn=lambda event: 2 * 2**event)
+            >>> state = scheduler.state_dict()
+            >>> state["event_index"] = 3  # saved during the third epoch
+            >>> scheduler.load_state_dict(state)
+            >>> loader.batch_sampler.batch_size, len(loader)
+            (8, 5)
+        """
+        super().load_state_dict(state_dict)
+        if self.event_index > 0:  # the schedule had set a size: the one of event event_index - 1
+            self.event_index -= 1
+            try:
+                self._set_batch_size()
+            finally:
+                self.event_index += 1
 
     def _set_batch_size(self) -> int:
         value = self.get_param()
