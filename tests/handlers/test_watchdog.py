@@ -107,3 +107,28 @@ def test_the_watchdog_does_not_swallow_the_runs_errors() -> None:
     with pytest.raises(ValueError, match="bad batch"):
         trainer.run(range(5))
     assert not watchdog._watching
+
+
+def test_a_peer_that_beat_once_is_known_by_pid_and_host_before_our_next_publish() -> None:
+    # Rank 1's first round ran before rank 0's first beat. If rank 0 freezes next (with the store it hosts),
+    # rank 1 may never publish again; it must still have read rank 0's pid and host, to name and kill it.
+    import time
+
+    from torch.distributed import HashStore
+
+    from cadence.distributed import hostname
+    from cadence.handlers._heartbeats import Heartbeats
+
+    store = HashStore()
+    one = Heartbeats(store, rank=1, world_size=2)
+    before = one.answered_at
+    one.publish(0, False)
+    deadline = time.monotonic() + 10
+    while one.answered_at == before and time.monotonic() < deadline:  # rank 1's first round is done
+        time.sleep(0.01)
+    assert 0 not in one.peers
+    Heartbeats(store, rank=0, world_size=2).publish(30, False)  # rank 0's first (and last) beat
+    while 0 not in one.peers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    described = one.describe(0, "stopped")
+    assert described.startswith(f"rank 0 (host {hostname()}, pid {os.getpid()}): stopped"), described

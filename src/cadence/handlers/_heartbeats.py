@@ -83,7 +83,10 @@ class Heartbeats:
         store, rank = self._store, self.rank
         own = f"{os.getpid()}:{_start_time(os.getpid())}"
         while True:
-            self._wake.wait()
+            # Until every watched rank has been seen once, a round every 50 ms, not only at each publish (every
+            # 0.2-1 s): a rank that freezes right after its first beat (its store with it, when it hosts it) is
+            # then still known by pid and host, so it can be named and killed.
+            self._wake.wait(None if len(self.peers) == len(self.watched) else 0.05)
             self._wake.clear()
             progress, waiting = self._news
             # The facts first, then the beat: a peer that sees a beat can read them. A beat is a counter (``add``),
