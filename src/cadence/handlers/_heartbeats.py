@@ -82,11 +82,16 @@ class Heartbeats:
     def _run(self) -> None:
         store, rank = self._store, self.rank
         own = f"{os.getpid()}:{_start_time(os.getpid())}"
+        delay = 0.05
         while True:
-            # Until every watched rank has been seen once, a round every 50 ms, not only at each publish (every
-            # 0.2-1 s): a rank that freezes right after its first beat (its store with it, when it hosts it) is
-            # then still known by pid and host, so it can be named and killed.
-            self._wake.wait(None if len(self.peers) == len(self.watched) else 0.05)
+            # Until every watched rank has been seen once, extra rounds after 50 ms, 100 ms, ... up to 1 s, not
+            # only at each publish (every 0.2-1 s): a rank that freezes right after its first beat (its store with
+            # it, when it hosts it) is then still known by pid and host, so it can be named and killed. The delay
+            # grows so that the ranks of a large job starting at different times do not flood the store.
+            if len(self.peers) == len(self.watched):
+                self._wake.wait()
+            elif not self._wake.wait(delay):
+                delay = min(2 * delay, 1.0)
             self._wake.clear()
             progress, waiting = self._news
             # The facts first, then the beat: a peer that sees a beat can read them. A beat is a counter (``add``),
