@@ -80,9 +80,7 @@ class BatchSizeScheduler(BaseParamScheduler, EpochResumable):
         if self.event_index == 0:  # nothing was set before the run stopped (the scheduler's state was not loaded)
             self(engine)
             return
-        self.event_index -= 1
-        self._set_batch_size()
-        self.event_index += 1
+        self._set_last_batch_size()
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore a position saved by :meth:`state_dict`, and with it the loader's batch size: the size the
@@ -101,12 +99,16 @@ class BatchSizeScheduler(BaseParamScheduler, EpochResumable):
             (8, 5)
         """
         super().load_state_dict(state_dict)
-        if self.event_index > 0:  # the schedule had set a size: the one of event event_index - 1
-            self.event_index -= 1
-            try:
-                self._set_batch_size()
-            finally:
-                self.event_index += 1
+        if self.event_index > 0:  # the schedule had set a size
+            self._set_last_batch_size()
+
+    def _set_last_batch_size(self) -> None:
+        """Set the size of the last event the schedule saw (``event_index - 1``) again, without a step."""
+        self.event_index -= 1
+        try:
+            self._set_batch_size()
+        finally:
+            self.event_index += 1
 
     def _set_batch_size(self) -> int:
         value = self.get_param()

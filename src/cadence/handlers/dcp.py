@@ -214,14 +214,20 @@ class _Checksummed:
         return getattr(self._fs, name)
 
 
-def _writeback(stream: Any) -> Callable[[int], None] | None:
-    """What starts the disk writing a local file as it grows (see :class:`~cadence.handlers._files.Writeback`);
-    ``None`` for a stream that is not a local file (an fsspec one)."""
+def _local_fd(stream: Any) -> int | None:
+    """The file descriptor of a local file's stream; ``None`` for another (an fsspec one)."""
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
-    return Writeback(fd).wrote if isinstance(fd, int) else None
+    return fd if isinstance(fd, int) else None
+
+
+def _writeback(stream: Any) -> Callable[[int], None] | None:
+    """What starts the disk writing a local file as it grows (see :class:`~cadence.handlers._files.Writeback`);
+    ``None`` for a stream that is not a local file."""
+    fd = _local_fd(stream)
+    return None if fd is None else Writeback(fd).wrote
 
 
 def _summing_writer(place: Place) -> tuple[Any, _Checksummed]:
@@ -234,9 +240,8 @@ def _summing_writer(place: Place) -> tuple[Any, _Checksummed]:
 def _record_checksums(place: Place, checksummed: _Checksummed) -> None:
     with place.open(checksums_name(get_rank()), "wb") as file:
         file.write(json.dumps(checksummed.crcs, sort_keys=True).encode())
-        try:
-            fd = file.fileno()
-        except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = _local_fd(file)
+        if fd is None:
             return  # not a local file: its medium makes it durable when it is closed
         file.flush()
         os.fsync(fd)  # on disk before the folder is published, as DCP's own files are
