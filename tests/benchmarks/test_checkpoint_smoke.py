@@ -5,39 +5,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "checkpoint.py"
-
-
-def _table(lines: list[str], header_start: str) -> list[list[str]]:
-    """The rows (cells) of the markdown table whose header starts with ``header_start``, header included."""
-    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
+from tests.benchmarks._bench import run_benchmark, table
 
 
 def test_the_checkpoint_benchmark_prints_its_tables_and_nothing_else(tmp_path: Path) -> None:
     arguments = ["--params", "0.05", "--saves", "2", "--rounds", "1", "--every", "2", "--disk-rounds", "2"]
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARK), *arguments, "--folder", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_benchmark("checkpoint.py", *arguments, "--folder", str(tmp_path))
     assert done.stderr == ""  # no warning (DCP's "single process" one included)
     lines = done.stdout.splitlines()
-    saves = _table(lines, "| save |")
+    saves = table(lines, "| save |")
     assert len(saves) == 2 + 6 and {len(row) for row in saves} == {6}
-    disk = _table(lines, "| write |")
+    disk = table(lines, "| write |")
     assert [row[0] for row in disk[2:]] == [
         "plain file writes (`os.write`) + fsync: the disk's limit",
         "`torch.save` to a file + fsync (with its CRC-32s)",

@@ -4,18 +4,12 @@ asserted on)."""
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks._bench import BENCHMARKS, run_benchmark
 
 
 def run(script: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_benchmark(script, *args, timeout=300)
     assert not done.stderr, done.stderr  # nothing else: no warning, no log line
     return done.stdout
 

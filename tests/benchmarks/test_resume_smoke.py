@@ -5,27 +5,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.benchmarks.test_checkpoint_smoke import _table
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "resume.py"
+from tests.benchmarks._bench import run_benchmark, table
 
 
 def test_the_resume_benchmark_prints_its_tables() -> None:
     arguments = ["--params", "0.05", "--rounds", "1", "--warmup", "0", "--positions", "2,20", "--items", "0"]
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARK), *arguments, "--environment-as-is"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_benchmark("resume.py", *arguments, "--environment-as-is")
     lines = done.stdout.splitlines()
-    resume = _table(lines, "| split |")
+    resume = table(lines, "| split |")
     assert [row[0] for row in resume[2:]] == [
         "imports (interpreter start included)",
         "model, optimizer and data built",
@@ -36,7 +23,7 @@ def test_the_resume_benchmark_prints_its_tables() -> None:
         "cadence / raw, per round",
     ]
     assert {len(row) for row in resume} == {3}
-    positioning = _table(lines, "| data |")
+    positioning = table(lines, "| data |")
     assert positioning[0] == ["data", "at batch 2", "at batch 20"]
     assert positioning[2][0] == "cadence `reproducible_dataloader`"
     assert positioning[-1][0] == "plain `DataLoader` (re-read)"
